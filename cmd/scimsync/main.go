@@ -1,0 +1,187 @@
+// Command scimsync keeps an organization's identity configuration in git and
+// reconciles it, safely, against a live SCIM 2.0 server.
+//
+// main is thin: it parses the command line, wires packages together, prints,
+// and turns outcomes into exit codes. Every command lives in its own file and
+// registers itself with register.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Exit codes shared by plan, apply and the other diff-like commands
+// (DESIGN §6).
+const (
+	exitOK        = 0 // no changes, or success
+	exitError     = 1 // an error, or an invalid spec
+	exitChanges   = 2 // changes pending
+	exitDangerous = 3 // changes that include removals or break policy
+)
+
+// cmdEnv is what a command may touch of the outside world. Tests replace it.
+type cmdEnv struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+	Now    func() time.Time
+	// IsTTY reports whether the given stream is a terminal.
+	IsTTY func(f any) bool
+}
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string // one line, for `scimsync help`
+	usage   string // full usage text, printed by -h
+	run     func(env *cmdEnv, args []string) int
+}
+
+var commands = map[string]*command{}
+
+func register(c *command) {
+	if _, dup := commands[c.name]; dup {
+		panic("scimsync: command registered twice: " + c.name)
+	}
+	commands[c.name] = c
+}
+
+func main() { os.Exit(main1()) }
+
+// main1 runs scimsync with os.Args and returns the exit code. testscript
+// calls it too.
+func main1() int {
+	env := &cmdEnv{
+		Stdin:  os.Stdin,
+		Stdout: os.Stdout,
+		Stderr: os.Stderr,
+		Getenv: os.Getenv,
+		Now:    nowFromEnv(os.Getenv),
+		IsTTY:  isTerminal,
+	}
+	return runArgs(env, os.Args[1:])
+}
+
+// nowFromEnv returns the clock. SCIMSYNC_NOW (RFC 3339 or YYYY-MM-DD) pins it,
+// so golden tests and reviews of a past plan are reproducible.
+func nowFromEnv(getenv func(string) string) func() time.Time {
+	if v := getenv("SCIMSYNC_NOW"); v != "" {
+		for _, layout := range []string{time.RFC3339, time.DateOnly} {
+			if t, err := time.Parse(layout, v); err == nil {
+				return func() time.Time { return t }
+			}
+		}
+		fmt.Fprintf(os.Stderr, "scimsync: ignoring SCIMSYNC_NOW=%q: not RFC 3339 or YYYY-MM-DD\n", v)
+	}
+	return time.Now
+}
+
+func runArgs(env *cmdEnv, args []string) int {
+	if len(args) == 0 {
+		printHelp(env.Stderr)
+		return exitError
+	}
+	name := args[0]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 {
+			if c, ok := commands[args[1]]; ok {
+				fmt.Fprint(env.Stdout, c.usage)
+				return exitOK
+			}
+			fmt.Fprintf(env.Stderr, "scimsync help: unknown command %q\n", args[1])
+			return exitError
+		}
+		printHelp(env.Stdout)
+		return exitOK
+	case "version", "-version", "--version":
+		fmt.Fprintln(env.Stdout, "scimsync", version())
+		return exitOK
+	}
+	c, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(env.Stderr, "scimsync: unknown command %q\nRun 'scimsync help' for the list of commands.\n", name)
+		return exitError
+	}
+	return c.run(env, args[1:])
+}
+
+func printHelp(w io.Writer) {
+	fmt.Fprint(w, `scimsync keeps an organization's identity configuration in git and
+reconciles it, safely, against a live SCIM 2.0 server.
+
+Usage:
+  scimsync <command> [flags]
+
+Commands:
+`)
+	names := make([]string, 0, len(commands))
+	width := len("version")
+	for n := range commands {
+		names = append(names, n)
+		width = max(width, len(n))
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, n, commands[n].summary)
+	}
+	fmt.Fprintf(w, "  %-*s  %s\n", width, "help", "show this help, or a command's: scimsync help <command>")
+	fmt.Fprintf(w, "  %-*s  %s\n", width, "version", "print the version")
+	fmt.Fprint(w, `
+Exit codes (plan, apply and other diff-like commands):
+  0  no changes (or success)
+  1  error, or an invalid spec
+  2  changes pending
+  3  changes that include removals or break policy
+
+Every command takes -h for its own flags.
+`)
+}
+
+// version reports the module version from the build info, with the VCS
+// revision when the binary was built from a checkout.
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	v := info.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	var rev, dirty string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+dirty"
+			}
+		}
+	}
+	if rev != "" {
+		v += " " + rev[:min(12, len(rev))] + dirty
+	}
+	return strings.TrimSpace(v + " " + info.GoVersion)
+}
+
+// isTerminal reports whether f is a character device (a terminal).
+func isTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := file.Stat()
+	if err != nil {
+		return false
+	}
+	return st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,141 @@
+// Package resolve holds the tenant model and the membership rules of DESIGN §5
+// as pure functions: given users, groups, organizations and current members at
+// an instant, it says which members result, with which role, seat tier and
+// origin, and why each removed member goes.
+//
+// The planner (package diff) predicts with it and the reference server (package
+// scimtest) enforces with it, so a plan and a server can never disagree about
+// the rules. Nothing here performs I/O.
+package resolve
+
+import (
+	"strings"
+	"time"
+)
+
+// Role is a member's role in a child organization.
+type Role string
+
+// Roles, lowest to highest. RolePrimaryOwner exists on the server only: it is
+// exempt from reconciliation and can never be granted by a mapping.
+const (
+	RoleMember       Role = "member"
+	RoleAdmin        Role = "admin"
+	RoleOwner        Role = "owner"
+	RolePrimaryOwner Role = "primary-owner"
+)
+
+// Rank orders roles: member < admin < owner < primary-owner. Unknown roles rank 0.
+func (r Role) Rank() int {
+	switch r {
+	case RoleMember:
+		return 1
+	case RoleAdmin:
+		return 2
+	case RoleOwner:
+		return 3
+	case RolePrimaryOwner:
+		return 4
+	}
+	return 0
+}
+
+// Grantable reports whether a mapping may grant r.
+func (r Role) Grantable() bool { return r == RoleMember || r == RoleAdmin || r == RoleOwner }
+
+// Origin says how a member got into a child organization.
+type Origin string
+
+// Origins.
+const (
+	OriginSCIM   Origin = "scim"   // backed by an active SCIM user
+	OriginJIT    Origin = "jit"    // created at SSO login
+	OriginManual Origin = "manual" // added in the console
+)
+
+// Mode is the parent organization's SCIM provisioning mode.
+type Mode string
+
+// Modes.
+const (
+	ModeJIT    Mode = "jit"    // SCIM off
+	ModeStaged Mode = "staged" // SCIM syncing, nothing enforced
+	ModeFull   Mode = "full"   // only SCIM-backed members remain
+)
+
+// Removal reasons, as DESIGN §5 words them. They are part of the plan's JSON
+// contract.
+const (
+	ReasonNotProvisioned   = "not provisioned via SCIM"
+	ReasonInactive         = "SCIM user inactive"
+	ReasonNoMappedGroup    = "in no mapped group of this org"
+	ReasonGroupDeleted     = "mapped group deleted"
+	ReasonExceptionExpired = "exception expired"
+)
+
+// User is a SCIM user as far as resolution cares.
+type User struct {
+	ID       string
+	UserName string
+	// Emails holds every emails[].value; the primary one, if any, first.
+	Emails []string
+	Active bool
+}
+
+// Group is a SCIM group. Members holds the ids of its direct members, users or
+// groups alike.
+type Group struct {
+	ID          string
+	DisplayName string
+	Members     []string
+}
+
+// Mapping grants Role and SeatTier in one child organization to the members of
+// the group GroupID.
+type Mapping struct {
+	GroupID  string `json:"group"`
+	Role     Role   `json:"role"`
+	SeatTier string `json:"seatTier"`
+}
+
+// Exception keeps an existing, non-SCIM-backed member of a child organization
+// as it is, through Until (a date, YYYY-MM-DD, inclusive, in UTC).
+type Exception struct {
+	Email  string `json:"email"`
+	Until  string `json:"until"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Org is a parent or child organization. Parent-only fields are Mode,
+// LoginDomains and SeatTiers; child-only fields are Mappings, Seats and
+// Exceptions. Parent is empty on the parent itself.
+type Org struct {
+	ID           string
+	Name         string
+	Parent       string
+	Version      string
+	Mode         Mode
+	LoginDomains []string
+	SeatTiers    []string
+	Mappings     []Mapping
+	Seats        map[string]int
+	Exceptions   []Exception
+}
+
+// Member is a person holding a seat in one child organization.
+type Member struct {
+	ID string
+	// Org is the child organization's id.
+	Org   string
+	Email string
+	// UserID is the SCIM user's id; empty unless Origin is scim.
+	UserID       string
+	Role         Role
+	SeatTier     string
+	Origin       Origin
+	LastModified time.Time
+}
+
+// NormEmail is the form in which users, members and exceptions are matched:
+// trimmed and lower-cased.
+func NormEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
