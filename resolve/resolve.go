@@ -309,25 +309,52 @@ func (r *resolver) resolveOrg(o Org, ent []Entitlement, members []Member) []Outc
 			}
 		}
 	}
+	// Match entitled users to existing members in three passes, so that no
+	// user's alias takes a member that another user holds more directly:
+	// first a scim member linked to the user's id, then a member holding the
+	// user's canonical email, then one holding any other of its emails.
 	matched := make([]bool, len(members))
-	taken := map[string]bool{} // emails held by a resulting member
-	for _, e := range ent {
-		idx := -1
+	match := make([]int, len(ent))
+	for k := range match {
+		match[k] = -1
+	}
+	claim := func(k, i int) {
+		match[k] = i
+		matched[i] = true
+	}
+	for k, e := range ent {
 		if i, ok := byUserID[e.UserID]; ok && !matched[i] {
-			idx = i
-		} else {
-			for _, em := range UserEmails(*r.users[e.UserID]) {
-				for _, i := range byEmail[em] {
-					if !matched[i] {
-						idx = i
-						break
-					}
-				}
-				if idx >= 0 {
-					break
+			claim(k, i)
+		}
+	}
+	for k, e := range ent {
+		if match[k] >= 0 {
+			continue
+		}
+		for _, i := range byEmail[e.Email] {
+			if !matched[i] {
+				claim(k, i)
+				break
+			}
+		}
+	}
+	for k, e := range ent {
+		if match[k] >= 0 {
+			continue
+		}
+	aliases:
+		for _, em := range UserEmails(*r.users[e.UserID]) {
+			for _, i := range byEmail[em] {
+				if !matched[i] {
+					claim(k, i)
+					break aliases
 				}
 			}
 		}
+	}
+	taken := map[string]bool{} // emails held by a resulting member
+	for k, e := range ent {
+		idx := match[k]
 		if idx < 0 {
 			if taken[e.Email] || len(byEmail[e.Email]) > 0 {
 				// Another user already holds this email here.
@@ -338,7 +365,6 @@ func (r *resolver) resolveOrg(o Org, ent []Entitlement, members []Member) []Outc
 			out = append(out, Outcome{Org: o.ID, Email: e.Email, Action: ActionAdd, After: after, RoleGroup: e.RoleGroup, TierGroup: e.TierGroup})
 			continue
 		}
-		matched[idx] = true
 		before := &members[idx]
 		email := NormEmail(before.Email)
 		taken[email] = true
