@@ -1,0 +1,207 @@
+package diff
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// MaxPlanFileSize is the largest plan file ReadPlanFile reads.
+const MaxPlanFileSize = 512 << 20
+
+// Errors of ReadPlanFile, matched with errors.Is.
+var (
+	// ErrPlanModified: the file's content does not match its plan_hash.
+	ErrPlanModified = errors.New("plan file was modified after it was written")
+	// ErrNotSavedPlan: the file has no plan_hash (for example the output of
+	// plan --format json rather than plan -o).
+	ErrNotSavedPlan = errors.New("not a saved plan file (no plan_hash); write one with scimsync plan -o")
+	// ErrPlanFormat: the file's format_version is missing or not
+	// FormatVersion.
+	ErrPlanFormat = errors.New("unsupported plan format")
+)
+
+// WritePlanFile writes p to path as a saved plan: the plan's JSON with
+// plan_hash set to PlanHash's value, indented, written to a temporary file in
+// the same directory and renamed into place, mode 0600 (a plan holds emails).
+// p itself is not modified.
+func WritePlanFile(path string, p *Plan) error {
+	data, err := MarshalPlanFile(p)
+	if err != nil {
+		return fmt.Errorf("writing plan %s: %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("writing plan: %w", err)
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err := f.Chmod(0o600); err != nil {
+		return fmt.Errorf("writing plan %s: %w", path, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("writing plan %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("writing plan %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing plan %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("writing plan %s: %w", path, err)
+	}
+	ok = true
+	return nil
+}
+
+// MarshalPlanFile returns the saved-plan form of p: its JSON, indented, with
+// plan_hash set. WritePlanFile writes exactly these bytes.
+func MarshalPlanFile(p *Plan) ([]byte, error) {
+	c := *p
+	c.PlanHash = ""
+	raw, err := json.Marshal(&c)
+	if err != nil {
+		return nil, fmt.Errorf("encoding plan: %w", err)
+	}
+	doc, err := decodeGeneric(raw)
+	if err != nil {
+		return nil, fmt.Errorf("encoding plan: %w", err)
+	}
+	sum, err := canonicalHash(doc)
+	if err != nil {
+		return nil, fmt.Errorf("encoding plan: %w", err)
+	}
+	c.PlanHash = sum
+	out, err := json.MarshalIndent(&c, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encoding plan: %w", err)
+	}
+	return append(out, '\n'), nil
+}
+
+// ReadPlanFile reads a saved plan written by WritePlanFile. It refuses a file
+// whose format_version is not FormatVersion (ErrPlanFormat), one without a
+// plan_hash (ErrNotSavedPlan) and one whose content does not hash to its
+// plan_hash (ErrPlanModified).
+func ReadPlanFile(path string) (*Plan, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading plan: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxPlanFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading plan %s: %w", path, err)
+	}
+	if len(data) > MaxPlanFileSize {
+		return nil, fmt.Errorf("reading plan %s: larger than %d bytes", path, MaxPlanFileSize)
+	}
+	p, err := UnmarshalPlanFile(data)
+	if err != nil {
+		return nil, fmt.Errorf("reading plan %s: %w", path, err)
+	}
+	return p, nil
+}
+
+// UnmarshalPlanFile is ReadPlanFile on bytes held in memory.
+func UnmarshalPlanFile(data []byte) (*Plan, error) {
+	doc, err := decodeGeneric(data)
+	if err != nil {
+		return nil, fmt.Errorf("decoding plan: %w", err)
+	}
+	obj, ok := doc.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("decoding plan: not a JSON object")
+	}
+	v, ok := obj["format_version"].(string)
+	if !ok {
+		return nil, fmt.Errorf("%w: no format_version", ErrPlanFormat)
+	}
+	if v != FormatVersion {
+		return nil, fmt.Errorf("%w: format_version %q, this scimsync reads %q", ErrPlanFormat, v, FormatVersion)
+	}
+	want, ok := obj["plan_hash"].(string)
+	if !ok || want == "" {
+		return nil, ErrNotSavedPlan
+	}
+	delete(obj, "plan_hash")
+	got, err := canonicalHash(obj)
+	if err != nil {
+		return nil, fmt.Errorf("decoding plan: %w", err)
+	}
+	if got != want {
+		return nil, ErrPlanModified
+	}
+	var p Plan
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("decoding plan: %w", err)
+	}
+	if err := p.check(); err != nil {
+		return nil, fmt.Errorf("decoding plan: %w", err)
+	}
+	return &p, nil
+}
+
+// check rejects a plan whose writes could not be executed as they are.
+func (p *Plan) check() error {
+	for i, w := range p.Writes {
+		if w.OrgID == "" {
+			return fmt.Errorf("writes[%d]: no org_id", i)
+		}
+		if len(w.Ops) == 0 {
+			return fmt.Errorf("writes[%d]: no ops", i)
+		}
+		for j, op := range w.Ops {
+			switch op.Op {
+			case "add", "replace", "remove":
+			default:
+				return fmt.Errorf("writes[%d].ops[%d]: op %q is not add, replace or remove", i, j, op.Op)
+			}
+			if op.Path == "" {
+				return fmt.Errorf("writes[%d].ops[%d]: no path", i, j)
+			}
+		}
+	}
+	return nil
+}
+
+// decodeGeneric decodes one JSON value, keeping numbers as written.
+func decodeGeneric(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("trailing data after the plan")
+	}
+	return v, nil
+}
+
+// canonicalHash is the sha256 (hex) of v encoded compactly with object keys
+// sorted (encoding/json sorts map keys).
+func canonicalHash(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
