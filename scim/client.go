@@ -1,0 +1,460 @@
+package scim
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-cleanhttp"
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultConcurrency  = 4
+	DefaultPageSize     = 1000
+	DefaultMaxPages     = 10000
+	DefaultMaxBodyBytes = 64 << 20
+	DefaultMaxRetryWait = 2 * time.Minute
+	DefaultMaxRetries   = 5
+	DefaultRetryWaitMin = 500 * time.Millisecond
+	DefaultRetryWaitMax = 30 * time.Second
+	DefaultUserAgent    = "scimsync"
+)
+
+// Config configures a Client. Only BaseURL and Token are required.
+type Config struct {
+	// BaseURL is the SCIM service root, such as
+	// https://claude.fedstart.com/v1/scim/v2. It must be https, or http
+	// on a loopback host, and carry no credentials, query or fragment.
+	BaseURL string
+	// Token is the bearer token. It is never logged and never part of an
+	// error string.
+	Token string
+	// CAFile is a PEM file of CA certificates trusted in addition to the
+	// system pool. Ignored when HTTPClient is set.
+	CAFile string
+	// InsecureSkipTLSVerify turns off certificate verification. New logs a
+	// warning when it is set. Ignored when HTTPClient is set.
+	InsecureSkipTLSVerify bool
+	// Concurrency bounds the pages fetched at once. Default 4; 1 reads
+	// pages one by one.
+	Concurrency int
+	// PageSize is the count requested per page. Default 1000. Servers may
+	// return fewer; the client adapts.
+	PageSize int
+	// MaxPages bounds the pages one listing may read. Default 10000.
+	MaxPages int
+	// MaxBodyBytes caps a response body; a larger body is an error, never
+	// truncated. Default 64 MiB.
+	MaxBodyBytes int64
+	// MaxRetryWait caps the total time one request may spend waiting
+	// between retries (Retry-After included). Default 2m.
+	MaxRetryWait time.Duration
+	// MaxRetries bounds the retries of one request. Default 5; negative
+	// means none.
+	MaxRetries int
+	// RetryWaitMin and RetryWaitMax bound the exponential backoff used when
+	// the server gives no Retry-After. Defaults 500ms and 30s.
+	RetryWaitMin time.Duration
+	RetryWaitMax time.Duration
+	// Logger receives debug lines about requests (method, path, status,
+	// size, duration; never headers) and warnings about failed attempts.
+	// Default: discard.
+	Logger *slog.Logger
+	// HTTPClient, when set, replaces the client New builds (tests use it).
+	// Its CheckRedirect is replaced by the client's own cross-host policy.
+	HTTPClient *http.Client
+	// UserAgent is sent as User-Agent. Default "scimsync".
+	UserAgent string
+}
+
+// Client is a SCIM 2.0 client bound to one service root and token. It is
+// safe for concurrent use.
+type Client struct {
+	base   string // scheme://host[:port]/path, no trailing slash
+	host   string // host[:port] of base
+	scheme string
+	token  string
+	cfg    Config
+	log    *slog.Logger
+	retry  *retryablehttp.Client
+	nreq   atomic.Int64
+	nbytes atomic.Int64
+}
+
+// New checks cfg, fills in defaults and returns a Client.
+func New(cfg Config) (*Client, error) {
+	u, err := url.Parse(strings.TrimSpace(cfg.BaseURL))
+	if err != nil {
+		return nil, fmt.Errorf("scim client: parsing base URL: %w", err)
+	}
+	switch {
+	case u.Scheme != "https" && u.Scheme != "http":
+		return nil, fmt.Errorf("scim client: base URL %q: scheme must be https", cfg.BaseURL)
+	case u.Host == "":
+		return nil, fmt.Errorf("scim client: base URL %q has no host", cfg.BaseURL)
+	case u.User != nil:
+		return nil, errors.New("scim client: base URL must not carry credentials; use the token")
+	case u.RawQuery != "" || u.Fragment != "":
+		return nil, fmt.Errorf("scim client: base URL %s must not have a query or fragment", u.Redacted())
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		return nil, fmt.Errorf("scim client: refusing to send the token over plain http to %s; use https", u.Host)
+	}
+	if cfg.Token == "" {
+		return nil, errors.New("scim client: no token")
+	}
+	if !validToken(cfg.Token) {
+		return nil, errors.New("scim client: token holds characters not allowed in an HTTP header (whitespace or control characters)")
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = DefaultConcurrency
+	}
+	if cfg.PageSize <= 0 {
+		cfg.PageSize = DefaultPageSize
+	}
+	if cfg.MaxPages <= 0 {
+		cfg.MaxPages = DefaultMaxPages
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.MaxRetryWait <= 0 {
+		cfg.MaxRetryWait = DefaultMaxRetryWait
+	}
+	switch {
+	case cfg.MaxRetries == 0:
+		cfg.MaxRetries = DefaultMaxRetries
+	case cfg.MaxRetries < 0:
+		cfg.MaxRetries = 0
+	}
+	if cfg.RetryWaitMin <= 0 {
+		cfg.RetryWaitMin = DefaultRetryWaitMin
+	}
+	if cfg.RetryWaitMax <= 0 {
+		cfg.RetryWaitMax = DefaultRetryWaitMax
+	}
+	if cfg.RetryWaitMax < cfg.RetryWaitMin {
+		cfg.RetryWaitMax = cfg.RetryWaitMin
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = DefaultUserAgent
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+
+	c := &Client{
+		base:   u.Scheme + "://" + u.Host + strings.TrimRight(u.EscapedPath(), "/"),
+		host:   u.Host,
+		scheme: u.Scheme,
+		token:  cfg.Token,
+		cfg:    cfg,
+		log:    log,
+	}
+
+	var hc http.Client
+	var next http.RoundTripper
+	if cfg.HTTPClient != nil {
+		hc = *cfg.HTTPClient
+		next = hc.Transport
+		if next == nil {
+			next = http.DefaultTransport
+		}
+	} else {
+		tr, err := newTransport(cfg)
+		if err != nil {
+			return nil, err
+		}
+		next = tr
+		if cfg.InsecureSkipTLSVerify {
+			log.Warn("TLS certificate verification is off (insecure-skip-tls-verify)", "host", u.Host)
+		}
+	}
+	hc.Transport = &countingTransport{next: next, c: c}
+	hc.CheckRedirect = c.checkRedirect
+
+	c.retry = &retryablehttp.Client{
+		HTTPClient:   &hc,
+		Logger:       leveledLogger{log: log, redact: c.redact},
+		RetryWaitMin: cfg.RetryWaitMin,
+		RetryWaitMax: cfg.RetryWaitMax,
+		RetryMax:     cfg.MaxRetries,
+		CheckRetry:   c.checkRetry,
+		Backoff:      c.backoff,
+		ErrorHandler: retryablehttp.PassthroughErrorHandler,
+	}
+	return c, nil
+}
+
+func newTransport(cfg Config) (*http.Transport, error) {
+	tr := cleanhttp.DefaultPooledTransport() // Proxy: http.ProxyFromEnvironment
+	tr.MaxIdleConnsPerHost = cfg.Concurrency + 1
+	tr.ResponseHeaderTimeout = 2 * time.Minute
+	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.InsecureSkipTLSVerify}
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("scim client: reading CA file: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("scim client: CA file %s holds no PEM certificate", cfg.CAFile)
+		}
+		tlsCfg.RootCAs = pool
+	}
+	tr.TLSClientConfig = tlsCfg
+	return tr, nil
+}
+
+// Stats reports the HTTP requests sent (each retry counts) and the response
+// body bytes received since the client was made.
+func (c *Client) Stats() (requests int64, bytes int64) {
+	return c.nreq.Load(), c.nbytes.Load()
+}
+
+// BaseURL returns the service root the client talks to.
+func (c *Client) BaseURL() string { return c.base }
+
+// checkRedirect refuses any redirect that would carry the token to another
+// host or scheme, and any redirect of a non-GET request.
+func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 5 {
+		return &redirectError{to: req.URL.Scheme + "://" + req.URL.Host, tooMany: true}
+	}
+	if !strings.EqualFold(req.URL.Host, c.host) || req.URL.Scheme != c.scheme {
+		return &redirectError{to: req.URL.Scheme + "://" + req.URL.Host}
+	}
+	if via[0].Method != http.MethodGet {
+		return &redirectError{to: req.URL.Scheme + "://" + req.URL.Host, method: via[0].Method}
+	}
+	return nil
+}
+
+type redirectError struct {
+	to, method string
+	tooMany    bool
+}
+
+func (e *redirectError) Error() string {
+	if e.tooMany {
+		return "refusing redirect: stopped after 5 redirects"
+	}
+	if e.method != "" {
+		return "refusing to follow a redirect of a " + e.method + " request"
+	}
+	return "refusing redirect to " + e.to + ": the token is sent only to the configured host"
+}
+
+// response is a fully read, successful HTTP response.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// request is what one call to do sends.
+type request struct {
+	method   string
+	endpoint string // escaped path below the base URL, starting with "/"
+	query    url.Values
+	body     any
+	ifMatch  string
+}
+
+// do sends r with retries and returns the response of a 2xx status. Any
+// other status becomes an *Error.
+func (c *Client) do(ctx context.Context, r request) (*response, error) {
+	target := c.base + r.endpoint
+	if len(r.query) > 0 {
+		// url.Values encodes spaces as "+"; %20 is understood everywhere.
+		target += "?" + strings.ReplaceAll(r.query.Encode(), "+", "%20")
+	}
+	var body []byte
+	if r.body != nil {
+		var err error
+		if body, err = json.Marshal(r.body); err != nil {
+			return nil, fmt.Errorf("%s %s: encoding body: %w", r.method, r.endpoint, err)
+		}
+	}
+	st := &attemptState{method: r.method, budget: c.cfg.MaxRetryWait}
+	ctx = context.WithValue(ctx, stateKey{}, st)
+	var rawBody any
+	if body != nil {
+		rawBody = body
+	}
+	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, target, rawBody)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", r.method, r.endpoint, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Accept", "application/scim+json, application/json")
+	req.Header.Set("User-Agent", c.cfg.UserAgent)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/scim+json")
+	}
+	if r.ifMatch != "" {
+		req.Header.Set("If-Match", r.ifMatch)
+	}
+	req.SetResponseHandler(func(resp *http.Response) error {
+		st.read = true
+		st.body, st.readErr = c.readBody(resp)
+		resp.Body = io.NopCloser(bytes.NewReader(nil))
+		if st.readErr == nil && resp.StatusCode/100 == 2 {
+			st.readErr = checkJSON(st.body)
+		}
+		return st.readErr
+	})
+
+	start := time.Now()
+	resp, err := c.retry.Do(req)
+	if err != nil {
+		if resp != nil && resp.Body != nil {
+			resp.Body.Close()
+		}
+		return nil, c.transportError(r, err)
+	}
+	defer resp.Body.Close()
+	data := st.body
+	if !st.read {
+		// Retries ran out on a retryable status; the body is still unread.
+		if data, err = c.readBody(resp); err != nil {
+			return nil, c.transportError(r, err)
+		}
+	}
+	c.log.Debug("scim request", "method", r.method, "path", r.endpoint, "status", resp.StatusCode,
+		"bytes", len(data), "duration", time.Since(start).Round(time.Millisecond))
+	if resp.StatusCode/100 != 2 {
+		e := c.newError(r.method, r.endpoint, resp.StatusCode, data)
+		if st.overBudget > 0 {
+			return nil, fmt.Errorf("%w (the server asked to retry in %s, beyond the retry budget of %s)",
+				e, st.overBudget.Round(time.Second), c.cfg.MaxRetryWait)
+		}
+		return nil, e
+	}
+	return &response{status: resp.StatusCode, header: resp.Header, body: data}, nil
+}
+
+// transportError describes a failure without a usable response. The
+// *url.Error wrapper is dropped: it would repeat the full URL.
+func (c *Client) transportError(r request, err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return fmt.Errorf("%s %s: %w", r.method, r.endpoint, err)
+}
+
+// ErrBodyTooLarge is returned when a response body exceeds
+// Config.MaxBodyBytes.
+var ErrBodyTooLarge = errors.New("response body too large")
+
+func (c *Client) readBody(resp *http.Response) ([]byte, error) {
+	limit := c.cfg.MaxBodyBytes
+	if resp.ContentLength > limit {
+		return nil, fmt.Errorf("%w: %d bytes announced, limit %d", ErrBodyTooLarge, resp.ContentLength, limit)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("%w: body cut off after %d bytes: %w", ErrIncompleteRead, len(data), err)
+		}
+		return nil, fmt.Errorf("reading response body: %w", err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, limit)
+	}
+	return data, nil
+}
+
+// checkJSON rejects a success body that is not one JSON value; a value cut
+// short is an incomplete read.
+func checkJSON(body []byte) error {
+	if len(bytes.TrimSpace(body)) == 0 || json.Valid(body) {
+		return nil
+	}
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	err := dec.Decode(&v)
+	if err == nil {
+		err = errors.New("data after the JSON value")
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%w: JSON body ends after %d bytes", ErrIncompleteRead, len(body))
+	}
+	return fmt.Errorf("decoding response body: %w", err)
+}
+
+// redact removes the token from s.
+func (c *Client) redact(s string) string {
+	if c.token == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, c.token, "[REDACTED]")
+}
+
+// countingTransport counts requests and response bytes for Stats.
+type countingTransport struct {
+	next http.RoundTripper
+	c    *Client
+}
+
+func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	t.c.nreq.Add(1)
+	resp, err := t.next.RoundTrip(req)
+	if resp != nil && resp.Body != nil {
+		resp.Body = &countingBody{ReadCloser: resp.Body, n: &t.c.nbytes}
+	}
+	return resp, err
+}
+
+func (t *countingTransport) CloseIdleConnections() {
+	if ci, ok := t.next.(interface{ CloseIdleConnections() }); ok {
+		ci.CloseIdleConnections()
+	}
+}
+
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func validToken(t string) bool {
+	for i := 0; i < len(t); i++ {
+		if t[i] < 0x21 || t[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}

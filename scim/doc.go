@@ -1,0 +1,42 @@
+// Package scim is scimsync's SCIM 2.0 client (RFC 7643, RFC 7644): discovery,
+// complete and consistent listings, single-resource reads, and PATCH of the
+// organization extension with If-Match.
+//
+// # Reads are complete or they fail
+//
+// List and the typed List* methods read every page of a collection. Index
+// pagination is 1-based and advances by the number of resources a page
+// actually returned, so a server that caps pages below the requested count
+// is read completely. Once the first page has told the total and the
+// server's effective page length, the remaining pages are fetched
+// concurrently (Config.Concurrency). A listing that cannot be proven
+// complete — totalResults changing between pages, an id seen twice, a page
+// that makes no progress, a final count that differs from totalResults, a
+// truncated body — fails with an error matching ErrIncompleteRead. It never
+// returns a short list: a reconciler would read unread users as users to
+// remove.
+//
+// # Retries
+//
+// Requests go through github.com/hashicorp/go-retryablehttp with this policy:
+//
+//   - 429 and 503 are retried for every method. They mean the server did not
+//     process the request; Retry-After (seconds or an HTTP date) is honoured,
+//     and the sum of all waits of one request is capped by
+//     Config.MaxRetryWait: a server asking for more gets its error returned
+//     at once instead of a wait.
+//   - Other 5xx (except 501), transport failures and truncated bodies are
+//     retried for GET only, with exponential backoff.
+//   - PATCH is otherwise retried only when the connection could not be
+//     established at all (the request never left). A PATCH whose outcome is
+//     unknown is not repeated. Every PATCH carries If-Match, so even a retried
+//     PATCH that the server had in fact applied cannot apply twice: it fails
+//     with 412 and the caller re-reads.
+//
+// # Secrets
+//
+// The bearer token is sent only to the host of Config.BaseURL: redirects to
+// another host or scheme are refused, and plain http is accepted only for
+// loopback hosts. The token never appears in a log line or an error string;
+// *Error redacts it even from a server-supplied detail.
+package scim

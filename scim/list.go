@@ -1,0 +1,347 @@
+package scim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// ListQuery narrows and observes a listing.
+type ListQuery struct {
+	// Filter is an RFC 7644 §3.4.2.2 filter; build it with Filter.
+	Filter string
+	// Attributes and ExcludedAttributes select what the server returns
+	// (§3.4.2.5). Resources always keep their id.
+	Attributes         []string
+	ExcludedAttributes []string
+	// Progress, when set, is called as pages arrive with the resources read
+	// so far and totalResults. Calls are serialized, not ordered by page.
+	Progress func(done, total int)
+}
+
+// ListOption adjusts the query of a typed List* method.
+type ListOption func(*ListQuery)
+
+// WithProgress reports the progress of a listing; see ListQuery.Progress.
+func WithProgress(fn func(done, total int)) ListOption {
+	return func(q *ListQuery) { q.Progress = fn }
+}
+
+// ListUsers reads every user.
+func (c *Client) ListUsers(ctx context.Context, opts ...ListOption) ([]User, error) {
+	return List[User](ctx, c, "/Users", query(ListQuery{}, opts))
+}
+
+// ListGroups reads every group. With excludeMembers the server is asked to
+// leave members out (excludedAttributes=members), which is what large
+// directories need; read the members of the groups that matter with
+// GetGroup.
+func (c *Client) ListGroups(ctx context.Context, excludeMembers bool, opts ...ListOption) ([]Group, error) {
+	q := ListQuery{}
+	if excludeMembers {
+		q.ExcludedAttributes = []string{"members"}
+	}
+	groups, err := List[Group](ctx, c, "/Groups", query(q, opts))
+	if err != nil {
+		return nil, err
+	}
+	if excludeMembers {
+		// Some servers return members anyway; never let a partial or
+		// ignored projection pass for membership data.
+		for i := range groups {
+			groups[i].Members = nil
+		}
+	}
+	return groups, nil
+}
+
+// ListOrganizations reads every organization of the organization extension.
+func (c *Client) ListOrganizations(ctx context.Context, opts ...ListOption) ([]Organization, error) {
+	return List[Organization](ctx, c, "/Organizations", query(ListQuery{}, opts))
+}
+
+// ListMembers reads the members of one child organization, or of every
+// organization when orgID is empty.
+func (c *Client) ListMembers(ctx context.Context, orgID string, opts ...ListOption) ([]Member, error) {
+	q := ListQuery{}
+	if orgID != "" {
+		q.Filter = Filter("organization", "eq", orgID)
+	}
+	members, err := List[Member](ctx, c, "/Members", query(q, opts))
+	if err != nil {
+		return nil, err
+	}
+	if orgID != "" {
+		for _, m := range members {
+			if m.Organization != orgID {
+				return nil, fmt.Errorf("listing /Members: the server ignored the organization filter: member %s belongs to %q, not %q", m.ID, m.Organization, orgID)
+			}
+		}
+	}
+	return members, nil
+}
+
+func query(q ListQuery, opts []ListOption) ListQuery {
+	for _, o := range opts {
+		o(&q)
+	}
+	return q
+}
+
+// List reads every resource of endpoint (such as "/Users") that matches q,
+// decoding each into T. The result is complete and holds each id once, or
+// the error says why not; errors about consistency match
+// ErrIncompleteRead.
+//
+// The first page is requested with count = Config.PageSize. Its length is
+// the server's effective page length; the remaining pages are requested
+// with that count, Config.Concurrency at a time, at startIndex 1+k·length.
+// If a page comes back with another length than expected, the listing
+// continues one page at a time from there, advancing by what each page
+// returned.
+func List[T any](ctx context.Context, c *Client, endpoint string, q ListQuery) ([]T, error) {
+	l := &lister[T]{c: c, endpoint: endpoint, q: q}
+	out, err := l.run(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing %s: %w", endpoint, err)
+	}
+	return out, nil
+}
+
+type lister[T any] struct {
+	c        *Client
+	endpoint string
+	q        ListQuery
+
+	items []T
+	seen  map[string]int // id → startIndex where it was read
+	total int
+	pages int
+
+	mu      sync.Mutex // serializes Progress
+	fetched int
+}
+
+// page is one decoded list response.
+type page[T any] struct {
+	start int
+	total int
+	items []T
+	ids   []string
+}
+
+func (l *lister[T]) run(ctx context.Context) ([]T, error) {
+	cfg := l.c.cfg
+	first, err := l.fetch(ctx, 1, cfg.PageSize)
+	if err != nil {
+		return nil, err
+	}
+	l.total = first.total
+	l.items = make([]T, 0, min(l.total, 1<<16))
+	l.seen = make(map[string]int, min(l.total, 1<<16))
+	if err := l.add(first); err != nil {
+		return nil, err
+	}
+	if len(l.items) == l.total {
+		return l.items, nil
+	}
+	pageLen := len(first.items)
+	if pageLen == 0 {
+		return nil, fmt.Errorf("%w: the first page holds no resources although totalResults is %d", ErrIncompleteRead, l.total)
+	}
+	if need := 1 + (l.total-pageLen+pageLen-1)/pageLen; need > cfg.MaxPages {
+		return nil, fmt.Errorf("%d resources at %d per page need %d pages, more than the limit of %d", l.total, pageLen, need, cfg.MaxPages)
+	}
+
+	next := 1 + pageLen
+	if cfg.Concurrency > 1 {
+		if next, err = l.concurrent(ctx, next, pageLen); err != nil {
+			return nil, err
+		}
+	}
+	for len(l.items) < l.total {
+		if l.pages >= cfg.MaxPages {
+			return nil, fmt.Errorf("%w: read %d of %d resources in %d pages, the limit", ErrIncompleteRead, len(l.items), l.total, l.pages)
+		}
+		p, err := l.fetch(ctx, next, cfg.PageSize)
+		if err != nil {
+			return nil, err
+		}
+		if len(p.items) == 0 {
+			return nil, fmt.Errorf("%w: no resources at startIndex %d although %d of totalResults %d are unread", ErrIncompleteRead, next, l.total-len(l.items), l.total)
+		}
+		if err := l.add(p); err != nil {
+			return nil, err
+		}
+		next += len(p.items)
+	}
+	return l.items, nil
+}
+
+// concurrent fetches the pages from startIndex next on, pageLen resources
+// each, and adds them in order. It returns where a sequential read must
+// continue: past the end when every page had its expected length.
+func (l *lister[T]) concurrent(ctx context.Context, next, pageLen int) (int, error) {
+	var starts []int
+	for s := next; s <= l.total; s += pageLen {
+		starts = append(starts, s)
+	}
+	if len(starts) == 0 {
+		return next, nil
+	}
+	results := make([]page[T], len(starts))
+	errs := make([]error, len(starts))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		once     sync.Once
+		firstErr error
+		sem      = make(chan struct{}, l.c.cfg.Concurrency)
+	)
+launch:
+	for i, s := range starts {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			break launch
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			results[i], errs[i] = l.fetch(ctx, s, pageLen)
+			if errs[i] != nil {
+				once.Do(func() { firstErr = errs[i]; cancel() })
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return 0, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	for i, s := range starts {
+		p := results[i]
+		if p.total != l.total {
+			return 0, l.totalChanged(p)
+		}
+		if want := min(pageLen, l.total-(s-1)); len(p.items) != want {
+			l.c.log.Debug("scim page length differs, continuing page by page", "path", l.endpoint,
+				"startIndex", s, "want", want, "got", len(p.items))
+			return s, nil
+		}
+		if err := l.add(p); err != nil {
+			return 0, err
+		}
+	}
+	return starts[len(starts)-1] + pageLen, nil
+}
+
+// add appends a page after checking it against what was read before.
+func (l *lister[T]) add(p page[T]) error {
+	if p.total != l.total {
+		return l.totalChanged(p)
+	}
+	if len(l.items)+len(p.items) > l.total {
+		return fmt.Errorf("%w: read %d resources, more than totalResults %d", ErrIncompleteRead, len(l.items)+len(p.items), l.total)
+	}
+	for i, id := range p.ids {
+		if at, dup := l.seen[id]; dup {
+			return fmt.Errorf("%w: id %q at startIndex %d was already read at startIndex %d; the result set shifted during the listing", ErrIncompleteRead, id, p.start+i, at)
+		}
+		l.seen[id] = p.start + i
+	}
+	l.items = append(l.items, p.items...)
+	return nil
+}
+
+func (l *lister[T]) totalChanged(p page[T]) error {
+	return fmt.Errorf("%w: totalResults changed from %d to %d at startIndex %d", ErrIncompleteRead, l.total, p.total, p.start)
+}
+
+// fetch reads and decodes one page.
+func (l *lister[T]) fetch(ctx context.Context, start, count int) (page[T], error) {
+	v := url.Values{}
+	v.Set("startIndex", strconv.Itoa(start))
+	v.Set("count", strconv.Itoa(count))
+	if l.q.Filter != "" {
+		v.Set("filter", l.q.Filter)
+	}
+	if len(l.q.Attributes) > 0 {
+		v.Set("attributes", strings.Join(l.q.Attributes, ","))
+	}
+	if len(l.q.ExcludedAttributes) > 0 {
+		v.Set("excludedAttributes", strings.Join(l.q.ExcludedAttributes, ","))
+	}
+	l.mu.Lock()
+	l.pages++
+	l.mu.Unlock()
+	resp, err := l.c.do(ctx, request{method: http.MethodGet, endpoint: l.endpoint, query: v})
+	if err != nil {
+		return page[T]{}, err
+	}
+	p, err := decodePage[T](resp.body)
+	if err != nil {
+		return page[T]{}, fmt.Errorf("page at startIndex %d: %w", start, err)
+	}
+	p.start = start
+	if l.q.Progress != nil {
+		l.mu.Lock()
+		l.fetched += len(p.items)
+		l.q.Progress(min(l.fetched, p.total), p.total)
+		l.mu.Unlock()
+	}
+	return p, nil
+}
+
+// rawList is a list response with its resources still encoded.
+type rawList struct {
+	Schemas      []string          `json:"schemas"`
+	TotalResults *int              `json:"totalResults"`
+	Resources    []json.RawMessage `json:"Resources"`
+}
+
+// decodePage decodes a list response body. Attribute names match
+// case-insensitively. Every resource needs an id.
+func decodePage[T any](body []byte) (page[T], error) {
+	var raw rawList
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return page[T]{}, fmt.Errorf("decoding list response: %w", err)
+	}
+	if raw.TotalResults == nil {
+		return page[T]{}, errors.New("decoding list response: no totalResults")
+	}
+	if *raw.TotalResults < 0 {
+		return page[T]{}, fmt.Errorf("decoding list response: negative totalResults %d", *raw.TotalResults)
+	}
+	p := page[T]{
+		total: *raw.TotalResults,
+		items: make([]T, len(raw.Resources)),
+		ids:   make([]string, len(raw.Resources)),
+	}
+	for i, r := range raw.Resources {
+		var id struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(r, &id); err != nil {
+			return page[T]{}, fmt.Errorf("decoding resource %d: %w", i, err)
+		}
+		if id.ID == "" {
+			return page[T]{}, fmt.Errorf("decoding resource %d: no id", i)
+		}
+		if err := json.Unmarshal(r, &p.items[i]); err != nil {
+			return page[T]{}, fmt.Errorf("decoding resource %s: %w", id.ID, err)
+		}
+		p.ids[i] = id.ID
+	}
+	return p, nil
+}
