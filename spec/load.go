@@ -8,11 +8,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
-
-	"gopkg.in/yaml.v3"
 )
 
 // MaxFileSize is the largest spec file Load reads.
@@ -72,7 +71,7 @@ func readPath(p string, stdin io.Reader) ([]source, error) {
 		if stdin == nil {
 			stdin = os.Stdin
 		}
-		src, err := readLimited("-", stdin)
+		src, err := readLimited("<stdin>", stdin)
 		if err != nil {
 			return nil, fmt.Errorf("reading spec from stdin: %w", err)
 		}
@@ -133,25 +132,122 @@ func readLimited(name string, r io.Reader) (source, error) {
 	return source{name: name, data: data, size: int64(len(data))}, nil
 }
 
-func load(opts LoadOptions, name string, files []source) (*Spec, Diagnostics, error) {
-	var s Spec
+// aliasBudgetBase is added to the alias-expansion budget of every spec, on
+// top of four times its parsed node count.
+const aliasBudgetBase = 10000
+
+func load(opts LoadOptions, name string, srcs []source) (*Spec, Diagnostics, error) {
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	idx := newIndex(srcs[0].name)
+
+	// Layer 1a: YAML, file by file. A spec with a file that cannot be read
+	// as YAML is not checked further: the rest would be checked out of context.
 	var diags Diagnostics
-	for _, f := range files {
-		var doc yaml.Node
-		if err := yaml.Unmarshal(f.data, &doc); err != nil {
-			diags = append(diags, Diagnostic{Severity: Error, Pos: Pos{File: f.name}, Summary: err.Error()})
-			continue
-		}
-		if err := doc.Decode(&s); err != nil {
-			diags = append(diags, Diagnostic{Severity: Error, Pos: Pos{File: f.name}, Summary: err.Error()})
+	var files []parsedFile
+	nodes := 0
+	for _, src := range srcs {
+		pf, d := parseFile(src, idx)
+		diags = append(diags, d...)
+		if pf.root != nil {
+			files = append(files, pf)
+			nodes += pf.nodes
 		}
 	}
-	if diags.HasErrors() {
+	if diags.HasErrors() || len(files) == 0 {
+		sortDiagnostics(diags)
 		return nil, diags, nil
 	}
-	s.Source = name
-	applyDefaults(&s)
-	return &s, diags, nil
+	root, d := merge(files, idx)
+	diags = append(diags, d...)
+
+	conv := &converter{idx: idx, budget: 4*nodes + aliasBudgetBase}
+	doc, err := conv.value(root, nil, "")
+	if err != nil {
+		at := root
+		if conv.failed != nil {
+			at = conv.failed
+		}
+		diags = append(diags, Diagnostic{Severity: Error, Pos: idx.nodePos(at),
+			Summary: fmt.Sprintf("excessive aliasing: the document expands to more than %d values", 4*nodes+aliasBudgetBase),
+			Fix:     "write the values out instead of nesting aliases"})
+		sortDiagnostics(diags)
+		return nil, diags, nil
+	}
+
+	// Layer 1b: the JSON Schema.
+	s := &Spec{Source: name, idx: idx}
+	c := &checker{s: s, idx: idx, now: now}
+	if err := c.checkSchema(doc); err != nil {
+		return nil, nil, err
+	}
+	if err := decode(doc, s); err != nil && len(c.bad) == 0 {
+		c.layer1(Error, "", false, "", fmt.Sprintf("cannot be decoded: %v", err))
+	}
+	s.Source, s.idx = name, idx
+	setPositions(s)
+
+	// Layers 2 and 3.
+	c.semantics()
+	applyDefaults(s)
+	diags = append(diags, c.diags...)
+	sortDiagnostics(diags)
+	return s, diags, nil
+}
+
+// decode fills s from the JSON form of the spec. Values of the wrong type
+// are skipped (the schema has reported them).
+func decode(doc any, s *Spec) error {
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return fmt.Errorf("encoding spec: %w", err)
+	}
+	if err := json.Unmarshal(b, s); err != nil {
+		return fmt.Errorf("decoding spec: %w", err)
+	}
+	return nil
+}
+
+func setPositions(s *Spec) {
+	orgs := func(path string, os []Organization) {
+		for i := range os {
+			op := indexPath(path, i)
+			os[i].Pos = s.PosOf(op)
+			for j := range os[i].Mappings {
+				os[i].Mappings[j].Pos = s.PosOf(indexPath(op+".mappings", j))
+			}
+		}
+	}
+	orgs("organizations", s.Organizations)
+	if s.Current != nil {
+		orgs("current.organizations", s.Current.Organizations)
+	}
+	for i := range s.Policy.Exceptions {
+		s.Policy.Exceptions[i].Pos = s.PosOf(indexPath("policy.exceptions", i))
+	}
+}
+
+// sortDiagnostics orders diagnostics by file, line and column, errors first
+// at the same place.
+func sortDiagnostics(ds Diagnostics) {
+	sort.SliceStable(ds, func(i, j int) bool {
+		a, b := ds[i], ds[j]
+		if a.Pos.File != b.Pos.File {
+			return a.Pos.File < b.Pos.File
+		}
+		if a.Pos.Line != b.Pos.Line {
+			return a.Pos.Line < b.Pos.Line
+		}
+		if a.Pos.Col != b.Pos.Col {
+			return a.Pos.Col < b.Pos.Col
+		}
+		if a.Severity != b.Severity {
+			return a.Severity == Error
+		}
+		return a.Path < b.Path
+	})
 }
 
 // applyDefaults fills every unset field that has a default. It is the only
@@ -191,14 +287,13 @@ func (s *Spec) Hash() string {
 // canonical returns a deep copy of s in canonical form.
 func canonical(s *Spec) *Spec {
 	c := *s
-	c.Source = ""
-	applyDefaults(&c)
+	c.Source, c.idx = "", nil
 	c.Parent = canonicalParent(s.Parent)
 	c.Organizations = canonicalOrgs(s.Organizations)
 	p := s.Policy
 	p.OwnerGroups = sortedCopy(p.OwnerGroups)
 	p.ProtectedUsers = sortedCopy(p.ProtectedUsers)
-	p.Exceptions = append([]Exception(nil), p.Exceptions...)
+	p.Exceptions = slices.Clone(p.Exceptions)
 	for i := range p.Exceptions {
 		p.Exceptions[i].Pos = Pos{}
 	}
@@ -206,9 +301,6 @@ func canonical(s *Spec) *Spec {
 		a, b := p.Exceptions[i], p.Exceptions[j]
 		return key(a.Org, a.Email, a.Until, a.Reason) < key(b.Org, b.Email, b.Until, b.Reason)
 	})
-	if p.MaxRemovals == nil || p.MaxRemovalPercent == nil {
-		applyDefaults(&Spec{Policy: p})
-	}
 	c.Policy = p
 	if s.Current != nil {
 		cur := Current{Organizations: canonicalOrgs(s.Current.Organizations)}
@@ -218,6 +310,7 @@ func canonical(s *Spec) *Spec {
 		}
 		c.Current = &cur
 	}
+	applyDefaults(&c)
 	return &c
 }
 
@@ -232,7 +325,7 @@ func canonicalOrgs(orgs []Organization) []Organization {
 	out := make([]Organization, len(orgs))
 	for i, o := range orgs {
 		o.Pos = Pos{}
-		o.Mappings = append([]Mapping(nil), o.Mappings...)
+		o.Mappings = slices.Clone(o.Mappings)
 		for j := range o.Mappings {
 			o.Mappings[j].Pos = Pos{}
 		}
@@ -256,4 +349,3 @@ func sortedCopy(ss []string) []string {
 }
 
 func key(parts ...string) string { return strings.Join(parts, "\x00") }
-

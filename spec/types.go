@@ -61,6 +61,21 @@ type Spec struct {
 	// Source names where the spec came from: the file paths, comma separated
 	// ("-" for stdin). It is not part of the YAML and not part of Hash.
 	Source string `yaml:"-" json:"-"`
+
+	// idx ties field paths to positions; nil for a Spec built in code.
+	idx *index
+}
+
+// PosOf returns where the field at path (e.g. "organizations[1].seats.premium")
+// is written, or the nearest enclosing field that is. Paths index the merged
+// spec, as Organizations does. It returns a Pos holding only Source for a
+// Spec that was not loaded.
+func (s *Spec) PosOf(path string) Pos {
+	if s.idx == nil {
+		return Pos{File: s.Source}
+	}
+	p, _ := s.idx.locate(path, false)
+	return p
 }
 
 // Target says where scimsync reads and writes the tenant. Exactly one of URL

@@ -1,0 +1,219 @@
+package spec
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var testNow = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+// valid is a small spec without diagnostics; cases edit it.
+const valid = `version: 1
+target:
+  file: tenant.json
+parent:
+  name: example-agency
+  loginDomains: [example.gov]
+  seatTiers: [standard, premium]
+  mode: staged
+organizations:
+  - name: hq
+    seats: {standard: 10, premium: 2}
+    mappings:
+      - {group: admins, role: owner, seatTier: premium}
+      - {group: users, role: member, seatTier: standard}
+policy:
+  ownerGroups: [admins]
+  exceptions:
+    - {email: c@example.gov, org: hq, until: 2027-03-31, reason: badge}
+`
+
+func diagLines(ds Diagnostics) []string {
+	out := []string{}
+	for _, d := range ds {
+		out = append(out, d.String())
+	}
+	return out
+}
+
+func TestLoadBytesDiagnostics(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want []string
+	}{
+		{"valid", valid, []string{}},
+		{"malformed", "version: 1\ntarget: {file: t.json\nparent: x\n",
+			[]string{
+				`a.yaml:2:9: invalid YAML: did not find expected ',' or '}'; close the flow collection opened on this line`,
+			}},
+		{"bad indentation", strings.Replace(valid, "    seats:", "     seats:", 1),
+			[]string{
+				`a.yaml:11:11: invalid YAML: mapping values are not allowed in this context; quote the value, or put the nested mapping on its own indented line`,
+			}},
+		{"mapping in scalar", "version: 1\ntarget: file: t.json\n",
+			[]string{`a.yaml:2:13: invalid YAML: mapping values are not allowed in this context; quote the value, or put the nested mapping on its own indented line`}},
+		{"tabs", "version: 1\ntarget:\n\tfile: t.json\nparent:\n  \tname: x\n",
+			[]string{
+				`a.yaml:3:1: tab character in indentation; indent with spaces; YAML does not allow tabs`,
+				`a.yaml:5:3: tab character in indentation; indent with spaces; YAML does not allow tabs`,
+			}},
+		{"duplicate keys", strings.Replace(valid, "  mode: staged\n", "  mode: staged\n  mode: full\n", 1),
+			[]string{`a.yaml:9:3: parent.mode: duplicate key "mode" (first at a.yaml:8:3); remove one of them`}},
+		{"empty", "", []string{`a.yaml:1:1: file is empty; a spec starts with version: 1`}},
+		{"comments only", "# nothing\n\n", []string{`a.yaml:1:1: file is empty; a spec starts with version: 1`}},
+		{"null document", "---\n~\n", []string{`a.yaml:1:1: file is empty; a spec starts with version: 1`}},
+		{"not a mapping", "- a\n- b\n", []string{`a.yaml:1:1: the top level is a list; a spec is a mapping of fields (version, target, parent…); start the file with version: 1`}},
+		{"two documents", valid + "---\nversion: 1\n", []string{
+			`a.yaml:19:1: more than one YAML document in the file; remove the --- separator; split a spec across files in a directory instead`,
+		}},
+		{"not utf-8", "version: 1\nparent:\n  name: caf\xe9\n", []string{`a.yaml:3:12: invalid UTF-8 (byte 0xe9); save the file as UTF-8`}},
+		{"merge key", "version: 1\nbase: &b {file: t.json}\ntarget:\n  <<: *b\n",
+			[]string{`a.yaml:4:3: target: merge keys (<<) are not supported; write the fields out; the spec does not support YAML merge keys`}},
+		{"unknown field with suggestion", strings.Replace(valid, "seatTier: standard}", "seatTeir: standard}", 1),
+			[]string{
+				`a.yaml:14:9: organizations[0].mappings[1]: missing required field "seatTier"`,
+				`a.yaml:14:38: organizations[0].mappings[1].seatTeir: unknown field "seatTeir"; did you mean "seatTier"?`,
+			}},
+		{"unknown field without suggestion", strings.Replace(valid, "  mode: staged\n", "  mode: staged\n  colour: blue\n", 1),
+			[]string{`a.yaml:9:3: parent.colour: unknown field "colour"; known fields: loginDomains, mode, name, seatTiers`}},
+		{"inline token", strings.Replace(valid, "  file: tenant.json\n", "  url: https://scim.example.gov/v2\n  token: s3cr3t-VALUE-never-shown\n", 1),
+			[]string{`a.yaml:4:3: target.token: "token" holds a secret inline; secrets never live in the spec, so the value is refused and not shown; put the token in an environment variable named by tokenEnv, or in a file named by tokenFile`}},
+		{"token in tokenEnv", strings.Replace(valid, "  file: tenant.json\n", "  url: https://scim.example.gov/v2\n  tokenEnv: Zx81LmQpW2rT7vY4kB9nC3dF\n", 1),
+			[]string{`a.yaml:4:13: target.tokenEnv: looks like a token, not the name of an environment variable; secrets never live in the spec, so the value is not shown; put the token in an environment variable and write that variable's name here`}},
+		{"bearer token in tokenEnv", strings.Replace(valid, "  file: tenant.json\n", "  url: https://scim.example.gov/v2\n  tokenEnv: Bearer abc.def\n", 1),
+			[]string{`a.yaml:4:13: target.tokenEnv: must be the name of an environment variable (letters, digits and _, not starting with a digit), never the token itself`}},
+		{"credentials in url", strings.Replace(valid, "  file: tenant.json\n", "  url: https://admin:hunter2@scim.example.gov/v2\n", 1),
+			[]string{`a.yaml:3:8: target.url: must not contain credentials; secrets never live in the spec, so the value is not shown; remove user:password@; the token comes from tokenEnv or tokenFile`}},
+		{"plain http", strings.Replace(valid, "  file: tenant.json\n", "  url: http://scim.example.gov/v2\n", 1),
+			[]string{`a.yaml:3:8: target.url: sends the bearer token over plain http; use https; plain http is allowed for loopback addresses only`}},
+		{"http on loopback", strings.Replace(valid, "  file: tenant.json\n", "  url: http://127.0.0.1:8080/scim/v2\n", 1), []string{}},
+		{"url and file", strings.Replace(valid, "  file: tenant.json\n", "  file: tenant.json\n  url: https://x.example.gov/v2\n", 1),
+			[]string{`a.yaml:3:9: target.file: url and file are mutually exclusive; keep url for a live server, or file for an offline snapshot`}},
+		{"wrong types", strings.Replace(strings.Replace(valid, "standard: 10,", "standard: ten,", 1), "  seatTiers: [standard, premium]", "  seatTiers: standard", 1),
+			[]string{
+				`a.yaml:7:14: parent.seatTiers: must be a list, not a string`,
+				`a.yaml:11:23: organizations[0].seats.standard: must be an integer, not a string`,
+			}},
+		{"unknown mode", strings.Replace(valid, "mode: staged", "mode: stagd", 1),
+			[]string{`a.yaml:8:9: parent.mode: "stagd" is not one of [jit staged full]; did you mean "staged"?`}},
+		{"version", strings.Replace(valid, "version: 1", "version: 2", 1),
+			[]string{`a.yaml:1:10: version: 2 is not supported; this scimsync reads version 1; set version: 1`}},
+		{"missing required", "version: 1\ntarget: {file: t.json}\nparent: {name: a}\norganizations: []\n",
+			[]string{
+				`a.yaml:3:9: parent: missing required field "seatTiers"`,
+				`a.yaml:4:16: organizations: must name at least one organization`,
+			}},
+		{"seat tier not in seatTiers", strings.Replace(valid, "seatTier: standard}", "seatTier: gold}", 1),
+			[]string{
+				`a.yaml:14:48: organizations[0].mappings[1].seatTier: "gold" is not one of parent.seatTiers [standard premium]; use one of parent.seatTiers, or add the tier there`,
+			}},
+		{"seat tier typo", strings.Replace(valid, "seatTier: standard}", "seatTier: standrd}", 1),
+			[]string{
+				`a.yaml:14:48: organizations[0].mappings[1].seatTier: "standrd" is not one of parent.seatTiers [standard premium]; did you mean "standard"?`,
+			}},
+		{"seats for unknown tier", strings.Replace(valid, "premium: 2}", "premium: 2, gold: 1}", 1),
+			[]string{
+				`a.yaml:11:39: organizations[0].seats.gold: "gold" is not one of parent.seatTiers [standard premium]; use one of parent.seatTiers, or add the tier there`,
+			}},
+		{"mapped tier without seats", strings.Replace(valid, ", premium: 2}", "}", 1),
+			[]string{
+				`a.yaml:13:48: warning: organizations[0].mappings[0].seatTier: hq buys no "premium" seats, so every user this mapping entitles overcommits; add seats: {premium: N} to the organization`,
+			}},
+		{"role outside enum", strings.Replace(valid, "role: member", "role: viewer", 1),
+			[]string{
+				`a.yaml:14:30: organizations[0].mappings[1].role: "viewer" is not one of [member admin owner]`,
+			}},
+		{"primary-owner", strings.Replace(valid, "role: member", "role: primary-owner", 1),
+			[]string{
+				`a.yaml:14:30: organizations[0].mappings[1].role: "primary-owner" is not one of [member admin owner]; primary-owner is never granted by a mapping: the server keeps each org's primary owner as it is; grant owner instead`,
+			}},
+		{"duplicate orgs", strings.Replace(valid, "policy:", "  - name: HQ\npolicy:", 1), []string{
+			"a.yaml:15:11: organizations[1].name: duplicate organization \"HQ\" (first at a.yaml:10:11); merge the two entries, or rename one",
+		}},
+		{"group mapped twice", strings.Replace(valid, "{group: users,", "{group: Admins,", 1),
+			[]string{`a.yaml:14:9: organizations[0].mappings[1]: group "Admins" is mapped twice in hq (first at a.yaml:13:9); keep one mapping per group; a user's role is the highest of their groups' anyway`}},
+		{"group and groupId", strings.Replace(valid, "{group: users,", "{group: users, groupId: g-1,", 1),
+			[]string{
+				`a.yaml:14:33: organizations[0].mappings[1].groupId: group and groupId are mutually exclusive; keep one of them`,
+			}},
+		{"no group", strings.Replace(valid, "{group: users, ", "{", 1),
+			[]string{`a.yaml:14:9: organizations[0].mappings[1]: names no group; name the IdP group by group (its displayName) or groupId`}},
+		{"owner outside ownerGroups", strings.Replace(valid, "role: member", "role: admin", 1),
+			[]string{
+				`a.yaml:14:30: organizations[0].mappings[1].role: admin granted from group "users", which is not in policy.ownerGroups [admins]; grant member, or add the group to policy.ownerGroups`,
+			}},
+		{"maxRemovalPercent", valid + "  maxRemovalPercent: 101\n",
+			[]string{
+				`a.yaml:19:22: policy.maxRemovalPercent: must be between 0 and 100, not 101`,
+			}},
+		{"negative maxRemovals", valid + "  maxRemovals: -1\n",
+			[]string{
+				`a.yaml:19:16: policy.maxRemovals: must be at least 0, not -1`,
+			}},
+		{"exception malformed date", strings.Replace(valid, "until: 2027-03-31", "until: 31/03/2027", 1),
+			[]string{`a.yaml:18:46: policy.exceptions[0].until: "31/03/2027" is not a date (YYYY-MM-DD); write the date as YYYY-MM-DD`}},
+		{"exception impossible date", strings.Replace(valid, "until: 2027-03-31", "until: 2027-02-30", 1),
+			[]string{`a.yaml:18:46: policy.exceptions[0].until: "2027-02-30" is not a date (YYYY-MM-DD); write the date as YYYY-MM-DD`}},
+		{"exception expired", strings.Replace(valid, "until: 2027-03-31", "until: 2026-11-26", 1),
+			[]string{`a.yaml:18:46: warning: policy.exceptions[0].until: expired on 2026-11-26; the exception keeps nobody; remove the exception, or move until to a later date`}},
+		{"exception until today is live", strings.Replace(valid, "until: 2027-03-31", "until: 2026-11-27", 1), []string{}},
+		{"exception unknown org", strings.Replace(valid, "org: hq,", "org: hqq,", 1),
+			[]string{
+				`a.yaml:18:35: policy.exceptions[0].org: "hqq" is not an organization in this spec; did you mean "hq"?`,
+			}},
+		{"duplicate exceptions", valid + "    - {email: C@Example.gov, org: hq, until: 2027-01-01, reason: again}\n",
+			[]string{`a.yaml:19:15: policy.exceptions[1].email: duplicate exception for "C@Example.gov" in hq (first at a.yaml:18:7); keep one exception per member and organization`}},
+		{"duplicate protected users", valid + "  protectedUsers: [bg@example.gov, BG@example.gov ]\n",
+			[]string{
+				`a.yaml:19:36: policy.protectedUsers[1]: duplicate protected user "BG@example.gov" (first at a.yaml:19:20); remove one of them`,
+			}},
+		{"protected user not an email", valid + "  protectedUsers: [breakglass]\n",
+			[]string{
+				`a.yaml:19:20: policy.protectedUsers[0]: "breakglass" is not an email address; write a full address such as someone@example.gov`,
+			}},
+		{"email outside loginDomains", strings.Replace(valid, "c@example.gov", "c@contractor.com", 1),
+			[]string{`a.yaml:18:15: warning: policy.exceptions[0].email: "c@contractor.com" is outside parent.loginDomains [example.gov]; check the address, or add the domain to parent.loginDomains`}},
+		{"exclusive orgs", strings.Replace(valid, "policy:", "  - name: west\n    seats: {standard: 1}\n    mappings: [{group: USERS, role: member, seatTier: standard}]\npolicy:\n  exclusiveOrgs: true", 1), []string{
+			"a.yaml:17:16: organizations[1].mappings[0]: group \"USERS\" is also mapped in hq (at a.yaml:14:9), but policy.exclusiveOrgs is true; map each group in one organization only, or set policy.exclusiveOrgs: false",
+		}},
+		{"alias bomb", aliasBomb(),
+			[]string{
+				`a.yaml:3:26: excessive aliasing: the document expands to more than 10408 values; write the values out instead of nesting aliases`,
+			}},
+		{"membersCsv without current", strings.Replace(valid, "  file: tenant.json\n", "  url: https://x.example.gov/v2\n  membersCsv: members.csv\n", 1),
+			[]string{`a.yaml:4:15: target.membersCsv: the members-export source needs the spec's current: block; add a current: block with the live parent and organizations`}},
+		{"current without membersCsv", valid + "current:\n  organizations: [{name: hq}]\n",
+			[]string{
+				`a.yaml:19:1: warning: current: is read only with target.membersCsv; it is ignored; remove it, or set target.membersCsv`,
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, diags, err := LoadBytesWith(LoadOptions{Now: testNow}, "a.yaml", []byte(tt.in))
+			if err != nil {
+				t.Fatalf("LoadBytes: %v", err)
+			}
+			if diff := cmp.Diff(tt.want, diagLines(diags)); diff != "" {
+				for _, l := range diagLines(diags) {
+					t.Logf("GOT %q", l)
+				}
+				t.Errorf("diagnostics (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func aliasBomb() string {
+	lines := []string{"version: 1", `a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]`}
+	prev := "a"
+	for _, n := range "bcdefghi" {
+		refs := strings.Repeat("*"+prev+",", 8) + "*" + prev
+		lines = append(lines, string(n)+": &"+string(n)+" ["+refs+"]")
+		prev = string(n)
+	}
+	return strings.Join(lines, "\n") + "\n"
+}

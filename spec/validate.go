@@ -1,0 +1,512 @@
+package spec
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Validate checks s's semantics (layer 2) and policy (layer 3) relative to
+// now, which decides whether an exception has expired. Load calls it; call
+// it yourself for a Spec built in code. Schema-level problems (layer 1) are
+// found only by Load, which sees the YAML.
+func (s *Spec) Validate(now time.Time) Diagnostics {
+	c := &checker{s: s, idx: s.idx, now: now}
+	c.semantics()
+	c.sortDiags()
+	return c.diags
+}
+
+// checker collects diagnostics of all layers for one spec.
+type checker struct {
+	s     *Spec
+	idx   *index
+	now   time.Time
+	diags Diagnostics
+	bad   []string // merged paths that have a syntax or schema error
+}
+
+// layer1 records a schema-level diagnostic; semantic checks stay quiet about
+// the path afterwards, so one mistake is reported once.
+func (c *checker) layer1(sev Severity, path string, atKey bool, fix, summary string) {
+	c.bad = append(c.bad, path)
+	c.add(sev, path, path, atKey, fix, summary)
+}
+
+// layer1At is layer1 for a field that is missing: it is reported at its
+// parent.
+func (c *checker) layer1At(sev Severity, path, at, fix, summary string) {
+	c.bad = append(c.bad, path)
+	c.add(sev, at, at, false, fix, summary)
+}
+
+func (c *checker) add(sev Severity, path, posPath string, atKey bool, fix, summary string) {
+	pos, disp := c.locate(posPath, atKey)
+	if path != posPath {
+		disp = c.idx.display(path)
+	}
+	c.diags = append(c.diags, Diagnostic{Severity: sev, Pos: pos, Path: disp, Summary: summary, Fix: fix})
+}
+
+func (c *checker) locate(path string, atKey bool) (Pos, string) {
+	if c.idx == nil {
+		return Pos{File: c.s.Source}, path
+	}
+	return c.idx.locate(path, atKey)
+}
+
+// at returns the position of a path as text, for "first at …".
+func (c *checker) at(path string) string {
+	p, _ := c.locate(path, false)
+	return p.String()
+}
+
+func (c *checker) suppressed(path string) bool {
+	for _, b := range c.bad {
+		if path == b || b == "" || strings.HasPrefix(path, b+".") || strings.HasPrefix(path, b+"[") {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *checker) report(sev Severity, path string, atKey bool, fix, format string, args ...any) {
+	if c.suppressed(path) {
+		return
+	}
+	c.add(sev, path, path, atKey, fix, fmt.Sprintf(format, args...))
+}
+
+// keyErrorf reports an error at a mapping key rather than its value.
+func (c *checker) keyErrorf(path, fix, format string, args ...any) {
+	c.report(Error, path, true, fix, format, args...)
+}
+
+func (c *checker) errorf(path, fix, format string, args ...any) {
+	c.report(Error, path, false, fix, format, args...)
+}
+
+func (c *checker) warnf(path, fix, format string, args ...any) {
+	c.report(Warning, path, false, fix, format, args...)
+}
+
+func (c *checker) semantics() {
+	c.target()
+	tiers := c.parent("parent", &c.s.Parent)
+	c.orgs("organizations", c.s.Organizations, tiers, true)
+	c.policy()
+	c.current(tiers)
+}
+
+// --- target -----------------------------------------------------------------
+
+func (c *checker) target() {
+	t := c.s.Target
+	switch {
+	case t.URL != "" && t.File != "":
+		c.errorf("target.file", "keep url for a live server, or file for an offline snapshot",
+			"url and file are mutually exclusive")
+	case t.URL == "" && t.File == "":
+		c.errorf("target", "set url (a SCIM server) or file (an offline snapshot)", "names neither url nor file")
+	}
+	if t.URL != "" {
+		c.targetURL(t.URL)
+	}
+	if t.TokenEnv != "" && t.TokenFile != "" {
+		c.errorf("target.tokenFile", "keep one of them", "tokenEnv and tokenFile are mutually exclusive")
+	}
+	if t.TokenEnv != "" && looksLikeToken(t.TokenEnv) {
+		c.errorf("target.tokenEnv", "put the token in an environment variable and write that variable's name here",
+			"looks like a token, not the name of an environment variable; secrets never live in the spec, so the value is not shown")
+	}
+	if t.TokenFile != "" && looksLikeToken(t.TokenFile) {
+		c.errorf("target.tokenFile", "put the token in a file and write that file's path here",
+			"looks like a token, not a file path; secrets never live in the spec, so the value is not shown")
+	}
+	if t.File != "" {
+		for _, f := range []struct{ name, v string }{{"tokenEnv", t.TokenEnv}, {"tokenFile", t.TokenFile}, {"caFile", t.CAFile}} {
+			if f.v != "" {
+				c.warnf("target."+f.name, "remove it", "is ignored: the target is a snapshot file")
+			}
+		}
+		if t.MembersCSV != "" {
+			c.errorf("target.membersCsv", "use it with url: the members-export source reads users and groups from a SCIM server",
+				"needs target.url, not target.file")
+		}
+	}
+	if t.MembersCSV != "" && t.URL != "" && c.s.Current == nil {
+		c.errorf("target.membersCsv", "add a current: block with the live parent and organizations",
+			"the members-export source needs the spec's current: block")
+	}
+	if t.MembersCSV == "" && c.s.Current != nil {
+		c.report(Warning, "current", true, "remove it, or set target.membersCsv", "is read only with target.membersCsv; it is ignored")
+	}
+}
+
+func (c *checker) targetURL(raw string) {
+	// The URL is never echoed: it may carry credentials.
+	const p = "target.url"
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		c.errorf(p, "write the SCIM base URL, e.g. https://claude.fedstart.com/v1/scim/v2", "is not an absolute http(s) URL")
+		return
+	}
+	if u.User != nil {
+		c.errorf(p, "remove user:password@; the token comes from tokenEnv or tokenFile",
+			"must not contain credentials; secrets never live in the spec, so the value is not shown")
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		c.errorf(p, "remove everything from ? or #", "must not have a query string or fragment")
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		c.errorf(p, "use https; plain http is allowed for loopback addresses only", "sends the bearer token over plain http")
+	}
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+var (
+	tokenPrefixes = []string{"bearer ", "basic ", "eyj", "ghp_", "gho_", "github_pat_", "xoxb-", "xoxp-", "sk-", "glpat-"}
+	hexTokenRE    = regexp.MustCompile(`^[0-9a-fA-F]{32,}$`)
+)
+
+// looksLikeToken reports whether v, written where a variable name or a
+// path belongs, is probably the credential itself.
+func looksLikeToken(v string) bool {
+	lv := strings.ToLower(strings.TrimSpace(v))
+	for _, p := range tokenPrefixes {
+		if strings.HasPrefix(lv, p) {
+			return true
+		}
+	}
+	if hexTokenRE.MatchString(v) {
+		return true
+	}
+	if len(v) < 20 || strings.ContainsAny(v, "/\\. ") {
+		return false
+	}
+	var upper, lower, digit bool
+	for _, r := range v {
+		switch {
+		case r >= 'A' && r <= 'Z':
+			upper = true
+		case r >= 'a' && r <= 'z':
+			lower = true
+		case r >= '0' && r <= '9':
+			digit = true
+		}
+	}
+	return upper && lower && digit
+}
+
+// --- parent -----------------------------------------------------------------
+
+// parent checks a parent block and returns its seat tiers.
+func (c *checker) parent(path string, p *Parent) []string {
+	seen := map[string]int{}
+	for i, t := range p.SeatTiers {
+		tp := indexPath(path+".seatTiers", i)
+		if j, dup := seen[strings.ToLower(t)]; dup {
+			c.errorf(tp, "remove one of them", "duplicate seat tier %q (first at %s)", t, c.at(indexPath(path+".seatTiers", j)))
+			continue
+		}
+		seen[strings.ToLower(t)] = i
+	}
+	seenD := map[string]int{}
+	for i, d := range p.LoginDomains {
+		dp := indexPath(path+".loginDomains", i)
+		if j, dup := seenD[strings.ToLower(d)]; dup {
+			c.errorf(dp, "remove one of them", "duplicate login domain %q (first at %s)", d, c.at(indexPath(path+".loginDomains", j)))
+			continue
+		}
+		seenD[strings.ToLower(d)] = i
+	}
+	return p.SeatTiers
+}
+
+// --- organizations ----------------------------------------------------------
+
+func (c *checker) orgs(path string, orgs []Organization, tiers []string, desired bool) {
+	seen := map[string]int{}
+	for i, o := range orgs {
+		op := indexPath(path, i)
+		if o.Name != "" {
+			if j, dup := seen[strings.ToLower(o.Name)]; dup {
+				c.errorf(op+".name", "merge the two entries, or rename one",
+					"duplicate organization %q (first at %s)", o.Name, c.at(indexPath(path, j)+".name"))
+			} else {
+				seen[strings.ToLower(o.Name)] = i
+			}
+		}
+		for _, tier := range sortedKeys(o.Seats) {
+			if len(tiers) > 0 && !containsFold(tiers, tier) {
+				c.keyErrorf(keyPath(op+".seats", tier), tierFix(tier, tiers),
+					"%q is not one of parent.seatTiers [%s]", tier, strings.Join(tiers, " "))
+			}
+		}
+		c.mappings(op, o, tiers, desired)
+	}
+}
+
+func (c *checker) mappings(op string, o Organization, tiers []string, desired bool) {
+	seen := map[string]int{}
+	warnedTier := map[string]bool{}
+	for j, m := range o.Mappings {
+		mp := indexPath(op+".mappings", j)
+		switch {
+		case m.Group == "" && m.GroupID == "":
+			c.errorf(mp, "name the IdP group by group (its displayName) or groupId", "names no group")
+		case m.Group != "" && m.GroupID != "":
+			c.errorf(mp+".groupId", "keep one of them", "group and groupId are mutually exclusive")
+		}
+		if ref := groupKey(m); ref != "" {
+			if k, dup := seen[ref]; dup {
+				c.errorf(mp, "keep one mapping per group; a user's role is the highest of their groups' anyway",
+					"group %q is mapped twice in %s (first at %s)", m.GroupRef(), orgName(o), c.at(indexPath(op+".mappings", k)))
+			} else {
+				seen[ref] = j
+			}
+		}
+		if m.SeatTier != "" && len(tiers) > 0 {
+			if !containsFold(tiers, m.SeatTier) {
+				c.errorf(mp+".seatTier", tierFix(m.SeatTier, tiers),
+					"%q is not one of parent.seatTiers [%s]", m.SeatTier, strings.Join(tiers, " "))
+			} else if desired && !warnedTier[m.SeatTier] {
+				if _, ok := lookupFold(o.Seats, m.SeatTier); !ok {
+					warnedTier[m.SeatTier] = true
+					c.warnf(mp+".seatTier", fmt.Sprintf("add seats: {%s: N} to the organization", m.SeatTier),
+						"%s buys no %q seats, so every user this mapping entitles overcommits", orgName(o), m.SeatTier)
+				}
+			}
+		}
+	}
+}
+
+func groupKey(m Mapping) string {
+	switch {
+	case m.GroupID != "":
+		return "id:" + m.GroupID
+	case m.Group != "":
+		return "name:" + strings.ToLower(m.Group)
+	}
+	return ""
+}
+
+func orgName(o Organization) string {
+	if o.Name == "" {
+		return "this organization"
+	}
+	return o.Name
+}
+
+func tierFix(tier string, tiers []string) string {
+	if s := suggest(tier, tiers); s != "" {
+		return fmt.Sprintf("did you mean %q?", s)
+	}
+	return "use one of parent.seatTiers, or add the tier there"
+}
+
+func containsFold(list []string, s string) bool {
+	for _, e := range list {
+		if strings.EqualFold(e, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func lookupFold(m map[string]int, k string) (int, bool) {
+	for mk, v := range m {
+		if strings.EqualFold(mk, k) {
+			return v, true
+		}
+	}
+	return 0, false
+}
+
+// --- policy -----------------------------------------------------------------
+
+var emailRE = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+
+func (c *checker) policy() {
+	p := c.s.Policy
+	orgNames := make([]string, 0, len(c.s.Organizations))
+	for _, o := range c.s.Organizations {
+		orgNames = append(orgNames, o.Name)
+	}
+
+	seenU := map[string]int{}
+	for i, u := range p.ProtectedUsers {
+		up := indexPath("policy.protectedUsers", i)
+		if !c.email(up, u) {
+			continue
+		}
+		k := normEmail(u)
+		if j, dup := seenU[k]; dup {
+			c.errorf(up, "remove one of them", "duplicate protected user %q (first at %s)", u, c.at(indexPath("policy.protectedUsers", j)))
+			continue
+		}
+		seenU[k] = i
+	}
+
+	seenX := map[string]int{}
+	today := c.now.UTC().Format(time.DateOnly)
+	for i, x := range p.Exceptions {
+		xp := indexPath("policy.exceptions", i)
+		okEmail := c.email(xp+".email", x.Email)
+		if x.Org != "" && !containsFold(orgNames, x.Org) {
+			fix := "name one of the organizations in this spec"
+			if s := suggest(x.Org, orgNames); s != "" {
+				fix = fmt.Sprintf("did you mean %q?", s)
+			}
+			c.errorf(xp+".org", fix, "%q is not an organization in this spec", x.Org)
+		}
+		if x.Until != "" {
+			if _, err := time.Parse(time.DateOnly, x.Until); err != nil {
+				c.errorf(xp+".until", "write the date as YYYY-MM-DD", "%q is not a date (YYYY-MM-DD)", x.Until)
+			} else if x.Until < today {
+				c.warnf(xp+".until", "remove the exception, or move until to a later date",
+					"expired on %s; the exception keeps nobody", x.Until)
+			}
+		}
+		if strings.TrimSpace(x.Reason) == "" {
+			c.warnf(xp, "add reason: saying why, for the audit trail", "exception has no reason")
+		}
+		if okEmail && x.Org != "" {
+			k := normEmail(x.Email) + "\x00" + strings.ToLower(x.Org)
+			if j, dup := seenX[k]; dup {
+				c.errorf(xp+".email", "keep one exception per member and organization",
+					"duplicate exception for %q in %s (first at %s)", x.Email, x.Org, c.at(indexPath("policy.exceptions", j)))
+			} else {
+				seenX[k] = i
+			}
+		}
+	}
+
+	// Policy lint (layer 3).
+	mapped := map[string]bool{}
+	var mappedNames []string
+	for _, o := range c.s.Organizations {
+		for _, m := range o.Mappings {
+			for _, r := range []string{m.Group, m.GroupID} {
+				if r != "" && !mapped[strings.ToLower(r)] {
+					mapped[strings.ToLower(r)] = true
+					mappedNames = append(mappedNames, r)
+				}
+			}
+		}
+	}
+	seenG := map[string]int{}
+	for i, g := range p.OwnerGroups {
+		gp := indexPath("policy.ownerGroups", i)
+		if j, dup := seenG[strings.ToLower(g)]; dup {
+			c.warnf(gp, "remove one of them", "duplicate owner group %q (first at %s)", g, c.at(indexPath("policy.ownerGroups", j)))
+			continue
+		}
+		seenG[strings.ToLower(g)] = i
+		if g != "" && !mapped[strings.ToLower(g)] {
+			fix := "remove it, or map the group in an organization"
+			if s := suggest(g, mappedNames); s != "" {
+				fix = fmt.Sprintf("did you mean %q?", s)
+			}
+			c.warnf(gp, fix, "group %q is not mapped in any organization", g)
+		}
+	}
+	if p.OwnerGroups != nil {
+		for i, o := range c.s.Organizations {
+			for j, m := range o.Mappings {
+				if m.Role != "owner" && m.Role != "admin" {
+					continue
+				}
+				if containsFold(p.OwnerGroups, m.Group) || (m.GroupID != "" && containsFold(p.OwnerGroups, m.GroupID)) {
+					continue
+				}
+				c.errorf(indexPath(indexPath("organizations", i)+".mappings", j)+".role",
+					"grant member, or add the group to policy.ownerGroups",
+					"%s granted from group %q, which is not in policy.ownerGroups [%s]", m.Role, m.GroupRef(), strings.Join(p.OwnerGroups, " "))
+			}
+		}
+	}
+	if p.ExclusiveOrgs {
+		first := map[string]string{} // group key → path of its first mapping
+		firstOrg := map[string]string{}
+		for i, o := range c.s.Organizations {
+			inOrg := map[string]bool{}
+			for j, m := range o.Mappings {
+				k := groupKey(m)
+				if k == "" || inOrg[k] {
+					continue
+				}
+				inOrg[k] = true
+				mp := indexPath(indexPath("organizations", i)+".mappings", j)
+				if fp, ok := first[k]; ok {
+					c.errorf(mp, "map each group in one organization only, or set policy.exclusiveOrgs: false",
+						"group %q is also mapped in %s (at %s), but policy.exclusiveOrgs is true", m.GroupRef(), firstOrg[k], c.at(fp))
+					continue
+				}
+				first[k], firstOrg[k] = mp, orgName(o)
+			}
+		}
+	}
+
+	domains := c.s.Parent.LoginDomains
+	if len(domains) > 0 {
+		check := func(path, email string) {
+			if !emailRE.MatchString(strings.TrimSpace(email)) {
+				return
+			}
+			d := email[strings.LastIndexByte(email, '@')+1:]
+			if !containsFold(domains, strings.TrimSpace(d)) {
+				c.warnf(path, "check the address, or add the domain to parent.loginDomains",
+					"%q is outside parent.loginDomains [%s]", email, strings.Join(domains, " "))
+			}
+		}
+		for i, u := range p.ProtectedUsers {
+			check(indexPath("policy.protectedUsers", i), u)
+		}
+		for i, x := range p.Exceptions {
+			check(indexPath("policy.exceptions", i)+".email", x.Email)
+		}
+	}
+}
+
+// email reports whether v is an email address, and says so when it is not.
+func (c *checker) email(path, v string) bool {
+	if v == "" {
+		return false
+	}
+	if !emailRE.MatchString(strings.TrimSpace(v)) {
+		c.errorf(path, "write a full address such as someone@example.gov", "%q is not an email address", v)
+		return false
+	}
+	return true
+}
+
+func normEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// --- current ----------------------------------------------------------------
+
+func (c *checker) current(tiers []string) {
+	cur := c.s.Current
+	if cur == nil {
+		return
+	}
+	if cur.Parent != nil {
+		if t := c.parent("current.parent", cur.Parent); len(t) > 0 {
+			tiers = t
+		}
+	}
+	c.orgs("current.organizations", cur.Organizations, tiers, false)
+}
+
+// sortDiags orders diagnostics by file, line, column.
+func (c *checker) sortDiags() { sortDiagnostics(c.diags) }
