@@ -1,0 +1,104 @@
+// Package apply executes a saved plan (a *diff.Plan) against a tenant,
+// safely: exactly the reviewed writes, in a fixed order, or nothing.
+//
+// # Dry run lives in the writer
+//
+// Every write goes through a Guard, a tenant.Writer that refuses every
+// PATCH until it is armed. Run arms it only when the apply was confirmed
+// (Options.Confirmed) and every precondition passed; no code path above it
+// decides alone whether to write.
+//
+// # Preconditions
+//
+// Before the first write, Run re-reads the tenant and checks all of these,
+// reporting every one that fails (a *RefusedError holding one typed error
+// each):
+//
+//   - StaleError: the fresh read's fingerprint differs from the plan's (see
+//     the journal, below, for a resumed apply);
+//   - SpecChangedError: the spec given now does not hash to the plan's
+//     spec_hash;
+//   - TooManyRemovalsError: the plan removes more than policy.maxRemovals
+//     in all or policy.maxRemovalPercent of one org's members, unless
+//     --allow-removals gives the plan's exact removal count (a count that
+//     does not match is refused whatever the limits);
+//   - ProtectedUserError: a member in policy.protectedUsers would be
+//     removed; nothing overrides it;
+//   - EmptyGroupError: a mapped group holds no active user, or less than
+//     half the users it held when planned, unless --allow-empty-groups;
+//   - SeatOvercommitError: a tier has more entitled users than seats;
+//   - PolicyError: another error-level finding of the plan (ownerGroups,
+//     exclusiveOrgs);
+//   - ReadOnlyError: the target cannot be written (a members export).
+//
+// The removal, empty-group and policy refusals are gates (exit code 3 in
+// the command); the others are errors (exit code 1).
+//
+// # Order
+//
+// The plan holds one write per organization. When the mode moves towards
+// enforcement (jit → staged → full), the parent's other settings go first,
+// then the child organizations' mappings, seats and exceptions, and the
+// mode switch last. When it moves away (full → staged → jit), the parent's
+// write, mode switch included, goes first. Otherwise the parent goes
+// first. Each PATCH carries If-Match: the version the plan recorded for the
+// organization's first write, the version the previous write returned for
+// its second. A 412 stops the apply (a *WriteError matching
+// scim.ErrPrecondition).
+//
+// # Journal
+//
+// A confirmed apply appends to a journal file (by default <plan>.journal,
+// next to the plan), one JSON object per line, each line written and
+// fsync'd before Run goes on:
+//
+//	{"time":"…","event":"begin","plan_hash":"9f…","pid":4242,"operator":"alice","steps":3}
+//	{"time":"…","event":"step","plan_hash":"9f…","step":1,"org_id":"o-hq","org":"hq","ops_hash":"1c…","status":"started","if_match":"W/\"3\""}
+//	{"time":"…","event":"step","plan_hash":"9f…","step":1,"org_id":"o-hq","org":"hq","ops_hash":"1c…","status":"done","if_match":"W/\"3\"","version":"W/\"4\""}
+//	{"time":"…","event":"step","plan_hash":"9f…","step":2,…,"status":"failed","if_match":"W/\"7\"","error":"…"}
+//	{"time":"…","event":"end","plan_hash":"9f…","result":"failed","error":"…"}
+//
+// event is begin, step or end. A step is started just before its PATCH is
+// sent and done (with the version the server returned) or failed (with the
+// error) after; a started step with neither was cut off mid-flight. ops_hash
+// identifies the step's operations; result is one of the Result* values.
+// Lines of other plans (other plan_hash values) may share the file.
+//
+// Re-running the same plan resumes. The fresh read then differs from the
+// plan's fingerprint, and Run accepts the difference only when the journal
+// accounts for all of it: every organization whose state changed is one
+// that a done step of this plan wrote, at exactly the version the last such
+// step returned, and the only other changes are the members of those
+// organizations (of every organization, after a parent write). The done
+// steps are skipped, the rest run with If-Match from the journal, and the
+// apply converges. Anything else (a user, a group, another organization, a
+// version no step returned, a step cut off mid-flight whose write landed)
+// makes the plan stale.
+//
+// # Audit log
+//
+// Every Run appends one AuditRecord as a JSON line to the audit log
+// (scimsync-audit.jsonl by default in the command) and fsyncs it: time,
+// operator, target, plan hash, spec hash, steps and result, refusals
+// included. Neither the journal nor the audit log has a field for a token,
+// and the errors they quote come from the scim client, which redacts it.
+//
+// # Locking
+//
+// On one machine, Run holds a lock file (LockPath: keyed by the tenant's
+// target, in the journal's directory) for the whole apply. It holds the
+// holder's PID and host name. Where flock(2) exists the file is also
+// flock'ed; the kernel releases that lock when its process dies, so a lock
+// file left by a crashed apply is stale and is taken over (Report.StaleLock
+// names the dead holder), while one held by a running apply fails with a
+// *LockedError naming its PID. Elsewhere a lock naming this host and a PID
+// that is no longer running is taken over.
+//
+// Across machines no lock file is shared: the If-Match versions are the
+// guard. Two applies of the same plan run their steps in the same order,
+// each with the plan's version of the organization, so only one of them can
+// write the first step: the other gets 412 and stops having written nothing
+// (or, if it reads the tenant after the first write, finds the plan stale).
+// Two different plans of the same tenant are separated the same way, one
+// organization version at a time.
+package apply

@@ -1,0 +1,362 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/scimsync/scimsync/diff"
+	"github.com/scimsync/scimsync/scim"
+	"github.com/scimsync/scimsync/spec"
+)
+
+// failWriter fails the test on any write: what the guard must never let
+// through.
+type failWriter struct{ t *testing.T }
+
+func (w failWriter) PatchOrganization(context.Context, string, string, []scim.PatchOp) (string, error) {
+	w.t.Fatal("a write reached the server through a disarmed guard")
+	return "", nil
+}
+
+type okWriter struct{ calls int }
+
+func (w *okWriter) PatchOrganization(_ context.Context, _, version string, _ []scim.PatchOp) (string, error) {
+	w.calls++
+	return version + "+", nil
+}
+
+func TestGuardRefusesUntilArmed(t *testing.T) {
+	g := NewGuard(failWriter{t})
+	ops := []scim.PatchOp{{Op: "replace", Path: "mode", Value: "full"}}
+	_, err := g.PatchOrganization(context.Background(), "o1", `W/"1"`, ops)
+	if !errors.Is(err, ErrNotConfirmed) {
+		t.Fatalf("disarmed guard: err = %v, want ErrNotConfirmed", err)
+	}
+	want := []RefusedWrite{{OrgID: "o1", Version: `W/"1"`, Ops: ops}}
+	if d := cmp.Diff(want, g.Refused()); d != "" {
+		t.Errorf("Refused() (-want +got):\n%s", d)
+	}
+
+	w := &okWriter{}
+	g = NewGuard(w)
+	g.Arm()
+	v, err := g.PatchOrganization(context.Background(), "o1", "v1", ops)
+	if err != nil || v != "v1+" || w.calls != 1 {
+		t.Errorf("armed guard: got (%q, %v) after %d calls, want (v1+, nil) after 1", v, err, w.calls)
+	}
+}
+
+func TestDecodeJournal(t *testing.T) {
+	good := `{"event":"begin","plan_hash":"h"}` + "\n" + `{"event":"step","plan_hash":"h","step":1,"status":"started"}` + "\n"
+	tests := []struct {
+		name    string
+		in      string
+		want    int
+		wantErr bool
+	}{
+		{"complete", good, 2, false},
+		{"torn last line is ignored", good + `{"event":"step","pla`, 2, false},
+		{"blank lines", "\n" + good + "\n\n", 2, false},
+		{"corrupt middle line", `{"event":` + "\n" + good, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := decodeJournal("j", strings.NewReader(tt.in))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			if len(got) != tt.want {
+				t.Errorf("got %d entries, want %d", len(got), tt.want)
+			}
+		})
+	}
+}
+
+func TestJournalState(t *testing.T) {
+	e := func(plan string, step int, status, version string) JournalEntry {
+		return JournalEntry{Event: EventStep, PlanHash: plan, Step: step, OrgID: "o" + strconv.Itoa(step), Status: status, Version: version}
+	}
+	entries := []JournalEntry{
+		{Event: EventBegin, PlanHash: "p"},
+		e("p", 1, StepStarted, ""), e("p", 1, StepDone, "v2"),
+		e("p", 2, StepStarted, ""), e("p", 2, StepFailed, ""),
+		e("other", 3, StepStarted, ""), e("other", 3, StepDone, "x"),
+		{Event: EventBegin, PlanHash: "p"},
+		e("p", 2, StepStarted, ""), e("p", 2, StepDone, "v9"),
+		e("p", 3, StepStarted, ""),
+	}
+	st := stateFor(entries, "p")
+	want := journalState{
+		Done:        map[int]doneStep{1: {OrgID: "o1", Version: "v2"}, 2: {OrgID: "o2", Version: "v9"}},
+		Interrupted: map[int]doneStep{3: {OrgID: "o3"}},
+		Runs:        2,
+	}
+	if d := cmp.Diff(want, st); d != "" {
+		t.Errorf("stateFor (-want +got):\n%s", d)
+	}
+}
+
+func TestLock(t *testing.T) {
+	dir := t.TempDir()
+	path := LockPath(dir, "https://scim.example.gov/v2")
+	if path == LockPath(dir, "https://other.example.gov/v2") {
+		t.Fatal("two targets share a lock path")
+	}
+	l, err := AcquireLock(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Stale != nil {
+		t.Errorf("fresh lock reports a stale holder %v", *l.Stale)
+	}
+	b, _ := os.ReadFile(path)
+	if h, ok := parseHolder(b); !ok || h.PID != os.Getpid() {
+		t.Errorf("lock file holds %q, want our pid %d", b, os.Getpid())
+	}
+
+	_, err = AcquireLock(path)
+	var locked *LockedError
+	if !errors.As(err, &locked) || locked.Holder.PID != os.Getpid() {
+		t.Fatalf("second acquire: err = %v, want a *LockedError naming pid %d", err, os.Getpid())
+	}
+	if !strings.Contains(err.Error(), "pid "+strconv.Itoa(os.Getpid())) {
+		t.Errorf("error %q does not name the holder's pid", err)
+	}
+
+	if err := l.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("lock file still there after Release: %v", err)
+	}
+	l2, err := AcquireLock(path)
+	if err != nil {
+		t.Fatalf("acquire after release: %v", err)
+	}
+	l2.Release()
+}
+
+func TestLockStale(t *testing.T) {
+	// A process that has exited: its PID is in a lock file nobody holds.
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dead := cmd.Process.Pid
+	host, _ := os.Hostname()
+	path := filepath.Join(t.TempDir(), "x.lock")
+	if err := os.WriteFile(path, []byte(strconv.Itoa(dead)+" "+host+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := AcquireLock(path)
+	if err != nil {
+		t.Fatalf("stale lock not taken over: %v", err)
+	}
+	defer l.Release()
+	if l.Stale == nil || l.Stale.PID != dead {
+		t.Errorf("Stale = %v, want pid %d", l.Stale, dead)
+	}
+	b, _ := os.ReadFile(path)
+	if h, _ := parseHolder(b); h.PID != os.Getpid() {
+		t.Errorf("lock file holds %q after take-over, want our pid", b)
+	}
+}
+
+func TestOperator(t *testing.T) {
+	tests := []struct {
+		env               map[string]string
+		wantName, wantSrc string
+	}{
+		{map[string]string{"USER": "alice"}, "alice", "USER"},
+		{map[string]string{"USER": "runner", "GITHUB_ACTOR": "bob"}, "bob", "GITHUB_ACTOR"},
+		{map[string]string{"USER": "gitlab-runner", "GITLAB_USER_LOGIN": "carol"}, "carol", "GITLAB_USER_LOGIN"},
+		{map[string]string{}, "", ""},
+	}
+	for _, tt := range tests {
+		name, src := Operator(func(k string) string { return tt.env[k] })
+		if name != tt.wantName || src != tt.wantSrc {
+			t.Errorf("Operator(%v) = %q, %q; want %q, %q", tt.env, name, src, tt.wantName, tt.wantSrc)
+		}
+	}
+}
+
+func TestOrderSteps(t *testing.T) {
+	parent := func(ops ...string) diff.Write {
+		w := diff.Write{OrgID: "p", Org: "agency", Parent: true, Version: "pv"}
+		for _, o := range ops {
+			w.Ops = append(w.Ops, scim.PatchOp{Op: "replace", Path: o})
+		}
+		return w
+	}
+	child := func(id string) diff.Write {
+		return diff.Write{OrgID: id, Org: id, Version: id + "v", Ops: []scim.PatchOp{{Op: "replace", Path: "mappings"}}}
+	}
+	type row struct {
+		Org    string
+		Fields string
+	}
+	tests := []struct {
+		name          string
+		before, after string
+		writes        []diff.Write
+		want          []row
+	}{
+		{"to full: mappings first, mode last", "staged", "full",
+			[]diff.Write{parent("mode", "seatTiers"), child("hq"), child("west")},
+			[]row{{"agency", "seatTiers"}, {"hq", "mappings"}, {"west", "mappings"}, {"agency", "mode"}}},
+		{"jit to staged: mode last", "jit", "staged",
+			[]diff.Write{parent("mode"), child("hq")},
+			[]row{{"hq", "mappings"}, {"agency", "mode"}}},
+		{"away from full: mode first", "full", "staged",
+			[]diff.Write{parent("mode", "seatTiers"), child("hq")},
+			[]row{{"agency", "mode,seatTiers"}, {"hq", "mappings"}}},
+		{"same mode: parent first", "staged", "staged",
+			[]diff.Write{parent("seatTiers"), child("hq")},
+			[]row{{"agency", "seatTiers"}, {"hq", "mappings"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &diff.Plan{Mode: diff.ModeChange{Before: tt.before, After: tt.after}, Writes: tt.writes}
+			var got []row
+			for i, s := range orderSteps(p) {
+				if s.Num != i+1 {
+					t.Errorf("step %d numbered %d", i+1, s.Num)
+				}
+				if s.Parent && s.PlanVersion != "pv" {
+					t.Errorf("parent step carries version %q", s.PlanVersion)
+				}
+				got = append(got, row{s.Org, strings.Join(s.fields(), ",")})
+			}
+			if d := cmp.Diff(tt.want, got); d != "" {
+				t.Errorf("order (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestOpsHashSurvivesTheFile(t *testing.T) {
+	typed := []scim.PatchOp{{Op: "replace", Path: "mappings", Value: []scim.Mapping{{Group: "g1", Role: "member", SeatTier: "standard"}}}}
+	generic := []scim.PatchOp{{Op: "replace", Path: "mappings", Value: []any{map[string]any{"seatTier": "standard", "role": "member", "group": "g1"}}}}
+	if opsHash(typed) != opsHash(generic) {
+		t.Error("the same operations hash differently typed and decoded")
+	}
+	other := []scim.PatchOp{{Op: "replace", Path: "mappings", Value: []any{map[string]any{"seatTier": "premium", "role": "member", "group": "g1"}}}}
+	if opsHash(other) == opsHash(generic) {
+		t.Error("different operations hash the same")
+	}
+}
+
+func removalPlan() *diff.Plan {
+	p := &diff.Plan{Readiness: []diff.Readiness{{Org: "hq", Members: 100}, {Org: "west", Members: 10}}}
+	for i := range 6 {
+		p.Members = append(p.Members, diff.MemberChange{Org: "hq", Email: "u" + strconv.Itoa(i) + "@x.gov", Action: diff.ActionRemove})
+	}
+	p.Members = append(p.Members,
+		diff.MemberChange{Org: "west", Email: "w@x.gov", Action: diff.ActionRemove},
+		diff.MemberChange{Org: "west", Email: "n@x.gov", Action: diff.ActionAdd})
+	return p
+}
+
+func TestRemovalLimits(t *testing.T) {
+	ip := func(n int) *int { return &n }
+	fp := func(f float64) *float64 { return &f }
+	tests := []struct {
+		name     string
+		pol      spec.Policy
+		allow    *int
+		wantOver []string // nil: no refusal
+		wantMsg  string
+	}{
+		{"within limits", spec.Policy{MaxRemovals: ip(7), MaxRemovalPercent: fp(10)}, nil, nil, ""},
+		{"over the count", spec.Policy{MaxRemovals: ip(6), MaxRemovalPercent: fp(10)}, nil,
+			[]string{"7 removals in all, policy.maxRemovals is 6"}, "too many removals"},
+		{"over the percentage of one org", spec.Policy{MaxRemovals: ip(50), MaxRemovalPercent: fp(5)}, nil,
+			[]string{"hq: 6 of 100 members (6%), policy.maxRemovalPercent is 5%", "west: 1 of 10 members (10%), policy.maxRemovalPercent is 5%"}, "too many removals"},
+		{"approved with the exact count", spec.Policy{MaxRemovals: ip(1), MaxRemovalPercent: fp(1)}, ip(7), nil, ""},
+		{"approval with another count", spec.Policy{MaxRemovals: ip(1), MaxRemovalPercent: fp(1)}, ip(6), []string{}, "--allow-removals=6 does not match the plan's 7 removals"},
+		{"a wrong count is refused even within limits", spec.Policy{MaxRemovals: ip(50), MaxRemovalPercent: fp(50)}, ip(8), []string{}, "--allow-removals=8"},
+		{"defaults apply when unset", spec.Policy{}, nil, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := removalLimits(removalPlan(), tt.pol, tt.allow)
+			if tt.wantOver == nil {
+				if e != nil {
+					t.Fatalf("refused: %v", e)
+				}
+				return
+			}
+			if e == nil {
+				t.Fatal("not refused")
+			}
+			if !strings.Contains(e.Error(), tt.wantMsg) {
+				t.Errorf("error %q lacks %q", e.Error(), tt.wantMsg)
+			}
+			if d := cmp.Diff(tt.wantOver, e.Over, cmpEmpty); d != "" {
+				t.Errorf("Over (-want +got):\n%s", d)
+			}
+			if !e.Gate() {
+				t.Error("removal limit is not a gate")
+			}
+		})
+	}
+}
+
+var cmpEmpty = cmp.Transformer("empty", func(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+})
+
+func TestProtectedRemovals(t *testing.T) {
+	p := removalPlan()
+	if e := protectedRemovals(p, spec.Policy{ProtectedUsers: []string{"n@x.gov"}}); e != nil {
+		t.Errorf("an addition of a protected user refused: %v", e)
+	}
+	e := protectedRemovals(p, spec.Policy{ProtectedUsers: []string{" W@X.gov "}})
+	if e == nil || !cmp.Equal(e.Users, []string{"west: w@x.gov"}) {
+		t.Fatalf("got %v, want a refusal naming west: w@x.gov", e)
+	}
+}
+
+func TestVerificationString(t *testing.T) {
+	tests := []struct {
+		v    Verification
+		want string
+	}{
+		{Verification{Planned: Counts{Remove: 4, Change: 12}}, "verified: 4 removed, 12 changed, as planned"},
+		{Verification{Planned: Counts{Add: 1}}, "verified: 1 added, as planned"},
+		{Verification{}, "verified: members as planned"},
+		{Verification{Differences: []string{"a", "b"}}, "verification failed: the server differs from the plan in 2 places"},
+	}
+	for _, tt := range tests {
+		if got := tt.v.String(); got != tt.want {
+			t.Errorf("got %q, want %q", got, tt.want)
+		}
+	}
+}
+
+func TestAppendAuditSyncsLines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	for i := range 2 {
+		rec := AuditRecord{Time: time.Unix(int64(i), 0).UTC(), Operator: "alice", PlanHash: "h", Result: ResultApplied}
+		if err := AppendAudit(path, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[1], `"operator":"alice"`) {
+		t.Errorf("audit log:\n%s", b)
+	}
+}
