@@ -1,0 +1,187 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// Webhook formats.
+const (
+	// FormatSlack posts {"text": "..."}, which Slack incoming webhooks,
+	// Mattermost, Rocket.Chat and Teams workflows accept.
+	FormatSlack = "slack"
+	// FormatJSON posts an Event as JSON.
+	FormatJSON = "json"
+)
+
+// EventKind says why the agent notifies.
+type EventKind string
+
+// Event kinds. Each fires once per change of state, never on every tick.
+const (
+	// EventDrift: the tenant stopped matching the spec.
+	EventDrift EventKind = "drift"
+	// EventDriftChanged: the tenant still drifts, but differently (the
+	// planned changes are not the ones notified last).
+	EventDriftChanged EventKind = "drift_changed"
+	// EventResolved: the tenant matches the spec again.
+	EventResolved EventKind = "resolved"
+	// EventApplied: --auto-apply applied a plan.
+	EventApplied EventKind = "applied"
+	// EventFailing: runs failed FailureThreshold times in a row.
+	EventFailing EventKind = "failing"
+	// EventRecovered: a run succeeded after EventFailing.
+	EventRecovered EventKind = "recovered"
+	// EventInvalidSpec: the spec on disk is invalid (once per content).
+	EventInvalidSpec EventKind = "invalid_spec"
+)
+
+// Event is one notification. With --webhook-format json it is the body as
+// it is; the Slack format sends Text only.
+type Event struct {
+	Kind   EventKind `json:"event"`
+	Tenant string    `json:"tenant,omitempty"`
+	Time   time.Time `json:"time"`
+	// Text is the one-paragraph human message.
+	Text string `json:"text"`
+	// Summary and Orgs describe the plan for drift, drift_changed,
+	// resolved and applied.
+	Summary *Summary   `json:"summary,omitempty"`
+	Orgs    []OrgDrift `json:"orgs,omitempty"`
+	// AwaitingApproval is set on drift events when --auto-apply is on but
+	// the plan removes members, so a person must apply it.
+	AwaitingApproval bool `json:"awaiting_approval,omitempty"`
+	// Error and Failures describe failing and invalid_spec events.
+	Error    string `json:"error,omitempty"`
+	Failures int    `json:"consecutive_failures,omitempty"`
+}
+
+// OrgDrift is the drift of one organization, by kind.
+type OrgDrift struct {
+	Org   string         `json:"org"`
+	Kinds map[string]int `json:"changes"`
+}
+
+// notifier posts events to one webhook, retrying with exponential backoff.
+// Its errors never contain the URL.
+type notifier struct {
+	url      string
+	format   string
+	client   *http.Client
+	attempts int
+	backoff  time.Duration // first delay; doubled after each attempt
+	maxDelay time.Duration
+}
+
+// errWebhookStatus is a non-2xx answer from the webhook.
+type errWebhookStatus struct{ status int }
+
+func (e *errWebhookStatus) Error() string {
+	return fmt.Sprintf("webhook answered %d %s", e.status, http.StatusText(e.status))
+}
+
+// body renders ev in the notifier's format.
+func (n *notifier) body(ev Event) ([]byte, error) {
+	if n.format == FormatJSON {
+		return json.Marshal(ev)
+	}
+	return json.Marshal(struct {
+		Text string `json:"text"`
+	}{ev.Text})
+}
+
+// send posts ev, retrying network errors, 429 and 5xx answers up to
+// attempts times. It gives up early when ctx ends.
+func (n *notifier) send(ctx context.Context, ev Event) error {
+	body, err := n.body(ev)
+	if err != nil {
+		return fmt.Errorf("encoding webhook body: %w", err)
+	}
+	delay := n.backoff
+	var last error
+	for attempt := 1; attempt <= n.attempts; attempt++ {
+		retry, wait, err := n.post(ctx, body)
+		if err == nil {
+			return nil
+		}
+		last = err
+		if !retry || attempt == n.attempts {
+			break
+		}
+		if wait <= 0 {
+			wait = delay
+		}
+		wait = min(wait, n.maxDelay)
+		delay = min(2*delay, n.maxDelay)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("sending webhook: %w (after %d attempts: %w)", ctx.Err(), attempt, last)
+		case <-t.C:
+		}
+	}
+	return fmt.Errorf("sending webhook: %w", last)
+}
+
+// post makes one attempt. retry says whether another may succeed; wait is
+// the server's Retry-After, if any.
+func (n *notifier) post(ctx context.Context, body []byte) (retry bool, wait time.Duration, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.url, bytes.NewReader(body))
+	if err != nil {
+		// The URL was checked when the agent started; never echo it.
+		return false, 0, errors.New("building webhook request: invalid URL")
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "scimsync-agent")
+	resp, err := n.client.Do(req)
+	if err != nil {
+		return ctx.Err() == nil, 0, redactURLError(err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return false, 0, nil
+	}
+	err = &errWebhookStatus{status: resp.StatusCode}
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
+		if s, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && s > 0 {
+			wait = time.Duration(s) * time.Second
+		}
+		return true, wait, err
+	}
+	return false, 0, err
+}
+
+// redactURLError strips the URL from a *url.Error, keeping the operation
+// and the cause: the webhook URL is a secret.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("webhook %s: %w", ue.Op, ue.Err)
+	}
+	return err
+}
+
+// checkWebhookURL validates a webhook URL without ever printing it.
+func checkWebhookURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("webhook URL does not parse")
+	}
+	if u.Scheme != "https" && u.Scheme != "http" {
+		return errors.New("webhook URL must be http or https")
+	}
+	if u.Host == "" {
+		return errors.New("webhook URL has no host")
+	}
+	return nil
+}

@@ -1,0 +1,252 @@
+package agent
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/scimsync/scimsync/diff"
+)
+
+// Summary counts a plan's member changes, as the plan's summary line does.
+type Summary struct {
+	Add    int `json:"add"`
+	Change int `json:"change"`
+	Remove int `json:"remove"`
+}
+
+// WouldRemove is one member who would lose access if SCIM mode full were
+// switched on now, and why.
+type WouldRemove struct {
+	Email  string `json:"email"`
+	Reason string `json:"reason"`
+}
+
+// report is what the agent keeps of one plan: what /status, /metrics and
+// the webhook need, derived from the plan by reportFromPlan.
+type report struct {
+	Tenant  string
+	Summary Summary
+	// ConfigChanges counts configuration changes (all orgs).
+	ConfigChanges int
+	// Flags counts flagged members (all orgs).
+	Flags int
+	// Line is the plan's one-line summary.
+	Line string
+	// ChangesKey identifies the planned changes themselves (config and
+	// member changes, not the fingerprint of the whole observed state):
+	// equal keys mean the same drift. Empty when there are no changes.
+	ChangesKey string
+	Orgs       []orgReport
+	// Plan is the plan's JSON form, served by /status.
+	Plan json.RawMessage
+}
+
+// Drift reports whether the plan has anything to do.
+func (r *report) Drift() bool { return r.ChangesKey != "" }
+
+// orgReport is one child organization's part of a report.
+type orgReport struct {
+	Org string
+	// Drift counts changes by kind (KindConfig, KindAdd…).
+	Drift map[string]int
+	// HasReadiness says the plan carried a readiness entry for this org.
+	HasReadiness bool
+	Members      int
+	SCIMBacked   int
+	WouldRemove  []WouldRemove
+	// Members by role and tier, as read.
+	MembersByRole []roleTierCount
+	Seats         []seatUsage
+}
+
+type roleTierCount struct {
+	Role  string
+	Tier  string
+	Count int
+}
+
+type seatUsage struct {
+	Tier      string
+	Purchased int
+	Used      int
+	After     int
+}
+
+// changesKey hashes the JSON of v (the plan's changes): the key changes
+// exactly when the planned changes do.
+func changesKey(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// reportFromOutcome derives the agent's report from a plan and the tenant
+// it was computed from.
+func reportFromOutcome(o *Outcome) (*report, error) {
+	p := o.Plan
+	rep := &report{
+		Tenant:        p.Parent.Name,
+		Summary:       Summary{Add: p.Summary.Add, Change: p.Summary.Change, Remove: p.Summary.Remove},
+		ConfigChanges: len(p.ConfigChanges),
+	}
+	byName := map[string]*orgReport{}
+	get := func(name string) *orgReport {
+		name = strings.ToLower(name)
+		if r, ok := byName[name]; ok {
+			return r
+		}
+		r := &orgReport{Org: name, Drift: map[string]int{}}
+		for _, k := range driftKinds {
+			r.Drift[k] = 0
+		}
+		byName[name] = r
+		return r
+	}
+	for _, c := range p.ConfigChanges {
+		get(c.Org).Drift[KindConfig]++
+	}
+	var changes []diff.MemberChange
+	for _, m := range p.Members {
+		switch m.Action {
+		case diff.ActionAdd:
+			get(m.Org).Drift[KindAdd]++
+		case diff.ActionChange:
+			get(m.Org).Drift[KindChange]++
+		case diff.ActionRemove:
+			get(m.Org).Drift[KindRemove]++
+		case diff.ActionFlag:
+			get(m.Org).Drift[KindFlag]++
+			rep.Flags++
+			continue
+		default:
+			// Links are reported by the plan but are not drift.
+			continue
+		}
+		changes = append(changes, m)
+	}
+	for _, r := range p.Readiness {
+		or := get(r.Org)
+		or.HasReadiness = true
+		or.Members, or.SCIMBacked = r.Members, r.ScimBacked
+		for _, w := range r.WouldRemove {
+			or.WouldRemove = append(or.WouldRemove, WouldRemove{Email: w.Email, Reason: w.Reason})
+		}
+	}
+	for _, s := range p.Seats {
+		or := get(s.Org)
+		or.Seats = append(or.Seats, seatUsage{Tier: s.Tier, Purchased: s.Purchased, Used: s.Now, After: s.After})
+	}
+	if o.Tenant != nil {
+		names := map[string]string{}
+		for _, org := range o.Tenant.Orgs {
+			names[org.ID] = strings.ToLower(org.Name)
+		}
+		counts := map[[3]string]int{}
+		for _, m := range o.Tenant.Members {
+			name, ok := names[m.Org]
+			if _, planned := byName[name]; !ok || !planned {
+				continue // only the orgs the spec manages
+			}
+			counts[[3]string{name, string(m.Role), m.SeatTier}]++
+		}
+		for k, n := range counts {
+			or := byName[k[0]]
+			or.MembersByRole = append(or.MembersByRole, roleTierCount{Role: k[1], Tier: k[2], Count: n})
+		}
+	}
+	for _, or := range byName {
+		slices.SortFunc(or.MembersByRole, func(a, b roleTierCount) int {
+			return cmp.Or(cmp.Compare(a.Role, b.Role), cmp.Compare(a.Tier, b.Tier))
+		})
+		rep.Orgs = append(rep.Orgs, *or)
+	}
+	slices.SortFunc(rep.Orgs, func(a, b orgReport) int { return cmp.Compare(a.Org, b.Org) })
+
+	if p.HasChanges() {
+		key, err := changesKey(struct {
+			Mode    diff.ModeChange
+			Config  []diff.ConfigChange
+			Members []diff.MemberChange
+		}{p.Mode, p.ConfigChanges, changes})
+		if err != nil {
+			return nil, fmt.Errorf("hashing the plan's changes: %w", err)
+		}
+		rep.ChangesKey = key
+	}
+	rep.Line = planLine(rep)
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the plan: %w", err)
+	}
+	rep.Plan = b
+	return rep, nil
+}
+
+// planLine is the plan's summary line (DESIGN §6).
+func planLine(r *report) string {
+	if !r.Drift() {
+		return "No changes. The tenant matches the spec."
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Plan: %d to add, %d to change, %d to remove", r.Summary.Add, r.Summary.Change, r.Summary.Remove)
+	var per []string
+	for _, o := range r.Orgs {
+		if n := o.Drift[KindRemove]; n > 0 {
+			per = append(per, fmt.Sprintf("%s %d", o.Org, n))
+		}
+	}
+	if len(per) > 0 {
+		fmt.Fprintf(&b, " (%s)", strings.Join(per, ", "))
+	}
+	if r.ConfigChanges > 0 {
+		fmt.Fprintf(&b, "; %d configuration change(s)", r.ConfigChanges)
+	}
+	b.WriteString(".")
+	return b.String()
+}
+
+// orgDrift lists the orgs with changes, by kind.
+func (r *report) orgDrift() []OrgDrift {
+	var out []OrgDrift
+	for _, o := range r.Orgs {
+		kinds := map[string]int{}
+		for k, n := range o.Drift {
+			if n > 0 {
+				kinds[k] = n
+			}
+		}
+		if len(kinds) > 0 {
+			out = append(out, OrgDrift{Org: o.Org, Kinds: kinds})
+		}
+	}
+	return out
+}
+
+// orgLine is " Changes by org: hq +1 ~2 -0 config 1." for messages, or ""
+// without drift.
+func (r *report) orgLine() string {
+	var parts []string
+	for _, o := range r.Orgs {
+		d := o.Drift
+		if d[KindConfig]+d[KindAdd]+d[KindChange]+d[KindRemove] == 0 {
+			continue
+		}
+		s := fmt.Sprintf("%s +%d ~%d -%d", o.Org, d[KindAdd], d[KindChange], d[KindRemove])
+		if d[KindConfig] > 0 {
+			s += fmt.Sprintf(" config %d", d[KindConfig])
+		}
+		parts = append(parts, s)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " Changes by org: " + strings.Join(parts, "; ") + "."
+}
