@@ -118,7 +118,8 @@ func parentPath(p string) string {
 type converter struct {
 	idx    *index
 	budget int
-	failed *yaml.Node // the alias at which the budget ran out
+	outer  *yaml.Node // the outermost alias being expanded
+	failed *yaml.Node // where the budget ran out: the outermost alias
 }
 
 var errAliasBudget = fmt.Errorf("excessive aliasing")
@@ -130,17 +131,18 @@ func (c *converter) value(n *yaml.Node, key *yaml.Node, path string) (any, error
 		}
 		alias := n
 		n = n.Alias
-		if c.budget--; c.budget < 0 {
-			c.failed = alias
-			return nil, errAliasBudget
-		}
 		if _, ok := c.idx.file[n]; !ok {
 			c.idx.file[n] = c.idx.file[alias]
 		}
+		if c.outer == nil {
+			c.outer = alias
+			defer func() { c.outer = nil }()
+		}
 	}
 	if c.budget--; c.budget < 0 {
-		if c.failed == nil {
-			c.failed = n
+		c.failed = n
+		if c.outer != nil {
+			c.failed = c.outer
 		}
 		return nil, errAliasBudget
 	}

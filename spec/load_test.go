@@ -182,7 +182,7 @@ func TestLoadBytesDiagnostics(t *testing.T) {
 		}},
 		{"alias bomb", aliasBomb(),
 			[]string{
-				`a.yaml:3:26: excessive aliasing: the document expands to more than 10408 values; write the values out instead of nesting aliases`,
+				`a.yaml:6:8: excessive aliasing: the document expands to more than 10408 values; write the values out instead of nesting aliases`,
 			}},
 		{"membersCsv without current", strings.Replace(valid, "  file: tenant.json\n", "  url: https://x.example.gov/v2\n  membersCsv: members.csv\n", 1),
 			[]string{`a.yaml:4:15: target.membersCsv: the members-export source needs the spec's current: block; add a current: block with the live parent and organizations`}},
