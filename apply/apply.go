@@ -18,9 +18,12 @@ type Options struct {
 	// Source re-reads the tenant before the first write and after the last.
 	// Required.
 	Source tenant.Source
-	// Writer writes organizations. Nil means the target cannot be written
-	// (a members export); Run then refuses.
+	// Writer writes organizations. Nil means the target cannot be written;
+	// Run then refuses.
 	Writer tenant.Writer
+	// ReadOnly, when set, says why the target cannot be written (a members
+	// export: a server without the organization extension); Run refuses.
+	ReadOnly string
 	// Policy is the spec's policy: removal limits and protected users. The
 	// Default* limits of package spec apply where a field is nil.
 	Policy spec.Policy

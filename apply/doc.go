@@ -25,7 +25,8 @@
 //   - ProtectedUserError: a member in policy.protectedUsers would be
 //     removed; nothing overrides it;
 //   - EmptyGroupError: a mapped group holds no active user, or less than
-//     half the users it held when planned, unless --allow-empty-groups;
+//     half the users it held when planned, unless --allow-empty-groups
+//     (not checked when the plan leaves the tenant in jit mode);
 //   - SeatOvercommitError: a tier has more entitled users than seats;
 //   - PolicyError: another error-level finding of the plan (ownerGroups,
 //     exclusiveOrgs);

@@ -19,8 +19,12 @@ import (
 // the version they left).
 func (r *run) preconditions(t *tenant.Tenant, js journalState) (versions map[string]string, skip map[int]string, refusals []Refusal) {
 	p := r.p
-	if r.opts.Writer == nil || t.ReadOnly {
-		refusals = append(refusals, &ReadOnlyError{Reason: readOnlyReason(t)})
+	if r.opts.Writer == nil || r.opts.ReadOnly != "" {
+		reason := r.opts.ReadOnly
+		if reason == "" {
+			reason = "the target offers no way to write organizations"
+		}
+		refusals = append(refusals, &ReadOnlyError{Reason: reason})
 	}
 	if r.opts.SpecHash != "" && r.opts.SpecHash != p.SpecHash {
 		refusals = append(refusals, &SpecChangedError{PlanSpecHash: p.SpecHash, SpecHash: r.opts.SpecHash})
@@ -35,7 +39,7 @@ func (r *run) preconditions(t *tenant.Tenant, js journalState) (versions map[str
 	if e := protectedRemovals(p, r.opts.Policy); e != nil {
 		refusals = append(refusals, e)
 	}
-	if !r.opts.AllowEmptyGroups {
+	if !r.opts.AllowEmptyGroups && resolve.Mode(p.Mode.After) != resolve.ModeJIT {
 		if e := shrunkGroups(p, t); e != nil {
 			refusals = append(refusals, e)
 		}
@@ -47,13 +51,6 @@ func (r *run) preconditions(t *tenant.Tenant, js journalState) (versions map[str
 		refusals = append(refusals, e)
 	}
 	return versions, skip, refusals
-}
-
-func readOnlyReason(t *tenant.Tenant) string {
-	if t.Kind == tenant.KindMembersExport {
-		return "the target is a members export (standard /Users and /Groups plus the console's CSV), and a server without the organization extension has no organization configuration to PATCH"
-	}
-	return "the target offers no way to write organizations"
 }
 
 // staleness compares the fresh read with the plan's fingerprint. An
@@ -225,7 +222,9 @@ func protectedRemovals(p *diff.Plan, pol spec.Policy) *ProtectedUserError {
 }
 
 // shrunkGroups finds the mapped groups that hold no active user now, or
-// less than half the users they held when the plan was computed.
+// less than half the users they held when the plan was computed. It is not
+// checked when the plan leaves the tenant in jit mode, where membership of a
+// mapped group changes nobody's access.
 func shrunkGroups(p *diff.Plan, t *tenant.Tenant) *EmptyGroupError {
 	if len(p.GroupSizes) == 0 {
 		return nil
