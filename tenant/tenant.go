@@ -24,7 +24,24 @@ type Tenant struct {
 	Parent      resolve.Org
 	Orgs        []resolve.Org // child organizations
 	Members     []resolve.Member
+
+	// Kind says which source the tenant was read from.
+	Kind Kind
+	// ReadOnly is true when nothing can be written back to where the
+	// tenant came from (the members export): apply must refuse. Its
+	// organizations then have synthetic ids (their names) and no versions.
+	ReadOnly bool
 }
+
+// Kind names the source a Tenant was read from.
+type Kind string
+
+// Kinds of source.
+const (
+	KindSCIM          Kind = "scim"           // a live server with the organization extension
+	KindSnapshot      Kind = "snapshot"       // a snapshot file (target.file)
+	KindMembersExport Kind = "members-export" // /Users and /Groups, a CSV export and the spec's current: block
+)
 
 // ReadRequest says what a read must cover besides the whole user, group and
 // organization lists.

@@ -1,0 +1,339 @@
+package tenant
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/scimsync/scimsync/resolve"
+	"github.com/scimsync/scimsync/scim"
+)
+
+// FromSCIM builds a Tenant from wire resources. It checks what resolution
+// relies on and reports every problem it finds, joined:
+//   - ids are present and unique per resource type;
+//   - exactly one organization has no parent (the parent organization) and
+//     every other one names it as its parent;
+//   - the parent's mode is jit, staged or full; mapping roles are member,
+//     admin or owner; member roles are those or primary-owner; member
+//     origins are scim, jit or manual; every member belongs to a child
+//     organization.
+//
+// A user's emails come primary first, then the others in wire order. Every
+// group is taken as read with its members (MembersRead is true for each);
+// a caller that listed groups without members says otherwise. Kind is left
+// empty for the caller to set.
+func FromSCIM(users []scim.User, groups []scim.Group, orgs []scim.Organization, members []scim.Member) (*Tenant, error) {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	t := &Tenant{
+		Users:       make([]resolve.User, 0, len(users)),
+		Groups:      make([]resolve.Group, 0, len(groups)),
+		MembersRead: make(map[string]bool, len(groups)),
+		Members:     make([]resolve.Member, 0, len(members)),
+	}
+
+	seen := make(map[string]bool, len(users))
+	for i, u := range users {
+		switch {
+		case u.ID == "":
+			bad("user %d (%q): no id", i, u.UserName)
+			continue
+		case seen[u.ID]:
+			bad("user %s: duplicate id", u.ID)
+			continue
+		}
+		seen[u.ID] = true
+		t.Users = append(t.Users, userFromSCIM(u))
+	}
+
+	clear(seen)
+	for i, g := range groups {
+		switch {
+		case g.ID == "":
+			bad("group %d (%q): no id", i, g.DisplayName)
+			continue
+		case seen[g.ID]:
+			bad("group %s: duplicate id", g.ID)
+			continue
+		}
+		seen[g.ID] = true
+		rg := resolve.Group{ID: g.ID, DisplayName: g.DisplayName}
+		if len(g.Members) > 0 {
+			rg.Members = make([]string, 0, len(g.Members))
+			for _, m := range g.Members {
+				if m.Value != "" {
+					rg.Members = append(rg.Members, m.Value)
+				}
+			}
+		}
+		t.Groups = append(t.Groups, rg)
+		t.MembersRead[g.ID] = true
+	}
+
+	var parents []scim.Organization
+	clear(seen)
+	for i, o := range orgs {
+		switch {
+		case o.ID == "":
+			bad("organization %d (%q): no id", i, o.Name)
+			continue
+		case seen[o.ID]:
+			bad("organization %s: duplicate id", o.ID)
+			continue
+		}
+		seen[o.ID] = true
+		if o.Parent == "" {
+			parents = append(parents, o)
+		}
+	}
+	switch len(parents) {
+	case 0:
+		if len(orgs) > 0 {
+			bad("no parent organization: every organization names a parent")
+		} else {
+			bad("no organizations")
+		}
+	case 1:
+		p := parents[0]
+		t.Parent = orgFromSCIM(p)
+		if !validMode(p.Mode) {
+			bad("parent organization %s (%s): mode %q is not one of jit, staged, full", p.ID, p.Name, p.Mode)
+		}
+	default:
+		names := make([]string, len(parents))
+		for i, p := range parents {
+			names[i] = p.ID + " (" + p.Name + ")"
+		}
+		bad("%d parent organizations, want exactly one: %s", len(parents), strings.Join(names, ", "))
+	}
+
+	children := map[string]bool{}
+	for _, o := range orgs {
+		if o.ID == "" || o.Parent == "" || children[o.ID] {
+			continue
+		}
+		if len(parents) == 1 && o.Parent != parents[0].ID {
+			bad("organization %s (%s): parent %q is not the parent organization %q", o.ID, o.Name, o.Parent, parents[0].ID)
+			continue
+		}
+		for j, m := range o.Mappings {
+			if !resolve.Role(m.Role).Grantable() {
+				bad("organization %s (%s): mappings[%d]: role %q is not one of member, admin, owner", o.ID, o.Name, j, m.Role)
+			}
+		}
+		children[o.ID] = true
+		t.Orgs = append(t.Orgs, orgFromSCIM(o))
+	}
+
+	clear(seen)
+	for i, m := range members {
+		switch {
+		case m.ID == "":
+			bad("member %d (%q): no id", i, m.Email)
+			continue
+		case seen[m.ID]:
+			bad("member %s: duplicate id", m.ID)
+			continue
+		}
+		seen[m.ID] = true
+		if !children[m.Organization] {
+			bad("member %s (%s): organization %q is not a child organization", m.ID, m.Email, m.Organization)
+		}
+		if r := resolve.Role(m.Role); !r.Grantable() && r != resolve.RolePrimaryOwner {
+			bad("member %s (%s): role %q is not one of member, admin, owner, primary-owner", m.ID, m.Email, m.Role)
+		}
+		if !validOrigin(m.Origin) {
+			bad("member %s (%s): origin %q is not one of scim, jit, manual", m.ID, m.Email, m.Origin)
+		}
+		t.Members = append(t.Members, memberFromSCIM(m))
+	}
+
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return t, nil
+}
+
+func validMode(m string) bool {
+	switch resolve.Mode(m) {
+	case resolve.ModeJIT, resolve.ModeStaged, resolve.ModeFull:
+		return true
+	}
+	return false
+}
+
+func validOrigin(o string) bool {
+	switch resolve.Origin(o) {
+	case resolve.OriginSCIM, resolve.OriginJIT, resolve.OriginManual:
+		return true
+	}
+	return false
+}
+
+func userFromSCIM(u scim.User) resolve.User {
+	ru := resolve.User{ID: u.ID, UserName: u.UserName, Active: bool(u.Active)}
+	if len(u.Emails) > 0 {
+		ru.Emails = make([]string, 0, len(u.Emails))
+		for _, e := range u.Emails {
+			if e.Primary && e.Value != "" {
+				ru.Emails = append(ru.Emails, e.Value)
+			}
+		}
+		for _, e := range u.Emails {
+			if !e.Primary && e.Value != "" {
+				ru.Emails = append(ru.Emails, e.Value)
+			}
+		}
+	}
+	return ru
+}
+
+func orgFromSCIM(o scim.Organization) resolve.Org {
+	ro := resolve.Org{
+		ID:           o.ID,
+		Name:         o.Name,
+		Parent:       o.Parent,
+		Version:      o.Meta.Version,
+		Mode:         resolve.Mode(o.Mode),
+		LoginDomains: slices.Clone(o.LoginDomains),
+		SeatTiers:    slices.Clone(o.SeatTiers),
+	}
+	for _, m := range o.Mappings {
+		ro.Mappings = append(ro.Mappings, resolve.Mapping{GroupID: m.Group, Role: resolve.Role(m.Role), SeatTier: m.SeatTier})
+	}
+	if o.Seats != nil {
+		ro.Seats = make(map[string]int, len(o.Seats))
+		for k, v := range o.Seats {
+			ro.Seats[k] = v
+		}
+	}
+	for _, x := range o.Exceptions {
+		ro.Exceptions = append(ro.Exceptions, resolve.Exception{Email: x.Email, Until: x.Until, Reason: x.Reason})
+	}
+	return ro
+}
+
+func memberFromSCIM(m scim.Member) resolve.Member {
+	rm := resolve.Member{
+		ID:       m.ID,
+		Org:      m.Organization,
+		Email:    m.Email,
+		UserID:   m.UserID,
+		Role:     resolve.Role(m.Role),
+		SeatTier: m.SeatTier,
+		Origin:   resolve.Origin(m.Origin),
+	}
+	if m.Meta.LastModified != "" {
+		// A timestamp in another format is not worth failing a read for:
+		// resolution does not look at it.
+		if ts, err := time.Parse(time.RFC3339Nano, m.Meta.LastModified); err == nil {
+			rm.LastModified = ts
+		}
+	}
+	return rm
+}
+
+// ToSCIM converts a Tenant back to wire resources, as a Snapshot. The model
+// keeps only what resolution needs, so attributes such as displayName or
+// externalId are not restored; a user's first email is marked primary, and
+// a group member's type is "Group" when it names a group of t, else "User".
+// Groups whose members were not read are written without members.
+func ToSCIM(t *Tenant) *Snapshot {
+	s := &Snapshot{
+		Users:         make([]scim.User, 0, len(t.Users)),
+		Groups:        make([]scim.Group, 0, len(t.Groups)),
+		Organizations: make([]scim.Organization, 0, 1+len(t.Orgs)),
+		Members:       make([]scim.Member, 0, len(t.Members)),
+	}
+	for _, u := range t.Users {
+		su := scim.User{
+			Schemas:  []string{scim.SchemaUser},
+			ID:       u.ID,
+			UserName: u.UserName,
+			Active:   scim.Bool(u.Active),
+			Meta:     scim.Meta{ResourceType: "User"},
+		}
+		for i, e := range u.Emails {
+			su.Emails = append(su.Emails, scim.Email{Value: e, Type: "work", Primary: scim.Bool(i == 0)})
+		}
+		s.Users = append(s.Users, su)
+	}
+	isGroup := make(map[string]bool, len(t.Groups))
+	for _, g := range t.Groups {
+		isGroup[g.ID] = true
+	}
+	for _, g := range t.Groups {
+		sg := scim.Group{
+			Schemas:     []string{scim.SchemaGroup},
+			ID:          g.ID,
+			DisplayName: g.DisplayName,
+			Meta:        scim.Meta{ResourceType: "Group"},
+		}
+		for _, id := range g.Members {
+			typ := "User"
+			if isGroup[id] {
+				typ = "Group"
+			}
+			sg.Members = append(sg.Members, scim.GroupMember{Value: id, Type: typ})
+		}
+		s.Groups = append(s.Groups, sg)
+	}
+	if t.Parent.ID != "" {
+		s.Organizations = append(s.Organizations, orgToSCIM(t.Parent))
+	}
+	for _, o := range t.Orgs {
+		s.Organizations = append(s.Organizations, orgToSCIM(o))
+	}
+	for _, m := range t.Members {
+		s.Members = append(s.Members, memberToSCIM(m))
+	}
+	return s
+}
+
+func orgToSCIM(o resolve.Org) scim.Organization {
+	so := scim.Organization{
+		Schemas:      []string{scim.SchemaOrganization},
+		ID:           o.ID,
+		Name:         o.Name,
+		Parent:       o.Parent,
+		Mode:         string(o.Mode),
+		LoginDomains: slices.Clone(o.LoginDomains),
+		SeatTiers:    slices.Clone(o.SeatTiers),
+		Meta:         scim.Meta{ResourceType: "Organization", Version: o.Version},
+	}
+	for _, m := range o.Mappings {
+		so.Mappings = append(so.Mappings, scim.Mapping{Group: m.GroupID, Role: string(m.Role), SeatTier: m.SeatTier})
+	}
+	if o.Seats != nil {
+		so.Seats = make(map[string]int, len(o.Seats))
+		for k, v := range o.Seats {
+			so.Seats[k] = v
+		}
+	}
+	for _, x := range o.Exceptions {
+		so.Exceptions = append(so.Exceptions, scim.Exception{Email: x.Email, Until: x.Until, Reason: x.Reason})
+	}
+	return so
+}
+
+func memberToSCIM(m resolve.Member) scim.Member {
+	sm := scim.Member{
+		Schemas:      []string{scim.SchemaMember},
+		ID:           m.ID,
+		Organization: m.Org,
+		Email:        m.Email,
+		UserID:       m.UserID,
+		Role:         string(m.Role),
+		SeatTier:     m.SeatTier,
+		Origin:       string(m.Origin),
+		Meta:         scim.Meta{ResourceType: "Member"},
+	}
+	if !m.LastModified.IsZero() {
+		sm.Meta.LastModified = m.LastModified.UTC().Format(time.RFC3339)
+	}
+	return sm
+}
