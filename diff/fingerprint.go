@@ -13,89 +13,24 @@ import (
 	"github.com/scimsync/scimsync/tenant"
 )
 
-// FingerprintOf fingerprints an observed tenant: a sha256 over its users,
-// groups (with the members read of them), organizations (with their
-// meta.version) and members, each part canonically ordered. Member
-// lastModified times are left out: they carry no state the plan depends on.
+// FingerprintOf fingerprints an observed tenant with (*tenant.Tenant).Fingerprint:
+// Hash and Parts ("users", "groups", "organizations", "members") are
+// sha256 over the canonical content of each kind of object, member
+// lastModified times left out; Orgs lists every organization's id, name and
+// meta.version, the parent included, by name.
 //
 // apply calls it on a fresh read (made with the plan's ReadGroupIDs) and
 // compares the result with Plan.Fingerprint.Hash; the plan is stale when they
-// differ.
+// differ, and ChangedParts says what changed.
 func FingerprintOf(t *tenant.Tenant) Fingerprint {
-	parts := map[string]string{}
-
-	users := slices.Clone(t.Users)
-	slices.SortFunc(users, func(a, b resolve.User) int { return cmp.Compare(a.ID, b.ID) })
-	h := sha256.New()
-	for _, u := range users {
-		record(h, u.ID, u.UserName, strconv.FormatBool(u.Active), strings.Join(u.Emails, "\x1e"))
-	}
-	parts["users"] = sum(h)
-
-	groups := slices.Clone(t.Groups)
-	slices.SortFunc(groups, func(a, b resolve.Group) int { return cmp.Compare(a.ID, b.ID) })
-	h = sha256.New()
-	for _, g := range groups {
-		ms := "-"
-		if t.MembersRead[g.ID] {
-			sorted := slices.Clone(g.Members)
-			slices.Sort(sorted)
-			ms = strings.Join(sorted, "\x1e")
-		}
-		record(h, g.ID, g.DisplayName, ms)
-	}
-	parts["groups"] = sum(h)
-
+	f := t.Fingerprint()
 	orgs := append([]resolve.Org{t.Parent}, t.Orgs...)
 	refs := make([]OrgRef, 0, len(orgs))
 	for _, o := range orgs {
-		h = sha256.New()
-		record(h, o.ID, o.Name, o.Parent, o.Version, string(o.Mode),
-			strings.Join(o.LoginDomains, "\x1e"), strings.Join(o.SeatTiers, "\x1e"))
-		for _, m := range o.Mappings {
-			record(h, "mapping", m.GroupID, string(m.Role), m.SeatTier)
-		}
-		tiers := make([]string, 0, len(o.Seats))
-		for k := range o.Seats {
-			tiers = append(tiers, k)
-		}
-		slices.Sort(tiers)
-		for _, k := range tiers {
-			record(h, "seats", k, strconv.Itoa(o.Seats[k]))
-		}
-		for _, x := range o.Exceptions {
-			record(h, "exception", x.Email, x.Until, x.Reason)
-		}
-		parts["org/"+o.ID] = sum(h)
 		refs = append(refs, OrgRef{ID: o.ID, Name: strings.ToLower(o.Name), Version: o.Version})
 	}
 	slices.SortFunc(refs, func(a, b OrgRef) int { return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID)) })
-
-	members := slices.Clone(t.Members)
-	slices.SortFunc(members, func(a, b resolve.Member) int {
-		return cmp.Or(cmp.Compare(a.Org, b.Org), cmp.Compare(a.ID, b.ID), cmp.Compare(a.Email, b.Email))
-	})
-	for i := 0; i < len(members); {
-		j := i
-		h = sha256.New()
-		for ; j < len(members) && members[j].Org == members[i].Org; j++ {
-			m := members[j]
-			record(h, m.ID, m.Email, m.UserID, string(m.Role), m.SeatTier, string(m.Origin))
-		}
-		parts["members/"+members[i].Org] = sum(h)
-		i = j
-	}
-
-	keys := make([]string, 0, len(parts))
-	for k := range parts {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	h = sha256.New()
-	for _, k := range keys {
-		record(h, k, parts[k])
-	}
-	return Fingerprint{Hash: sum(h), Orgs: refs, Parts: parts}
+	return Fingerprint{Hash: f.Hash, Orgs: refs, Parts: f.Parts}
 }
 
 // ChangedParts lists the parts whose hashes differ between two fingerprints,
@@ -115,9 +50,6 @@ func ChangedParts(a, b Fingerprint) []string {
 	slices.Sort(out)
 	return out
 }
-
-// record writes fields to h unambiguously.
-func record(h hash.Hash, fields ...string) { h.Write(encode(fields...)) }
 
 // encode joins fields unambiguously: each length-prefixed, then a newline.
 func encode(fields ...string) []byte {

@@ -128,7 +128,7 @@ type OrgRef struct {
 // Fingerprint identifies an observed tenant: Hash covers users, groups (and
 // the members read of them), organizations and members, canonically ordered.
 // Orgs lists every organization's meta.version as observed. Parts holds a
-// hash per part ("users", "groups", "org/<id>", "members/<org id>") so that
+// hash per part ("users", "groups", "organizations", "members") so that
 // a mismatch can say what changed.
 type Fingerprint struct {
 	Hash  string            `json:"hash"`

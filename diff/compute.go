@@ -1,0 +1,843 @@
+package diff
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/scimsync/scimsync/resolve"
+	"github.com/scimsync/scimsync/scim"
+	"github.com/scimsync/scimsync/spec"
+	"github.com/scimsync/scimsync/tenant"
+)
+
+// Compute returns the plan that brings tenant t in line with spec s at the
+// instant now. It is pure: it performs no I/O and modifies neither argument.
+//
+// Before planning it matches the spec against the server and returns a
+// *MismatchError listing every problem when a child org the spec names is
+// missing on the server, a mapped group does not exist (with the closest
+// names suggested) or its displayName matches two groups, or the parent's
+// name differs from the server's.
+//
+// The desired configuration is the spec's: the parent's mode and seatTiers
+// (and its loginDomains when the spec lists any; an empty list leaves the
+// server's alone, so that omitting the field never breaks sign-in), and for
+// each child org the spec names its mappings, seats and the
+// policy.exceptions naming it. Child orgs the spec does not name keep their
+// configuration, but the parent's mode applies to them too, so their members
+// are planned, predicted and reported like the others.
+//
+// Members are predicted with resolve.Resolve on the observed members under
+// the desired configuration: on a server that follows DESIGN §5 the current
+// members already reflect the current configuration, so the result is what
+// the server will hold once the writes are applied.
+func Compute(s *spec.Spec, t *tenant.Tenant, now time.Time) (*Plan, error) {
+	if s == nil || t == nil {
+		return nil, fmt.Errorf("computing plan: nil spec or tenant")
+	}
+	pl := newPlanner(s, t, now)
+	if err := pl.match(); err != nil {
+		return nil, err
+	}
+	return pl.plan(), nil
+}
+
+// desiredMode is the spec's mode, jit when unset.
+func (pl *planner) desiredMode() string {
+	if pl.s.Parent.Mode == "" {
+		return spec.DefaultMode
+	}
+	return pl.s.Parent.Mode
+}
+
+type planner struct {
+	s   *spec.Spec
+	t   *tenant.Tenant
+	now time.Time
+
+	groupByID   map[string]*resolve.Group
+	groupByName map[string][]*resolve.Group // lower-cased displayName
+	orgByName   map[string]*resolve.Org     // child orgs, lower-cased name
+	orgName     map[string]string           // child org id → lower-cased name
+
+	// Filled by match: for every child org the spec names, keyed by org id.
+	managed  map[string]*managedOrg
+	readIDs  map[string]bool // ids of the groups the spec maps
+	ownerIDs map[string]bool // ids of policy.ownerGroups that exist
+}
+
+// managedOrg is the desired configuration of one child org the spec names.
+type managedOrg struct {
+	spec       *spec.Organization
+	mappings   []resolve.Mapping
+	seats      map[string]int
+	exceptions []resolve.Exception
+}
+
+func newPlanner(s *spec.Spec, t *tenant.Tenant, now time.Time) *planner {
+	pl := &planner{
+		s: s, t: t, now: now.UTC(),
+		groupByID:   make(map[string]*resolve.Group, len(t.Groups)),
+		groupByName: make(map[string][]*resolve.Group, len(t.Groups)),
+		orgByName:   map[string]*resolve.Org{},
+		orgName:     map[string]string{},
+		managed:     map[string]*managedOrg{},
+		readIDs:     map[string]bool{},
+		ownerIDs:    map[string]bool{},
+	}
+	for i := range t.Groups {
+		g := &t.Groups[i]
+		pl.groupByID[g.ID] = g
+		k := normName(g.DisplayName)
+		pl.groupByName[k] = append(pl.groupByName[k], g)
+	}
+	for i := range t.Orgs {
+		o := &t.Orgs[i]
+		pl.orgName[o.ID] = normName(o.Name)
+		if _, dup := pl.orgByName[normName(o.Name)]; !dup {
+			pl.orgByName[normName(o.Name)] = o
+		}
+	}
+	return pl
+}
+
+func normName(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// match resolves the spec's names against the server, collecting every
+// problem.
+func (pl *planner) match() error {
+	s, t := pl.s, pl.t
+	var probs spec.Diagnostics
+	bad := func(pos spec.Pos, path, summary, fix string) {
+		if pos.File == "" {
+			pos.File = s.Source
+		}
+		probs = append(probs, spec.Diagnostic{Severity: spec.Error, Pos: pos, Path: path, Summary: summary, Fix: fix})
+	}
+	if normName(s.Parent.Name) != normName(t.Parent.Name) {
+		bad(spec.Pos{}, "parent.name",
+			fmt.Sprintf("%q is not the server's parent organization %q", s.Parent.Name, t.Parent.Name),
+			fmt.Sprintf("set parent.name to %q if this is the right tenant", t.Parent.Name))
+	}
+	var allGroups []string
+	for _, g := range t.Groups {
+		allGroups = append(allGroups, g.DisplayName)
+	}
+	var orgNames []string
+	for _, o := range t.Orgs {
+		orgNames = append(orgNames, o.Name)
+	}
+	// Server child orgs whose names collide case-insensitively.
+	dupOrgs := map[string]int{}
+	for _, o := range t.Orgs {
+		dupOrgs[normName(o.Name)]++
+	}
+	for i := range s.Organizations {
+		so := &s.Organizations[i]
+		path := fmt.Sprintf("organizations[%d]", i)
+		o := pl.orgByName[normName(so.Name)]
+		switch {
+		case o == nil:
+			fix := "organizations are created by support, not through the API"
+			if sug := suggest(so.Name, orgNames); len(sug) > 0 {
+				fix = "did you mean " + quoteAll(sug) + "?"
+			}
+			bad(so.Pos, path+".name", fmt.Sprintf("no child organization named %q on the server", so.Name), fix)
+		case dupOrgs[normName(so.Name)] > 1:
+			bad(so.Pos, path+".name", fmt.Sprintf("%d child organizations on the server are named %q (case-insensitively)", dupOrgs[normName(so.Name)], so.Name), "")
+		}
+		mo := &managedOrg{spec: so, seats: maps.Clone(so.Seats)}
+		if mo.seats == nil {
+			mo.seats = map[string]int{}
+		}
+		for j, m := range so.Mappings {
+			mpath := fmt.Sprintf("%s.mappings[%d]", path, j)
+			gid, ok := "", false
+			switch {
+			case m.GroupID != "":
+				if _, ok = pl.groupByID[m.GroupID]; ok {
+					gid = m.GroupID
+				} else {
+					bad(m.Pos, mpath+".groupId", fmt.Sprintf("no group with id %q on the server", m.GroupID), "")
+				}
+			default:
+				gs := pl.groupByName[normName(m.Group)]
+				switch len(gs) {
+				case 0:
+					fix := ""
+					if sug := suggest(m.Group, allGroups); len(sug) > 0 {
+						fix = "did you mean " + quoteAll(sug) + "?"
+					}
+					bad(m.Pos, mpath+".group", fmt.Sprintf("no group named %q on the server", m.Group), fix)
+				case 1:
+					gid, ok = gs[0].ID, true
+				default:
+					ids := make([]string, len(gs))
+					for k, g := range gs {
+						ids[k] = g.ID
+					}
+					slices.Sort(ids)
+					bad(m.Pos, mpath+".group", fmt.Sprintf("%d groups are named %q (case-insensitively): ids %s", len(gs), m.Group, strings.Join(ids, ", ")),
+						"name the group by groupId instead")
+				}
+			}
+			if !ok {
+				continue
+			}
+			if t.MembersRead != nil && !t.MembersRead[gid] {
+				bad(m.Pos, mpath, fmt.Sprintf("the members of group %q were not read from the server", pl.groupByID[gid].DisplayName), "")
+			}
+			pl.readIDs[gid] = true
+			mo.mappings = append(mo.mappings, resolve.Mapping{GroupID: gid, Role: resolve.Role(m.Role), SeatTier: m.SeatTier})
+		}
+		if o != nil && dupOrgs[normName(so.Name)] == 1 {
+			if prev, dup := pl.managed[o.ID]; dup {
+				bad(so.Pos, path+".name", fmt.Sprintf("child organization %q is named twice in the spec", so.Name),
+					fmt.Sprintf("merge it with %s", prev.spec.Name))
+				continue
+			}
+			pl.managed[o.ID] = mo
+		}
+	}
+	for i, x := range s.Policy.Exceptions {
+		path := fmt.Sprintf("policy.exceptions[%d]", i)
+		var target *managedOrg
+		for _, mo := range pl.managed {
+			if normName(mo.spec.Name) == normName(x.Org) {
+				target = mo
+			}
+		}
+		if target == nil {
+			if !pl.specNames(x.Org) {
+				bad(x.Pos, path+".org", fmt.Sprintf("%q is not a child organization of the spec", x.Org), "")
+			}
+			continue
+		}
+		target.exceptions = append(target.exceptions, resolve.Exception{Email: resolve.NormEmail(x.Email), Until: x.Until, Reason: x.Reason})
+	}
+	for _, mo := range pl.managed {
+		slices.SortFunc(mo.exceptions, func(a, b resolve.Exception) int {
+			return cmp.Or(cmp.Compare(a.Email, b.Email), cmp.Compare(a.Until, b.Until), cmp.Compare(a.Reason, b.Reason))
+		})
+		if mo.exceptions == nil {
+			mo.exceptions = []resolve.Exception{}
+		}
+	}
+	for _, g := range s.Policy.OwnerGroups {
+		if _, ok := pl.groupByID[g]; ok {
+			pl.ownerIDs[g] = true
+		}
+		for _, gg := range pl.groupByName[normName(g)] {
+			pl.ownerIDs[gg.ID] = true
+		}
+	}
+	if len(probs) > 0 {
+		return &MismatchError{Problems: probs}
+	}
+	return nil
+}
+
+// specNames reports whether the spec names a child org called name.
+func (pl *planner) specNames(name string) bool {
+	for _, so := range pl.s.Organizations {
+		if normName(so.Name) == normName(name) {
+			return true
+		}
+	}
+	return false
+}
+
+func (pl *planner) groupName(id string) string {
+	if g, ok := pl.groupByID[id]; ok {
+		return g.DisplayName
+	}
+	return id + " (deleted group)"
+}
+
+// desired returns the resolution input for the desired configuration, with
+// the parent's mode set to mode.
+func (pl *planner) desired(mode resolve.Mode) resolve.Input {
+	parent := pl.t.Parent
+	parent.Mode = mode
+	parent.SeatTiers = slices.Clone(pl.s.Parent.SeatTiers)
+	orgs := slices.Clone(pl.t.Orgs)
+	for i := range orgs {
+		if mo, ok := pl.managed[orgs[i].ID]; ok {
+			orgs[i].Mappings = mo.mappings
+			orgs[i].Seats = mo.seats
+			orgs[i].Exceptions = mo.exceptions
+		}
+	}
+	return resolve.Input{Users: pl.t.Users, Groups: pl.t.Groups, Parent: parent, Orgs: orgs, Members: pl.t.Members, Now: pl.now}
+}
+
+func (pl *planner) plan() *Plan {
+	s, t := pl.s, pl.t
+	p := &Plan{
+		FormatVersion: FormatVersion,
+		GeneratedAt:   pl.now,
+		SpecHash:      s.Hash(),
+		Fingerprint:   FingerprintOf(t),
+		Parent:        OrgRef{ID: t.Parent.ID, Name: normName(t.Parent.Name), Version: t.Parent.Version},
+		Mode:          ModeChange{Before: string(t.Parent.Mode), After: pl.desiredMode()},
+		ConfigChanges: []ConfigChange{},
+		Members:       []MemberChange{},
+		Readiness:     []Readiness{},
+		Seats:         []SeatUsage{},
+		Findings:      []Finding{},
+		GroupSizes:    []GroupSize{},
+		Predicted:     []Prediction{},
+		ReadGroupIDs:  slices.Sorted(maps.Keys(pl.readIDs)),
+		Writes:        []Write{},
+	}
+	if p.ReadGroupIDs == nil {
+		p.ReadGroupIDs = []string{}
+	}
+	pl.configChanges(p)
+
+	mode := resolve.Mode(pl.desiredMode())
+	in := pl.desired(mode)
+	res := resolve.Resolve(in)
+	full := res
+	if mode != resolve.ModeFull {
+		full = resolve.Resolve(pl.desired(resolve.ModeFull))
+	}
+	pl.memberChanges(p, res)
+	pl.readiness(p, full)
+	pl.seats(p, in, res)
+	pl.findings(p, in, res)
+	pl.groupSizes(p, res)
+	pl.predicted(p, res)
+
+	p.Summary.Config = len(p.ConfigChanges)
+	sortMembers(p.Members)
+	return p
+}
+
+// sortedOrgs returns the child orgs by lower-cased name, then id.
+func (pl *planner) sortedOrgs() []resolve.Org {
+	orgs := slices.Clone(pl.t.Orgs)
+	slices.SortFunc(orgs, func(a, b resolve.Org) int {
+		return cmp.Or(cmp.Compare(normName(a.Name), normName(b.Name)), cmp.Compare(a.ID, b.ID))
+	})
+	return orgs
+}
+
+func (pl *planner) configChanges(p *Plan) {
+	s, t := pl.s, pl.t
+	parentName := normName(t.Parent.Name)
+	var ops []scim.PatchOp
+	if mode := pl.desiredMode(); string(t.Parent.Mode) != mode {
+		p.ConfigChanges = append(p.ConfigChanges, ConfigChange{Org: parentName, Field: FieldMode, Before: string(t.Parent.Mode), After: pl.desiredMode()})
+		ops = append(ops, scim.PatchOp{Op: "replace", Path: "mode", Value: s.Parent.Mode})
+	}
+	if len(s.Parent.LoginDomains) > 0 {
+		want := normSet(s.Parent.LoginDomains)
+		have := normSet(t.Parent.LoginDomains)
+		if !slices.Equal(want, have) {
+			p.ConfigChanges = append(p.ConfigChanges, ConfigChange{Org: parentName, Field: FieldLoginDomains, Before: strings.Join(have, ", "), After: strings.Join(want, ", ")})
+			ops = append(ops, scim.PatchOp{Op: "replace", Path: "loginDomains", Value: want})
+		}
+	}
+	if !slices.Equal(s.Parent.SeatTiers, t.Parent.SeatTiers) {
+		p.ConfigChanges = append(p.ConfigChanges, ConfigChange{Org: parentName, Field: FieldSeatTiers, Before: strings.Join(t.Parent.SeatTiers, ", "), After: strings.Join(s.Parent.SeatTiers, ", ")})
+		ops = append(ops, scim.PatchOp{Op: "replace", Path: "seatTiers", Value: nonNil(slices.Clone(s.Parent.SeatTiers))})
+	}
+	if len(ops) > 0 {
+		p.Writes = append(p.Writes, Write{OrgID: t.Parent.ID, Org: parentName, Parent: true, Version: t.Parent.Version, Ops: ops})
+	}
+	for _, o := range pl.sortedOrgs() {
+		mo, ok := pl.managed[o.ID]
+		if !ok {
+			continue
+		}
+		name := normName(o.Name)
+		var ops []scim.PatchOp
+		var changes []ConfigChange
+
+		// Mappings: compared per group, ignoring order (order only decides
+		// which of two equal mappings is named as deciding).
+		have := map[string]resolve.Mapping{}
+		dupHave := false
+		for _, m := range o.Mappings {
+			if _, dup := have[m.GroupID]; dup {
+				dupHave = true
+			}
+			have[m.GroupID] = m
+		}
+		want := map[string]resolve.Mapping{}
+		for _, m := range mo.mappings {
+			want[m.GroupID] = m
+		}
+		mappingsDiffer := dupHave || len(have) != len(want)
+		for gid, w := range want {
+			h, ok := have[gid]
+			switch {
+			case !ok:
+				changes = append(changes, ConfigChange{Org: name, Field: FieldMapping, Key: pl.groupName(gid), After: mappingValue(w)})
+				mappingsDiffer = true
+			case h.Role != w.Role || h.SeatTier != w.SeatTier:
+				changes = append(changes, ConfigChange{Org: name, Field: FieldMapping, Key: pl.groupName(gid), Before: mappingValue(h), After: mappingValue(w)})
+				mappingsDiffer = true
+			}
+		}
+		for gid, h := range have {
+			if _, ok := want[gid]; !ok {
+				changes = append(changes, ConfigChange{Org: name, Field: FieldMapping, Key: pl.groupName(gid), Before: mappingValue(h)})
+				mappingsDiffer = true
+			}
+		}
+		if mappingsDiffer {
+			ms := make([]scim.Mapping, 0, len(mo.mappings))
+			for _, m := range mo.mappings {
+				ms = append(ms, scim.Mapping{Group: m.GroupID, Role: string(m.Role), SeatTier: m.SeatTier})
+			}
+			ops = append(ops, scim.PatchOp{Op: "replace", Path: "mappings", Value: ms})
+		}
+
+		// Seats.
+		seatsDiffer := false
+		for _, tier := range slices.Sorted(maps.Keys(mo.seats)) {
+			n := mo.seats[tier]
+			h, ok := o.Seats[tier]
+			if !ok || h != n {
+				before := ""
+				if ok {
+					before = strconv.Itoa(h)
+				}
+				changes = append(changes, ConfigChange{Org: name, Field: FieldSeats, Key: tier, Before: before, After: strconv.Itoa(n)})
+				seatsDiffer = true
+			}
+		}
+		for _, tier := range slices.Sorted(maps.Keys(o.Seats)) {
+			if _, ok := mo.seats[tier]; !ok {
+				changes = append(changes, ConfigChange{Org: name, Field: FieldSeats, Key: tier, Before: strconv.Itoa(o.Seats[tier])})
+				seatsDiffer = true
+			}
+		}
+		if seatsDiffer {
+			ops = append(ops, scim.PatchOp{Op: "replace", Path: "seats", Value: maps.Clone(mo.seats)})
+		}
+
+		// Exceptions, by normalized email.
+		haveX := map[string]resolve.Exception{}
+		dupX := false
+		for _, x := range o.Exceptions {
+			k := resolve.NormEmail(x.Email)
+			if _, dup := haveX[k]; dup {
+				dupX = true
+			}
+			haveX[k] = x
+		}
+		wantX := map[string]resolve.Exception{}
+		for _, x := range mo.exceptions {
+			wantX[x.Email] = x
+		}
+		xDiffer := dupX || len(o.Exceptions) != len(mo.exceptions)
+		for k, w := range wantX {
+			h, ok := haveX[k]
+			switch {
+			case !ok:
+				changes = append(changes, ConfigChange{Org: name, Field: FieldException, Key: k, After: exceptionValue(w)})
+				xDiffer = true
+			case h.Until != w.Until || h.Reason != w.Reason:
+				changes = append(changes, ConfigChange{Org: name, Field: FieldException, Key: k, Before: exceptionValue(h), After: exceptionValue(w)})
+				xDiffer = true
+			}
+		}
+		for k, h := range haveX {
+			if _, ok := wantX[k]; !ok {
+				changes = append(changes, ConfigChange{Org: name, Field: FieldException, Key: k, Before: exceptionValue(h)})
+				xDiffer = true
+			}
+		}
+		if xDiffer {
+			xs := make([]scim.Exception, 0, len(mo.exceptions))
+			for _, x := range mo.exceptions {
+				xs = append(xs, scim.Exception{Email: x.Email, Until: x.Until, Reason: x.Reason})
+			}
+			ops = append(ops, scim.PatchOp{Op: "replace", Path: "exceptions", Value: xs})
+		}
+
+		slices.SortFunc(changes, func(a, b ConfigChange) int {
+			return cmp.Or(cmp.Compare(fieldRank(a.Field), fieldRank(b.Field)), cmp.Compare(a.Key, b.Key))
+		})
+		p.ConfigChanges = append(p.ConfigChanges, changes...)
+		if len(ops) > 0 {
+			p.Writes = append(p.Writes, Write{OrgID: o.ID, Org: name, Version: o.Version, Ops: ops})
+		}
+	}
+}
+
+func fieldRank(f string) int {
+	switch f {
+	case FieldMode:
+		return 0
+	case FieldLoginDomains:
+		return 1
+	case FieldSeatTiers:
+		return 2
+	case FieldMapping:
+		return 3
+	case FieldSeats:
+		return 4
+	case FieldException:
+		return 5
+	}
+	return 6
+}
+
+func mappingValue(m resolve.Mapping) string { return string(m.Role) + "/" + m.SeatTier }
+
+func exceptionValue(x resolve.Exception) string {
+	if x.Reason == "" {
+		return "until " + x.Until
+	}
+	return "until " + x.Until + " (" + x.Reason + ")"
+}
+
+// normSet lower-cases, trims, de-duplicates and sorts ss.
+func normSet(ss []string) []string {
+	out := make([]string, 0, len(ss))
+	for _, s := range ss {
+		out = append(out, normName(s))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func nonNil(ss []string) []string {
+	if ss == nil {
+		return []string{}
+	}
+	return ss
+}
+
+func assignment(m *resolve.Member) *Assignment {
+	if m == nil {
+		return nil
+	}
+	return &Assignment{Role: string(m.Role), SeatTier: m.SeatTier, Origin: string(m.Origin)}
+}
+
+func (pl *planner) memberChanges(p *Plan, res resolve.Result) {
+	for _, oc := range res.Outcomes {
+		name, known := pl.orgName[oc.Org]
+		if !known {
+			continue
+		}
+		mc := MemberChange{Org: name, Email: resolve.NormEmail(oc.Email), Before: assignment(oc.Before), After: assignment(oc.After), Reason: oc.Reason}
+		switch oc.Action {
+		case resolve.ActionAdd:
+			mc.Action = ActionAdd
+			p.Summary.Add++
+		case resolve.ActionChange:
+			mc.Action = ActionChange
+			p.Summary.Change++
+		case resolve.ActionLink:
+			mc.Action = ActionLink
+			p.Summary.Link++
+		case resolve.ActionRemove:
+			mc.Action = ActionRemove
+			p.Summary.Remove++
+		default:
+			continue
+		}
+		if oc.RoleGroup != "" {
+			mc.Via = pl.groupName(oc.RoleGroup)
+		}
+		if oc.TierGroup != "" && oc.TierGroup != oc.RoleGroup {
+			mc.ViaTier = pl.groupName(oc.TierGroup)
+		}
+		p.Members = append(p.Members, mc)
+	}
+}
+
+func (pl *planner) readiness(p *Plan, full resolve.Result) {
+	type counts struct{ members, scim int }
+	now := map[string]*counts{}
+	for _, m := range pl.t.Members {
+		c := now[m.Org]
+		if c == nil {
+			c = &counts{}
+			now[m.Org] = c
+		}
+		c.members++
+		if m.Origin == resolve.OriginSCIM {
+			c.scim++
+		}
+	}
+	removals := map[string][]Removal{}
+	for _, oc := range full.Outcomes {
+		if oc.Action == resolve.ActionRemove {
+			removals[oc.Org] = append(removals[oc.Org], Removal{Email: resolve.NormEmail(oc.Email), Reason: oc.Reason})
+		}
+	}
+	for _, o := range pl.sortedOrgs() {
+		r := Readiness{Org: normName(o.Name), WouldRemove: removals[o.ID]}
+		if c := now[o.ID]; c != nil {
+			r.Members, r.ScimBacked = c.members, c.scim
+		}
+		if r.WouldRemove == nil {
+			r.WouldRemove = []Removal{}
+		}
+		slices.SortFunc(r.WouldRemove, func(a, b Removal) int { return cmp.Or(cmp.Compare(a.Email, b.Email), cmp.Compare(a.Reason, b.Reason)) })
+		p.Readiness = append(p.Readiness, r)
+	}
+}
+
+func (pl *planner) seats(p *Plan, in resolve.Input, res resolve.Result) {
+	type key struct{ org, tier string }
+	now, after, entitled := map[key]int{}, map[key]int{}, map[key]int{}
+	for _, m := range pl.t.Members {
+		now[key{m.Org, m.SeatTier}]++
+	}
+	for _, m := range res.Members {
+		after[key{m.Org, m.SeatTier}]++
+	}
+	for _, e := range res.Entitled {
+		entitled[key{e.Org, e.SeatTier}]++
+	}
+	orgs := map[string]resolve.Org{}
+	for _, o := range in.Orgs {
+		orgs[o.ID] = o
+	}
+	for _, o := range pl.sortedOrgs() {
+		o := orgs[o.ID]
+		tiers := slices.Clone(in.Parent.SeatTiers)
+		var extra []string
+		for _, m := range []map[key]int{now, after, entitled} {
+			for k := range m {
+				if k.org == o.ID && !slices.Contains(tiers, k.tier) && !slices.Contains(extra, k.tier) {
+					extra = append(extra, k.tier)
+				}
+			}
+		}
+		for tier := range o.Seats {
+			if !slices.Contains(tiers, tier) && !slices.Contains(extra, tier) {
+				extra = append(extra, tier)
+			}
+		}
+		slices.Sort(extra)
+		for _, tier := range append(tiers, extra...) {
+			k := key{o.ID, tier}
+			u := SeatUsage{Org: normName(o.Name), Tier: tier, Purchased: o.Seats[tier], Now: now[k], After: after[k], Entitled: entitled[k]}
+			if u.Purchased == 0 && u.Now == 0 && u.After == 0 && u.Entitled == 0 {
+				if _, listed := o.Seats[tier]; !listed {
+					continue
+				}
+			}
+			u.Overcommit = u.Entitled > u.Purchased
+			p.Seats = append(p.Seats, u)
+		}
+	}
+}
+
+func (pl *planner) findings(p *Plan, in resolve.Input, res resolve.Result) {
+	s := pl.s
+	flag := func(org, email, reason string) {
+		p.Members = append(p.Members, MemberChange{Org: org, Email: email, Action: ActionFlag, Reason: reason})
+	}
+	// Overcommit.
+	for _, u := range p.Seats {
+		if u.Overcommit {
+			p.Findings = append(p.Findings, Finding{Severity: SeverityError, Kind: FindingOvercommit, Org: u.Org,
+				Message: fmt.Sprintf("%d users entitled to %s seats, %d purchased", u.Entitled, u.Tier, u.Purchased)})
+		}
+	}
+
+	// ownerGroups: who gets admin or owner only through a group outside
+	// them. Resolving again with those mappings lowered to member tells
+	// exactly, whatever the mapping order.
+	if len(s.Policy.OwnerGroups) > 0 {
+		lowered := in
+		lowered.Orgs = slices.Clone(in.Orgs)
+		offending := map[string]bool{} // org id + "\x00" + group id
+		for i, o := range lowered.Orgs {
+			if _, managed := pl.managed[o.ID]; !managed {
+				continue
+			}
+			var ms []resolve.Mapping
+			changed := false
+			for _, m := range o.Mappings {
+				if m.Role.Rank() > resolve.RoleMember.Rank() && m.Role.Grantable() && !pl.ownerIDs[m.GroupID] {
+					offending[o.ID+"\x00"+m.GroupID] = true
+					m.Role = resolve.RoleMember
+					changed = true
+				}
+				ms = append(ms, m)
+			}
+			if changed {
+				lowered.Orgs[i].Mappings = ms
+			}
+		}
+		if len(offending) > 0 {
+			lowRes := resolve.Resolve(lowered)
+			type uk struct{ org, user string }
+			lowRole := map[uk]resolve.Role{}
+			for _, e := range lowRes.Entitled {
+				lowRole[uk{e.Org, e.UserID}] = e.Role
+			}
+			perGroup := map[string]int{}
+			for _, e := range res.Entitled {
+				if e.Role.Rank() <= resolve.RoleMember.Rank() || lowRole[uk{e.Org, e.UserID}] == e.Role {
+					continue
+				}
+				org := pl.orgName[e.Org]
+				g := pl.groupName(e.RoleGroup)
+				flag(org, e.Email, fmt.Sprintf("%s from %s, which is not in policy.ownerGroups", e.Role, g))
+				perGroup[e.Org+"\x00"+e.RoleGroup]++
+			}
+			for k := range offending {
+				org, gid, _ := strings.Cut(k, "\x00")
+				role := ""
+				for _, m := range in.Orgs[slices.IndexFunc(in.Orgs, func(o resolve.Org) bool { return o.ID == org })].Mappings {
+					if m.GroupID == gid {
+						role = string(m.Role)
+					}
+				}
+				p.Findings = append(p.Findings, Finding{Severity: SeverityError, Kind: FindingOwnerGroups, Org: pl.orgName[org], Group: pl.groupName(gid),
+					Message: fmt.Sprintf("%s grants %s but is not in policy.ownerGroups (%d users get %s from it alone)", pl.groupName(gid), role, perGroup[k], role)})
+			}
+		}
+	}
+
+	// exclusiveOrgs.
+	if s.Policy.ExclusiveOrgs {
+		byUser := map[string][]resolve.Entitlement{}
+		for _, e := range res.Entitled {
+			byUser[e.UserID] = append(byUser[e.UserID], e)
+		}
+		for _, es := range byUser {
+			if len(es) < 2 {
+				continue
+			}
+			var names []string
+			for _, e := range es {
+				names = append(names, pl.orgName[e.Org])
+			}
+			slices.Sort(names)
+			for _, e := range es {
+				flag(pl.orgName[e.Org], e.Email, "entitled in "+strings.Join(names, ", ")+" under policy.exclusiveOrgs")
+			}
+			p.Findings = append(p.Findings, Finding{Severity: SeverityError, Kind: FindingExclusiveOrgs, Email: es[0].Email,
+				Message: fmt.Sprintf("%s is entitled in %d child orgs (%s); policy.exclusiveOrgs allows one", es[0].Email, len(es), strings.Join(names, ", "))})
+		}
+	}
+
+	// Removals: protected users and the removal limits.
+	protected := map[string]bool{}
+	for _, e := range s.Policy.ProtectedUsers {
+		protected[resolve.NormEmail(e)] = true
+	}
+	perOrg := map[string]int{}
+	total := 0
+	for _, mc := range p.Members {
+		if mc.Action != ActionRemove {
+			continue
+		}
+		total++
+		perOrg[mc.Org]++
+		if protected[mc.Email] {
+			flag(mc.Org, mc.Email, "in policy.protectedUsers")
+			p.Findings = append(p.Findings, Finding{Severity: SeverityError, Kind: FindingProtectedUser, Org: mc.Org, Email: mc.Email,
+				Message: fmt.Sprintf("%s is in policy.protectedUsers but would be removed (%s)", mc.Email, mc.Reason)})
+		}
+	}
+	maxRemovals := spec.DefaultMaxRemovals
+	if s.Policy.MaxRemovals != nil {
+		maxRemovals = *s.Policy.MaxRemovals
+	}
+	if total > maxRemovals {
+		p.Findings = append(p.Findings, Finding{Severity: SeverityError, Kind: FindingMaxRemovals,
+			Message: fmt.Sprintf("%d removals exceed policy.maxRemovals (%d)", total, maxRemovals)})
+	}
+	maxPct := spec.DefaultMaxRemovalPercent
+	if s.Policy.MaxRemovalPercent != nil {
+		maxPct = *s.Policy.MaxRemovalPercent
+	}
+	current := map[string]int{}
+	for _, m := range pl.t.Members {
+		current[pl.orgName[m.Org]]++
+	}
+	for _, org := range slices.Sorted(maps.Keys(perOrg)) {
+		n, of := perOrg[org], current[org]
+		if of == 0 {
+			continue
+		}
+		if pct := float64(n) * 100 / float64(of); pct > maxPct {
+			p.Findings = append(p.Findings, Finding{Severity: SeverityError, Kind: FindingMaxRemovalPercent, Org: org,
+				Message: fmt.Sprintf("%d of %d members removed (%s%%) exceed policy.maxRemovalPercent (%s%%)", n, of, formatPct(pct), formatPct(maxPct))})
+		}
+	}
+
+	// Mapped groups with no active user.
+	sev := SeverityError
+	if pl.desiredMode() == spec.ModeJIT {
+		sev = SeverityWarning
+	}
+	for id, mo := range pl.managed {
+		for _, m := range mo.mappings {
+			if res.GroupUsers[m.GroupID] == 0 {
+				p.Findings = append(p.Findings, Finding{Severity: sev, Kind: FindingEmptyGroup, Org: pl.orgName[id], Group: pl.groupName(m.GroupID),
+					Message: fmt.Sprintf("mapped group %s holds no active user", pl.groupName(m.GroupID))})
+			}
+		}
+	}
+	slices.SortFunc(p.Findings, func(a, b Finding) int {
+		return cmp.Or(cmp.Compare(sevRank(a.Severity), sevRank(b.Severity)), cmp.Compare(a.Kind, b.Kind),
+			cmp.Compare(a.Org, b.Org), cmp.Compare(a.Group, b.Group), cmp.Compare(a.Email, b.Email), cmp.Compare(a.Message, b.Message))
+	})
+	p.Findings = slices.Compact(p.Findings)
+}
+
+func sevRank(s string) int {
+	if s == SeverityError {
+		return 0
+	}
+	return 1
+}
+
+func formatPct(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+func (pl *planner) groupSizes(p *Plan, res resolve.Result) {
+	for id, n := range res.GroupUsers {
+		p.GroupSizes = append(p.GroupSizes, GroupSize{ID: id, Name: pl.groupName(id), Users: n})
+	}
+	slices.SortFunc(p.GroupSizes, func(a, b GroupSize) int { return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID)) })
+}
+
+func (pl *planner) predicted(p *Plan, res resolve.Result) {
+	byOrg := map[string][]resolve.Member{}
+	for _, m := range res.Members {
+		byOrg[m.Org] = append(byOrg[m.Org], m)
+	}
+	for _, o := range pl.sortedOrgs() {
+		p.Predicted = append(p.Predicted, PredictMembers(o.ID, o.Name, byOrg[o.ID]))
+	}
+}
+
+func actionRank(a string) int {
+	switch a {
+	case ActionRemove:
+		return 0
+	case ActionChange:
+		return 1
+	case ActionAdd:
+		return 2
+	case ActionLink:
+		return 3
+	}
+	return 4
+}
+
+func sortMembers(ms []MemberChange) {
+	slices.SortFunc(ms, func(a, b MemberChange) int {
+		return cmp.Or(cmp.Compare(a.Org, b.Org), cmp.Compare(a.Email, b.Email), cmp.Compare(actionRank(a.Action), actionRank(b.Action)), cmp.Compare(a.Reason, b.Reason))
+	})
+}

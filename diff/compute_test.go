@@ -1,0 +1,290 @@
+package diff
+
+import (
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/scimsync/scimsync/resolve"
+	"github.com/scimsync/scimsync/scim"
+	"github.com/scimsync/scimsync/spec"
+	"github.com/scimsync/scimsync/tenant"
+)
+
+func assignBrief(a *Assignment) string {
+	if a == nil {
+		return ""
+	}
+	return a.Role + "/" + a.SeatTier + "/" + a.Origin
+}
+
+func briefMembers(p *Plan) []string {
+	var out []string
+	for _, m := range p.Members {
+		s := m.Org + " " + symbols[m.Action] + " " + m.Email
+		if m.Before != nil {
+			s += " " + assignBrief(m.Before)
+		}
+		s += " -> " + assignBrief(m.After)
+		if m.Reason != "" {
+			s += ": " + m.Reason
+		}
+		if m.Via != "" {
+			s += " via " + m.Via
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func briefConfig(p *Plan) []string {
+	var out []string
+	for _, c := range p.ConfigChanges {
+		s := c.Org + " " + c.Field
+		if c.Key != "" {
+			s += " " + c.Key
+		}
+		out = append(out, s+": "+c.Before+" -> "+c.After)
+	}
+	return out
+}
+
+func TestScenarios(t *testing.T) {
+	for _, sc := range scenarios() {
+		t.Run(sc.name, func(t *testing.T) {
+			s := sc.load(t)
+			p, err := Compute(s, sc.tenant, scenarioNow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.ExitCode(); got != sc.exit {
+				t.Errorf("ExitCode() = %d, want %d", got, sc.exit)
+			}
+			if diff := cmp.Diff(sc.members, briefMembers(p)); diff != "" {
+				t.Errorf("members (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(sc.config, briefConfig(p)); diff != "" {
+				t.Errorf("config changes (-want +got):\n%s", diff)
+			}
+			var kinds []string
+			for _, f := range p.Findings {
+				if !slices.Contains(kinds, f.Kind) {
+					kinds = append(kinds, f.Kind)
+				}
+			}
+			if diff := cmp.Diff(sc.kinds, kinds); diff != "" {
+				t.Errorf("finding kinds (-want +got):\n%s\nfindings: %+v", diff, p.Findings)
+			}
+			ready := map[string][]string{}
+			for _, r := range p.Readiness {
+				var xs []string
+				for _, x := range r.WouldRemove {
+					xs = append(xs, x.Email+": "+x.Reason)
+				}
+				ready[r.Org] = xs
+			}
+			if diff := cmp.Diff(sc.ready, ready); diff != "" {
+				t.Errorf("readiness (-want +got):\n%s", diff)
+			}
+			wantSummary := Summary{Config: len(p.ConfigChanges)}
+			for _, m := range p.Members {
+				switch m.Action {
+				case ActionAdd:
+					wantSummary.Add++
+				case ActionChange:
+					wantSummary.Change++
+				case ActionRemove:
+					wantSummary.Remove++
+				case ActionLink:
+					wantSummary.Link++
+				}
+			}
+			if p.Summary != wantSummary {
+				t.Errorf("Summary = %+v, want %+v", p.Summary, wantSummary)
+			}
+			if (len(p.Writes) > 0) != (len(p.ConfigChanges) > 0) {
+				t.Errorf("%d writes for %d config changes", len(p.Writes), len(p.ConfigChanges))
+			}
+			checkConverges(t, s, sc.tenant, p)
+		})
+	}
+}
+
+// checkConverges applies p's writes to a copy of tn the way a server does
+// (configuration replaced, then members resolved), checks that the members
+// are exactly those p predicted, and that planning again changes nothing.
+func checkConverges(t *testing.T, s *spec.Spec, tn *tenant.Tenant, p *Plan) {
+	t.Helper()
+	after := applyWrites(t, tn, p.Writes)
+	for _, pr := range p.Predicted {
+		var ms []resolve.Member
+		for _, m := range after.Members {
+			if m.Org == pr.OrgID {
+				ms = append(ms, m)
+			}
+		}
+		if got := PredictMembers(pr.OrgID, pr.Org, ms); got != pr {
+			t.Errorf("org %s: server holds %+v, plan predicted %+v", pr.Org, got, pr)
+		}
+	}
+	again, err := Compute(s, after, scenarioNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.HasChanges() || again.Summary.Link > 0 {
+		t.Errorf("after applying, the plan still changes things:\nconfig %v\nmembers %v", briefConfig(again), briefMembers(again))
+	}
+	if again.ExitCode() != ExitNoChanges {
+		t.Errorf("after applying, ExitCode() = %d", again.ExitCode())
+	}
+}
+
+// applyWrites plays writes against a copy of tn like the reference server:
+// whole-attribute replaces, then the members resolved under the new
+// configuration.
+func applyWrites(t *testing.T, tn *tenant.Tenant, writes []Write) *tenant.Tenant {
+	t.Helper()
+	c := *tn
+	c.Orgs = slices.Clone(tn.Orgs)
+	into := func(v any, dst any) {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, w := range writes {
+		var o *resolve.Org
+		if w.OrgID == c.Parent.ID {
+			if !w.Parent {
+				t.Errorf("write to the parent without parent: true")
+			}
+			o = &c.Parent
+		} else {
+			for i := range c.Orgs {
+				if c.Orgs[i].ID == w.OrgID {
+					o = &c.Orgs[i]
+				}
+			}
+		}
+		if o == nil {
+			t.Fatalf("write to unknown org %s", w.OrgID)
+		}
+		if w.Version != o.Version {
+			t.Errorf("write to %s at version %s, org is at %s", w.Org, w.Version, o.Version)
+		}
+		for _, op := range w.Ops {
+			if op.Op != "replace" {
+				t.Fatalf("op %q", op.Op)
+			}
+			switch op.Path {
+			case "mode":
+				var m string
+				into(op.Value, &m)
+				o.Mode = resolve.Mode(m)
+			case "loginDomains":
+				into(op.Value, &o.LoginDomains)
+			case "seatTiers":
+				into(op.Value, &o.SeatTiers)
+			case "mappings":
+				var ms []scim.Mapping
+				into(op.Value, &ms)
+				o.Mappings = nil
+				for _, m := range ms {
+					o.Mappings = append(o.Mappings, resolve.Mapping{GroupID: m.Group, Role: resolve.Role(m.Role), SeatTier: m.SeatTier})
+				}
+			case "seats":
+				o.Seats = nil
+				into(op.Value, &o.Seats)
+			case "exceptions":
+				var xs []scim.Exception
+				into(op.Value, &xs)
+				o.Exceptions = nil
+				for _, x := range xs {
+					o.Exceptions = append(o.Exceptions, resolve.Exception{Email: x.Email, Until: x.Until, Reason: x.Reason})
+				}
+			default:
+				t.Fatalf("unknown path %q", op.Path)
+			}
+		}
+		o.Version += "+"
+	}
+	res := resolve.Resolve(resolve.Input{Users: c.Users, Groups: c.Groups, Parent: c.Parent, Orgs: c.Orgs, Members: c.Members, Now: scenarioNow})
+	c.Members = res.Members
+	return &c
+}
+
+func TestComputeMismatch(t *testing.T) {
+	tn := newTenant(resolve.ModeStaged).
+		group("g1", "claude-hq-users").
+		group("g2", "claude-hq-admins").
+		group("g3", "Claude-Dup").
+		group("g4", "claude-dup").
+		org("o-hq", "hq", nil).t
+	s := loadSpec(t, "agency", `version: 1
+target: {file: tenant.json}
+parent:
+  name: other-agency
+  seatTiers: [standard]
+  mode: staged
+organizations:
+  - name: hq
+    mappings:
+      - {group: claude-hq-user, role: member, seatTier: standard}
+      - {group: claude-dup, role: member, seatTier: standard}
+      - {groupId: g9, role: member, seatTier: standard}
+      - {group: CLAUDE-HQ-ADMINS, role: member, seatTier: standard}
+  - name: regional-wset
+`)
+	_, err := Compute(s, tn, scenarioNow)
+	var me *MismatchError
+	if !errors.As(err, &me) {
+		t.Fatalf("err = %v, want a *MismatchError", err)
+	}
+	var got []string
+	for _, d := range me.Problems {
+		got = append(got, d.Path+": "+d.Summary+"; "+d.Fix)
+	}
+	want := []string{
+		`parent.name: "other-agency" is not the server's parent organization "example-agency"; set parent.name to "example-agency" if this is the right tenant`,
+		`organizations[0].mappings[0].group: no group named "claude-hq-user" on the server; did you mean "claude-hq-users"?`,
+		`organizations[0].mappings[1].group: 2 groups are named "claude-dup" (case-insensitively): ids g3, g4; name the group by groupId instead`,
+		`organizations[0].mappings[2].groupId: no group with id "g9" on the server; `,
+		`organizations[1].name: no child organization named "regional-wset" on the server; organizations are created by support, not through the API`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+	if !strings.HasPrefix(err.Error(), "the spec does not match the server (5 problems):\n") {
+		t.Errorf("Error() = %q", err.Error())
+	}
+	for _, d := range me.Problems {
+		if d.Pos.File == "" {
+			t.Errorf("problem without a file: %v", d)
+		}
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	names := []string{"claude-hq-users", "claude-hq-admins", "claude-west-users", "unrelated"}
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"claude-hq-user", []string{"claude-hq-users"}},
+		{"claude-hq-admin", []string{"claude-hq-admins"}},
+		{"CLAUDE-WEST-USRS", []string{"claude-west-users"}},
+		{"zzzzzz", nil},
+		{"west", []string{"claude-west-users"}},
+	}
+	for _, tt := range tests {
+		if got := suggest(tt.in, names); !slices.Equal(got, tt.want) {
+			t.Errorf("suggest(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,90 @@
+package diff
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/scimsync/scimsync/spec"
+)
+
+// MismatchError says that a spec names things the server does not have (or
+// has twice), so no plan can be computed: a child organization missing on
+// the server, a mapped group that does not exist or whose displayName
+// matches two groups, a parent whose name differs from the server's.
+// Problems holds every one found, each pinned to the spec where possible.
+type MismatchError struct {
+	Problems spec.Diagnostics
+}
+
+// Error lists the problems, one per line, after a one-line summary.
+func (e *MismatchError) Error() string {
+	n := len(e.Problems)
+	noun := "problems"
+	if n == 1 {
+		noun = "problem"
+	}
+	return fmt.Sprintf("the spec does not match the server (%d %s):\n%s", n, noun, e.Problems.Error())
+}
+
+// suggest returns up to three names from candidates closest to name by edit
+// distance (case-insensitively), closest first: those within a quarter of
+// the name's length (at least 2 edits), or containing it.
+func suggest(name string, candidates []string) []string {
+	target := strings.ToLower(strings.TrimSpace(name))
+	limit := max(2, len([]rune(target))/4)
+	type scored struct {
+		name string
+		d    int
+	}
+	var hits []scored
+	seen := map[string]bool{}
+	for _, c := range candidates {
+		lc := strings.ToLower(c)
+		if seen[lc] {
+			continue
+		}
+		seen[lc] = true
+		d := levenshtein(target, lc)
+		if d <= limit || (len(target) >= 3 && strings.Contains(lc, target)) {
+			hits = append(hits, scored{c, d})
+		}
+	}
+	slices.SortFunc(hits, func(a, b scored) int { return cmp.Or(cmp.Compare(a.d, b.d), cmp.Compare(a.name, b.name)) })
+	var out []string
+	for _, h := range hits[:min(3, len(hits))] {
+		out = append(out, h.name)
+	}
+	return out
+}
+
+// levenshtein is the edit distance between a and b, in runes.
+func levenshtein(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
+
+func quoteAll(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", n)
+	}
+	return strings.Join(q, ", ")
+}

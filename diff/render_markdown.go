@@ -1,0 +1,334 @@
+package diff
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+)
+
+// MaxMarkdownSize is the most characters RenderMarkdown writes: GitHub
+// refuses comments longer than 65,536.
+const MaxMarkdownSize = 65000
+
+// markdownCaps are the row limits per list RenderMarkdown tries, most
+// generous first, until the comment fits in MaxMarkdownSize.
+var markdownCaps = []int{1000, 300, 100, 30, 10, 3, 0}
+
+// RenderMarkdown writes p as a pull-request comment: the summary line, a
+// summary table per org, the findings, removals first, then configuration
+// changes, member changes in a collapsible <details> per org, readiness for
+// full enablement and seats. Long lists are cut, saying how many rows were
+// left out, so that the comment stays under MaxMarkdownSize characters.
+// Strings from the server are escaped: they cannot inject Markdown, HTML or
+// mentions.
+func RenderMarkdown(w io.Writer, p *Plan) error {
+	var out string
+	for _, limit := range markdownCaps {
+		out = markdown(p, limit)
+		if len(out) <= MaxMarkdownSize {
+			break
+		}
+	}
+	if len(out) > MaxMarkdownSize {
+		const note = "\n\n_The plan is too large for a comment; it was cut here. Run `scimsync plan` for all of it._\n"
+		cut := strings.LastIndexByte(out[:MaxMarkdownSize-len(note)], '\n')
+		out = out[:max(cut, 0)] + note
+	}
+	if _, err := io.WriteString(w, out); err != nil {
+		return fmt.Errorf("writing plan: %w", err)
+	}
+	return nil
+}
+
+type mdWriter struct {
+	b     strings.Builder
+	limit int
+}
+
+func (m *mdWriter) line(format string, args ...any) {
+	fmt.Fprintf(&m.b, format, args...)
+	m.b.WriteByte('\n')
+}
+
+// more notes the rows a list left out.
+func (m *mdWriter) more(n int) {
+	if n > 0 {
+		m.line("")
+		m.line("_… and %d more not shown._", n)
+	}
+}
+
+func markdown(p *Plan, limit int) string {
+	m := &mdWriter{limit: limit}
+	m.line("### scimsync plan: %s", mdEscape(p.Parent.Name))
+	m.line("")
+	m.line("**%s**", mdEscape(SummaryLine(p)))
+	m.line("")
+	mode := "`" + mdCode(p.Mode.After) + "`"
+	if p.Mode.Before != p.Mode.After {
+		mode = "`" + mdCode(p.Mode.Before) + "` → `" + mdCode(p.Mode.After) + "`"
+	}
+	m.line("Mode: %s. Planned at %s.", mode, p.GeneratedAt.UTC().Format("2006-01-02 15:04:05 UTC"))
+
+	// Summary table, one row per org with something to report.
+	type counts struct{ add, change, remove, link, flag, config int }
+	per := map[string]*counts{}
+	var orgs []string
+	get := func(org string) *counts {
+		c := per[org]
+		if c == nil {
+			c = &counts{}
+			per[org] = c
+			orgs = append(orgs, org)
+		}
+		return c
+	}
+	for _, c := range p.ConfigChanges {
+		get(c.Org).config++
+	}
+	for _, mc := range p.Members {
+		c := get(mc.Org)
+		switch mc.Action {
+		case ActionAdd:
+			c.add++
+		case ActionChange:
+			c.change++
+		case ActionRemove:
+			c.remove++
+		case ActionLink:
+			c.link++
+		case ActionFlag:
+			c.flag++
+		}
+	}
+	slices.Sort(orgs)
+	if len(orgs) > 0 {
+		m.line("")
+		m.line("| org | config | add | change | remove | link | flagged |")
+		m.line("|---|---:|---:|---:|---:|---:|---:|")
+		for _, o := range orgs {
+			c := per[o]
+			m.line("| %s | %d | %d | %d | %d | %d | %d |", mdEscape(o), c.config, c.add, c.change, c.remove, c.link, c.flag)
+		}
+	}
+
+	if len(p.Findings) > 0 {
+		m.line("")
+		m.line("#### Findings")
+		m.line("")
+		for i, f := range p.Findings {
+			if i == limit {
+				m.more(len(p.Findings) - limit)
+				break
+			}
+			where := ""
+			if f.Org != "" {
+				where = mdEscape(f.Org) + ": "
+			}
+			icon := "⚠️"
+			if f.Severity == SeverityError {
+				icon = "⛔"
+			}
+			m.line("- %s **%s** %s%s", icon, f.Severity, where, mdEscape(f.Message))
+		}
+	}
+
+	var removals []MemberChange
+	for _, mc := range p.Members {
+		if mc.Action == ActionRemove {
+			removals = append(removals, mc)
+		}
+	}
+	if len(removals) > 0 {
+		m.line("")
+		m.line("#### Removals (%d)", len(removals))
+		m.line("")
+		m.line("| org | email | role / tier | origin | reason |")
+		m.line("|---|---|---|---|---|")
+		for i, mc := range removals {
+			if i == limit {
+				m.more(len(removals) - limit)
+				break
+			}
+			role, tier, origin := "", "", ""
+			if mc.Before != nil {
+				role, tier, origin = mc.Before.Role, mc.Before.SeatTier, mc.Before.Origin
+			}
+			m.line("| %s | %s | %s / %s | %s | %s |", mdEscape(mc.Org), mdEscape(mc.Email), mdEscape(role), mdEscape(tier), mdEscape(origin), mdEscape(mc.Reason))
+		}
+	}
+
+	if len(p.ConfigChanges) > 0 {
+		m.line("")
+		m.line("#### Configuration changes")
+		m.line("")
+		m.line("| | org | field | before | after |")
+		m.line("|---|---|---|---|---|")
+		for i, c := range p.ConfigChanges {
+			if i == limit {
+				m.more(len(p.ConfigChanges) - limit)
+				break
+			}
+			field := c.Field
+			if c.Key != "" {
+				field += " " + c.Key
+			}
+			m.line("| %s | %s | %s | %s | %s |", mdEscape(symbols[configAction(c)]), mdEscape(c.Org), mdEscape(field), mdEscape(c.Before), mdEscape(c.After))
+		}
+	}
+
+	memberOrgs := groupBy(p.Members, func(mc MemberChange) string { return mc.Org })
+	if len(memberOrgs) > 0 {
+		m.line("")
+		m.line("#### Member changes")
+		for _, g := range memberOrgs {
+			g = slices.Clone(g)
+			slices.SortStableFunc(g, func(a, b MemberChange) int {
+				return cmp.Or(cmp.Compare(actionRank(a.Action), actionRank(b.Action)), cmp.Compare(a.Email, b.Email))
+			})
+			c := per[g[0].Org]
+			m.line("")
+			m.line("<details><summary>%s: %d to add, %d to change, %d to remove</summary>", htmlEscape(g[0].Org), c.add, c.change, c.remove)
+			m.line("")
+			m.line("| | email | before | after | note |")
+			m.line("|---|---|---|---|---|")
+			for i, mc := range g {
+				if i == limit {
+					m.more(len(g) - limit)
+					break
+				}
+				note := mc.Reason
+				if mc.Via != "" {
+					note = "via " + mc.Via
+					if mc.ViaTier != "" {
+						note += ", tier via " + mc.ViaTier
+					}
+				}
+				m.line("| %s | %s | %s | %s | %s |", mdEscape(symbols[mc.Action]), mdEscape(mc.Email), mdAssignment(mc.Before), mdAssignment(mc.After), mdEscape(note))
+			}
+			m.line("")
+			m.line("</details>")
+		}
+	}
+
+	if len(p.Readiness) > 0 {
+		m.line("")
+		if p.Mode.After == "full" {
+			m.line("#### Full enablement")
+		} else {
+			m.line("#### Full enablement readiness")
+			m.line("")
+			m.line("Who would be removed if mode were `full` now, with the desired mappings.")
+		}
+		m.line("")
+		m.line("| org | members | SCIM-backed | would be removed |")
+		m.line("|---|---:|---:|---:|")
+		for _, r := range p.Readiness {
+			m.line("| %s | %d | %d | %d |", mdEscape(r.Org), r.Members, r.ScimBacked, len(r.WouldRemove))
+		}
+		for _, r := range p.Readiness {
+			if len(r.WouldRemove) == 0 {
+				continue
+			}
+			m.line("")
+			m.line("<details><summary>%s: %d would be removed</summary>", htmlEscape(r.Org), len(r.WouldRemove))
+			m.line("")
+			m.line("| email | reason |")
+			m.line("|---|---|")
+			for i, x := range r.WouldRemove {
+				if i == limit {
+					m.more(len(r.WouldRemove) - limit)
+					break
+				}
+				m.line("| %s | %s |", mdEscape(x.Email), mdEscape(x.Reason))
+			}
+			m.line("")
+			m.line("</details>")
+		}
+	}
+
+	if len(p.Seats) > 0 {
+		m.line("")
+		m.line("#### Seats")
+		m.line("")
+		m.line("| org | tier | purchased | now | after | entitled | |")
+		m.line("|---|---|---:|---:|---:|---:|---|")
+		for i, s := range p.Seats {
+			if i == limit {
+				m.more(len(p.Seats) - limit)
+				break
+			}
+			note := ""
+			if s.Overcommit {
+				note = "⛔ overcommitted"
+			}
+			m.line("| %s | %s | %d | %d | %d | %d | %s |", mdEscape(s.Org), mdEscape(s.Tier), s.Purchased, s.Now, s.After, s.Entitled, note)
+		}
+	}
+	return m.b.String()
+}
+
+func mdAssignment(a *Assignment) string {
+	if a == nil {
+		return ""
+	}
+	s := mdEscape(a.Role) + " / " + mdEscape(a.SeatTier)
+	if a.Origin != "" {
+		s += " (" + mdEscape(a.Origin) + ")"
+	}
+	return s
+}
+
+// mdEscape makes s inert in Markdown, in a table cell or in text: control
+// characters are neutralised (as in text), every ASCII punctuation character
+// Markdown gives meaning to is backslash-escaped (so nothing becomes a link,
+// emphasis, HTML, a table cell boundary or an @mention), and & becomes an
+// entity.
+func mdEscape(s string) string {
+	s = clean(s)
+	var b strings.Builder
+	for _, c := range s {
+		switch c {
+		case '\\', '`', '*', '_', '{', '}', '[', ']', '(', ')', '#', '+', '-', '.', '!', '|', '<', '>', '~', '@', ':', '$':
+			b.WriteByte('\\')
+			b.WriteRune(c)
+		case '&':
+			b.WriteString("&amp;")
+		default:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+// mdCode makes s safe inside a `code span`: no backticks, no control
+// characters.
+func mdCode(s string) string {
+	return strings.ReplaceAll(clean(s), "`", "'")
+}
+
+// htmlEscape makes s safe inside an HTML element such as <summary>, where
+// Markdown is not interpreted.
+func htmlEscape(s string) string {
+	s = clean(s)
+	var b strings.Builder
+	for _, c := range s {
+		switch c {
+		case '&':
+			b.WriteString("&amp;")
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '"':
+			b.WriteString("&quot;")
+		case '@':
+			b.WriteString("&#64;")
+		default:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,474 @@
+package diff
+
+import (
+	"bufio"
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// TextOptions tune RenderText.
+type TextOptions struct {
+	// Color adds ANSI colours. The CLI sets it only when stdout is a
+	// terminal and NO_COLOR is unset; never set it for files.
+	Color bool
+}
+
+// Symbols of the text and Markdown forms, by member action.
+var symbols = map[string]string{
+	ActionAdd:    "+",
+	ActionChange: "~",
+	ActionRemove: "-",
+	ActionLink:   "=",
+	ActionFlag:   "!",
+}
+
+var legendText = []struct{ action, text string }{
+	{ActionAdd, "add"},
+	{ActionChange, "change"},
+	{ActionRemove, "remove"},
+	{ActionLink, "link to the SCIM user (not counted)"},
+	{ActionFlag, "flagged by policy"},
+}
+
+const (
+	ansiReset   = "\x1b[0m"
+	ansiBold    = "\x1b[1m"
+	ansiRed     = "\x1b[31m"
+	ansiGreen   = "\x1b[32m"
+	ansiYellow  = "\x1b[33m"
+	ansiMagenta = "\x1b[35m"
+	ansiCyan    = "\x1b[36m"
+)
+
+var colors = map[string]string{
+	ActionAdd:    ansiGreen,
+	ActionChange: ansiYellow,
+	ActionRemove: ansiRed,
+	ActionLink:   ansiCyan,
+	ActionFlag:   ansiMagenta,
+}
+
+// RenderText writes p for people, Terraform-like: the configuration changes,
+// the member changes grouped by org, the findings, the full-enablement
+// readiness, the seat table and one summary line. Strings that come from the
+// server are printed with control characters escaped.
+func RenderText(w io.Writer, p *Plan, opts TextOptions) error {
+	bw := bufio.NewWriter(w)
+	r := &textRenderer{w: bw, color: opts.Color}
+	r.render(p)
+	return bw.Flush()
+}
+
+type textRenderer struct {
+	w     *bufio.Writer
+	color bool
+}
+
+func (r *textRenderer) paint(code, s string) string {
+	if !r.color || s == "" {
+		return s
+	}
+	return code + s + ansiReset
+}
+
+func (r *textRenderer) sym(action string) string {
+	return r.paint(colors[action], symbols[action])
+}
+
+func (r *textRenderer) line(format string, args ...any) {
+	fmt.Fprintf(r.w, format, args...)
+	r.w.WriteByte('\n')
+}
+
+func (r *textRenderer) render(p *Plan) {
+	mode := clean(p.Mode.After)
+	if p.Mode.Before != p.Mode.After {
+		mode = clean(p.Mode.Before) + " → " + clean(p.Mode.After)
+	}
+	r.line("Tenant %s, mode %s, planned at %s.", clean(p.Parent.Name), mode, p.GeneratedAt.UTC().Format("2006-01-02 15:04:05 UTC"))
+
+	present := map[string]bool{}
+	for _, c := range p.ConfigChanges {
+		present[configAction(c)] = true
+	}
+	for _, m := range p.Members {
+		present[m.Action] = true
+	}
+	if len(present) > 0 {
+		var parts []string
+		for _, l := range legendText {
+			if present[l.action] {
+				parts = append(parts, r.sym(l.action)+" "+l.text)
+			}
+		}
+		r.line("")
+		r.line("Legend: %s", strings.Join(parts, ", "))
+	}
+
+	if len(p.ConfigChanges) > 0 {
+		r.line("")
+		r.line("Configuration changes:")
+		for _, g := range groupBy(p.ConfigChanges, func(c ConfigChange) string { return c.Org }) {
+			head := clean(g[0].Org)
+			if g[0].Org == p.Parent.Name {
+				head += " (parent)"
+			}
+			r.line("  %s", head)
+			var rows [][]string
+			var acts []string
+			for _, c := range g {
+				label := c.Field
+				if c.Key != "" {
+					label += " " + clean(c.Key)
+				}
+				rows = append(rows, []string{label, configValue(c)})
+				acts = append(acts, configAction(c))
+			}
+			r.table("    ", acts, rows)
+		}
+	}
+
+	if len(p.Members) > 0 {
+		r.line("")
+		r.line("Member changes:")
+		for _, g := range groupBy(p.Members, func(m MemberChange) string { return m.Org }) {
+			g = slices.Clone(g)
+			slices.SortStableFunc(g, func(a, b MemberChange) int {
+				return cmp.Or(cmp.Compare(actionRank(a.Action), actionRank(b.Action)), cmp.Compare(a.Email, b.Email))
+			})
+			r.line("  %s", clean(g[0].Org))
+			var rows [][]string
+			var acts []string
+			for _, m := range g {
+				rows = append(rows, memberRow(m))
+				acts = append(acts, m.Action)
+			}
+			r.table("    ", acts, rows)
+		}
+	}
+
+	if len(p.Findings) > 0 {
+		r.line("")
+		r.line("Findings:")
+		for _, f := range p.Findings {
+			where := ""
+			if f.Org != "" {
+				where = clean(f.Org) + ": "
+			}
+			sev := f.Severity
+			if f.Severity == SeverityError {
+				sev = r.paint(ansiRed, sev)
+			} else {
+				sev = r.paint(ansiYellow, sev)
+			}
+			r.line("  %s %s: %s%s", r.sym(ActionFlag), sev, where, clean(f.Message))
+		}
+	}
+
+	if len(p.Readiness) > 0 {
+		r.line("")
+		if p.Mode.After == "full" {
+			r.line("Full enablement (mode full after this plan):")
+		} else {
+			r.line("Full enablement readiness (who would be removed if mode were full now):")
+		}
+		var rows [][]string
+		for _, rd := range p.Readiness {
+			state := "ready, nobody would be removed"
+			if n := len(rd.WouldRemove); n > 0 {
+				state = plural(n, "would be removed", "would be removed")
+			}
+			rows = append(rows, []string{clean(rd.Org), fmt.Sprintf("%s, %d SCIM-backed, %s", plural(rd.Members, "member", "members"), rd.ScimBacked, state)})
+		}
+		width := 0
+		for _, row := range rows {
+			width = max(width, textWidth(row[0]))
+		}
+		for i, rd := range p.Readiness {
+			r.line("  %s  %s", pad(rows[i][0], width), rows[i][1])
+			ew := 0
+			for _, x := range rd.WouldRemove {
+				ew = max(ew, textWidth(clean(x.Email)))
+			}
+			for _, x := range rd.WouldRemove {
+				r.line("      %s  %s", pad(clean(x.Email), ew), clean(x.Reason))
+			}
+		}
+	}
+
+	if len(p.Seats) > 0 {
+		r.line("")
+		r.line("Seats:")
+		rows := [][]string{{"org", "tier", "purchased", "now", "after", "entitled", ""}}
+		for _, s := range p.Seats {
+			note := ""
+			if s.Overcommit {
+				note = r.paint(ansiRed, "overcommitted")
+			}
+			rows = append(rows, []string{clean(s.Org), clean(s.Tier), strconv.Itoa(s.Purchased), strconv.Itoa(s.Now), strconv.Itoa(s.After), strconv.Itoa(s.Entitled), note})
+		}
+		widths := make([]int, 7)
+		for _, row := range rows {
+			for i, c := range row {
+				widths[i] = max(widths[i], textWidth(c))
+			}
+		}
+		for _, row := range rows {
+			var b strings.Builder
+			b.WriteString("  ")
+			for i, c := range row {
+				switch {
+				case i < 2:
+					b.WriteString(pad(c, widths[i]))
+				case i < 6:
+					b.WriteString(strings.Repeat(" ", widths[i]-textWidth(c)) + c)
+				default:
+					b.WriteString(c)
+				}
+				if i < len(row)-1 {
+					b.WriteString("  ")
+				}
+			}
+			r.line("%s", strings.TrimRight(b.String(), " "))
+		}
+	}
+
+	r.line("")
+	line := SummaryLine(p)
+	if r.color {
+		line = ansiBold + line + ansiReset
+	}
+	r.line("%s", line)
+}
+
+// table writes rows, each after its action's symbol, with the columns
+// aligned; the last column is not padded.
+func (r *textRenderer) table(indent string, acts []string, rows [][]string) {
+	var widths []int
+	for _, row := range rows {
+		for i, c := range row {
+			if i == len(row)-1 {
+				break
+			}
+			if i >= len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], textWidth(c))
+		}
+	}
+	for k, row := range rows {
+		var b strings.Builder
+		b.WriteString(indent)
+		b.WriteString(r.sym(acts[k]))
+		for i, c := range row {
+			b.WriteByte(' ')
+			if i < len(row)-1 {
+				b.WriteString(pad(c, widths[i]))
+				b.WriteByte(' ')
+			} else {
+				b.WriteString(c)
+			}
+		}
+		r.line("%s", strings.TrimRight(b.String(), " "))
+	}
+}
+
+func memberRow(m MemberChange) []string {
+	as := func(a *Assignment) string {
+		if a == nil {
+			return ""
+		}
+		return clean(a.Role) + "/" + clean(a.SeatTier)
+	}
+	via := ""
+	if m.Via != "" {
+		via = "via " + clean(m.Via)
+		if m.ViaTier != "" {
+			via += ", tier via " + clean(m.ViaTier)
+		}
+	}
+	switch m.Action {
+	case ActionAdd:
+		return []string{clean(m.Email), as(m.After), via}
+	case ActionChange:
+		return []string{clean(m.Email), as(m.Before) + " → " + as(m.After), via}
+	case ActionRemove:
+		detail := as(m.Before)
+		if m.Before != nil && m.Before.Origin != "" {
+			detail += " (" + clean(m.Before.Origin) + ")"
+		}
+		return []string{clean(m.Email), detail, clean(m.Reason)}
+	case ActionLink:
+		detail := as(m.After)
+		if m.Before != nil && m.After != nil {
+			detail += " (" + clean(m.Before.Origin) + " → " + clean(m.After.Origin) + ")"
+		}
+		return []string{clean(m.Email), detail, via}
+	}
+	return []string{clean(m.Email), "", clean(m.Reason)}
+}
+
+// configAction is the symbol action of a configuration change.
+func configAction(c ConfigChange) string {
+	switch {
+	case c.Before == "":
+		return ActionAdd
+	case c.After == "":
+		return ActionRemove
+	}
+	return ActionChange
+}
+
+func configValue(c ConfigChange) string {
+	show := func(s string) string {
+		if s == "" {
+			return "(none)"
+		}
+		return clean(s)
+	}
+	switch configAction(c) {
+	case ActionAdd:
+		if c.Field == FieldMode || c.Field == FieldLoginDomains || c.Field == FieldSeatTiers {
+			return show(c.Before) + " → " + clean(c.After)
+		}
+		return clean(c.After)
+	case ActionRemove:
+		if c.Field == FieldMode || c.Field == FieldLoginDomains || c.Field == FieldSeatTiers {
+			return clean(c.Before) + " → " + show(c.After)
+		}
+		return clean(c.Before)
+	}
+	return clean(c.Before) + " → " + clean(c.After)
+}
+
+// SummaryLine is the plan's one-line summary: "Plan: 3 to add, 12 to change,
+// 4 to remove (hq 4)." — removals per org in parentheses — or "No changes.
+// The tenant matches the spec." when the plan changes nothing.
+func SummaryLine(p *Plan) string {
+	if !p.HasChanges() {
+		return "No changes. The tenant matches the spec."
+	}
+	s := fmt.Sprintf("Plan: %d to add, %d to change, %d to remove", p.Summary.Add, p.Summary.Change, p.Summary.Remove)
+	if per := removalsByOrg(p); len(per) > 0 {
+		var parts []string
+		for _, o := range per {
+			parts = append(parts, fmt.Sprintf("%s %d", clean(o.org), o.n))
+		}
+		s += " (" + strings.Join(parts, ", ") + ")"
+	}
+	return s + "."
+}
+
+type orgCount struct {
+	org string
+	n   int
+}
+
+func removalsByOrg(p *Plan) []orgCount {
+	var out []orgCount
+	for _, m := range p.Members {
+		if m.Action != ActionRemove {
+			continue
+		}
+		if len(out) > 0 && out[len(out)-1].org == m.Org {
+			out[len(out)-1].n++
+			continue
+		}
+		out = append(out, orgCount{m.Org, 1})
+	}
+	// Members are sorted by org; merge in case they are not.
+	slices.SortStableFunc(out, func(a, b orgCount) int { return cmp.Compare(a.org, b.org) })
+	merged := out[:0]
+	for _, o := range out {
+		if len(merged) > 0 && merged[len(merged)-1].org == o.org {
+			merged[len(merged)-1].n += o.n
+			continue
+		}
+		merged = append(merged, o)
+	}
+	return merged
+}
+
+// groupBy splits xs, sorted by key, into runs of equal keys.
+func groupBy[T any](xs []T, key func(T) string) [][]T {
+	var out [][]T
+	for i := 0; i < len(xs); {
+		j := i + 1
+		for j < len(xs) && key(xs[j]) == key(xs[i]) {
+			j++
+		}
+		out = append(out, xs[i:j])
+		i = j
+	}
+	return out
+}
+
+// clean neutralises a string that came from the server for a terminal: every
+// control or formatting character (ANSI escapes, newlines, bidirectional
+// overrides) is replaced by its \x or \u escape, and invalid UTF-8 by
+// U+FFFD.
+func clean(s string) string {
+	ok := true
+	for _, c := range s {
+		if c == utf8.RuneError || unicode.IsControl(c) || unicode.Is(unicode.Cf, c) {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return s
+	}
+	var b strings.Builder
+	for _, c := range s {
+		switch {
+		case c == utf8.RuneError:
+			b.WriteRune('\uFFFD')
+		case c < 0x80 && unicode.IsControl(c):
+			fmt.Fprintf(&b, `\x%02x`, c)
+		case unicode.IsControl(c) || unicode.Is(unicode.Cf, c):
+			fmt.Fprintf(&b, `\u%04x`, c)
+		default:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+// textWidth is the printed width of s, ignoring ANSI colour sequences.
+func textWidth(s string) int {
+	n := 0
+	for i := 0; i < len(s); {
+		if s[i] == 0x1b {
+			j := strings.IndexByte(s[i:], 'm')
+			if j < 0 {
+				break
+			}
+			i += j + 1
+			continue
+		}
+		_, size := utf8.DecodeRuneInString(s[i:])
+		n++
+		i += size
+	}
+	return n
+}
+
+func pad(s string, width int) string {
+	if d := width - textWidth(s); d > 0 {
+		return s + strings.Repeat(" ", d)
+	}
+	return s
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
