@@ -67,14 +67,14 @@
 //
 // Re-running the same plan resumes. The fresh read then differs from the
 // plan's fingerprint, and Run accepts the difference only when the journal
-// accounts for all of it: every organization whose state changed is one
+// accounts for all of it: every organization whose version moved is one
 // that a done step of this plan wrote, at exactly the version the last such
-// step returned, and the only other changes are the members of those
-// organizations (of every organization, after a parent write). The done
-// steps are skipped, the rest run with If-Match from the journal, and the
-// apply converges. Anything else (a user, a group, another organization, a
-// version no step returned, a step cut off mid-flight whose write landed)
-// makes the plan stale.
+// step returned, and the only other change is to members (the server's
+// consequence of those writes, which the verification at the end checks
+// against the plan's prediction). The done steps are skipped, the rest run
+// with If-Match from the journal, and the apply converges. Anything else (a
+// user, a group, another organization, a version no step returned, a step
+// cut off mid-flight whose write landed) makes the plan stale.
 //
 // # Audit log
 //

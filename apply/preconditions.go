@@ -1,7 +1,9 @@
 package apply
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -19,12 +21,8 @@ import (
 // the version they left).
 func (r *run) preconditions(t *tenant.Tenant, js journalState) (versions map[string]string, skip map[int]string, refusals []Refusal) {
 	p := r.p
-	if r.opts.Writer == nil || r.opts.ReadOnly != "" {
-		reason := r.opts.ReadOnly
-		if reason == "" {
-			reason = "the target offers no way to write organizations"
-		}
-		refusals = append(refusals, &ReadOnlyError{Reason: reason})
+	if r.opts.Writer == nil || r.opts.ReadOnly != "" || t.ReadOnly {
+		refusals = append(refusals, &ReadOnlyError{Reason: readOnlyReason(r.opts.ReadOnly, t)})
 	}
 	if r.opts.SpecHash != "" && r.opts.SpecHash != p.SpecHash {
 		refusals = append(refusals, &SpecChangedError{PlanSpecHash: p.SpecHash, SpecHash: r.opts.SpecHash})
@@ -53,12 +51,24 @@ func (r *run) preconditions(t *tenant.Tenant, js journalState) (versions map[str
 	return versions, skip, refusals
 }
 
+func readOnlyReason(given string, t *tenant.Tenant) string {
+	switch {
+	case given != "":
+		return given
+	case t.Kind == tenant.KindMembersExport:
+		return "the target is a members export: a server exposing only /Users and /Groups, read with the console's CSV export, has no organization configuration to PATCH"
+	}
+	return "the target offers no way to write organizations"
+}
+
 // staleness compares the fresh read with the plan's fingerprint. An
 // identical fingerprint means a fresh start. A different one is still not
-// stale when the journal accounts for every difference: the organizations
-// an earlier run of this plan wrote are at exactly the versions those writes
-// returned, and only their members (every org's, after a parent write)
-// changed besides. The apply then resumes after the steps already done.
+// stale when the journal accounts for every difference: each organization
+// whose version moved is one an earlier run of this plan wrote, at exactly
+// the version the last such write returned, and besides the organizations
+// only the members changed (the server's consequence of those writes). The
+// apply then resumes after the steps already done; Verify checks the
+// members in the end.
 func (r *run) staleness(t *tenant.Tenant, js journalState) (map[string]string, map[int]string, *StaleError) {
 	p := r.p
 	versions := map[string]string{}
@@ -73,7 +83,6 @@ func (r *run) staleness(t *tenant.Tenant, js journalState) (map[string]string, m
 	// Replay the journal over the plan's versions.
 	skip := map[int]string{}
 	wrote := map[string]bool{}
-	parentWritten := false
 	for _, s := range r.steps {
 		d, ok := js.Done[s.Num]
 		if !ok || d.OrgID != s.OrgID || d.OpsHash != s.OpsHash || d.IfMatch != versions[s.OrgID] {
@@ -82,40 +91,32 @@ func (r *run) staleness(t *tenant.Tenant, js journalState) (map[string]string, m
 		skip[s.Num] = d.Version
 		versions[s.OrgID] = d.Version
 		wrote[s.OrgID] = true
-		parentWritten = parentWritten || s.Parent
 	}
 
-	current := map[string]resolve.Org{t.Parent.ID: t.Parent}
-	for _, o := range t.Orgs {
-		current[o.ID] = o
-	}
-	names := orgNames(p, t)
 	var unexplained []string
-	for _, part := range diff.ChangedParts(p.Fingerprint, fp) {
-		kind, id, _ := strings.Cut(part, "/")
-		switch kind {
-		case "org":
-			if wrote[id] && current[id].Version == versions[id] {
-				continue
-			}
-			unexplained = append(unexplained, fmt.Sprintf("organization %s (version %s, planned %s)", names[id], current[id].Version, planVersion(p, id)))
-		case "members":
-			if parentWritten || wrote[id] {
-				continue
-			}
-			unexplained = append(unexplained, "members of "+names[id])
-		default:
-			unexplained = append(unexplained, part)
+	planned, now := orgVersions(p.Fingerprint), orgVersions(fp)
+	moved := false
+	for _, id := range slices.Sorted(maps.Keys(union(planned, now))) {
+		was, is := planned[id], now[id]
+		if was.Version != is.Version {
+			moved = true
+		}
+		switch {
+		case wrote[id] && is.Version == versions[id]:
+		case wrote[id]:
+			unexplained = append(unexplained, fmt.Sprintf("organization %s (version %s, the journal's last write left %s)", cmp.Or(is.Name, was.Name), orNone(is.Version), versions[id]))
+		case was != is:
+			unexplained = append(unexplained, fmt.Sprintf("organization %s (version %s, planned %s)", cmp.Or(is.Name, was.Name), orNone(is.Version), orNone(was.Version)))
 		}
 	}
-	// An org the journal says this plan wrote must be at the version the
-	// write returned, whether or not its hash moved.
-	for id := range wrote {
-		if v := current[id].Version; v != versions[id] {
-			line := fmt.Sprintf("organization %s (version %s, the journal's last write left %s)", names[id], v, versions[id])
-			if !slices.ContainsFunc(unexplained, func(s string) bool { return strings.HasPrefix(s, "organization "+names[id]+" ") }) {
-				unexplained = append(unexplained, line)
-			}
+	for _, part := range diff.ChangedParts(p.Fingerprint, fp) {
+		switch {
+		case part == "organizations" && moved:
+			// Accounted for above, organization by organization.
+		case part == "members" && len(wrote) > 0:
+			// What the server made of this plan's writes.
+		default:
+			unexplained = append(unexplained, part)
 		}
 	}
 	if len(unexplained) == 0 {
@@ -123,36 +124,28 @@ func (r *run) staleness(t *tenant.Tenant, js journalState) (map[string]string, m
 	}
 	e := &StaleError{Changed: unexplained}
 	if len(js.Interrupted) > 0 {
-		var nums []string
-		for n := range js.Interrupted {
-			nums = append(nums, fmt.Sprint(n))
-		}
-		slices.Sort(nums)
-		e.Note = fmt.Sprintf("An earlier apply of this plan was interrupted during step %s, so whether the server applied it is unknown; the new plan will show what remains.", strings.Join(nums, ", "))
+		nums := slices.Sorted(maps.Keys(js.Interrupted))
+		e.Note = fmt.Sprintf("An earlier apply of this plan was interrupted during step %s, so whether the server applied it is unknown; a new plan will show what remains.", strings.Trim(fmt.Sprint(nums), "[]"))
 	}
 	return nil, nil, e
 }
 
-// orgNames maps organization ids to names, from the plan and the read.
-func orgNames(p *diff.Plan, t *tenant.Tenant) map[string]string {
-	names := map[string]string{}
-	for _, o := range append([]resolve.Org{t.Parent}, t.Orgs...) {
-		names[o.ID] = strings.ToLower(o.Name)
+// orgVersions indexes a fingerprint's organizations by id.
+func orgVersions(fp diff.Fingerprint) map[string]diff.OrgRef {
+	out := make(map[string]diff.OrgRef, len(fp.Orgs))
+	for _, o := range fp.Orgs {
+		out[o.ID] = o
 	}
-	for _, o := range p.Fingerprint.Orgs {
-		names[o.ID] = o.Name
-	}
-	return names
+	return out
 }
 
-func planVersion(p *diff.Plan, id string) string {
-	for _, o := range p.Fingerprint.Orgs {
-		if o.ID == id {
-			return o.Version
-		}
-	}
-	return "none"
+func union[V any](a, b map[string]V) map[string]V {
+	out := maps.Clone(a)
+	maps.Copy(out, b)
+	return out
 }
+
+func orNone(v string) string { return cmp.Or(v, "none") }
 
 // removals counts the plan's removals per org name.
 func removals(p *diff.Plan) (total int, byOrg map[string]int) {
