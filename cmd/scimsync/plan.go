@@ -1,0 +1,292 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/scimsync/scimsync/diff"
+	"github.com/scimsync/scimsync/spec"
+	"github.com/scimsync/scimsync/tenant"
+)
+
+func init() {
+	register(&command{
+		name:    "plan",
+		summary: "show, user by user, what the spec would change in the tenant",
+		usage:   planUsage,
+		run:     runPlan,
+	})
+}
+
+const planUsage = `Usage: scimsync plan [-f PATH]... [-o FILE] [--format text|json|markdown]
+                     [--detailed-exitcode] [--insecure-skip-tls-verify]
+
+Read the tenant the spec targets (a SCIM server, or the snapshot file named
+by target.file) and show what applying the spec would change: configuration
+changes, then every member added, re-roled or removed and why, who would be
+removed if full provisioning were switched on now, seat usage and policy
+findings. plan never writes to the tenant.
+
+Flags:
+  -f PATH                     a spec file, a directory of *.yaml files, or -
+                              for stdin; repeat to merge several (default
+                              scimsync.yaml)
+  -o FILE                     also save the plan to FILE for scimsync apply:
+                              the JSON form plus the spec's hash and a hash
+                              of its own content, so a modified file is
+                              refused
+  --format text|json|markdown output format (default text): text for people,
+                              json for scripts (format_version "1"), markdown
+                              for a pull-request comment
+  --detailed-exitcode         accepted for Terraform habits; plan's exit
+                              codes are always the detailed ones below
+  --insecure-skip-tls-verify  do not verify the server's TLS certificate
+                              (testing only)
+  -h                          show this help
+
+Environment:
+  NO_COLOR                    set to disable colour (colour is used only when
+                              stdout is a terminal)
+  SCIMSYNC_NOW                the instant exceptions are judged against,
+                              YYYY-MM-DD or RFC 3339 (default: now)
+
+Exit codes (always, with or without --detailed-exitcode):
+  0  no changes: the tenant matches the spec
+  1  error: an invalid spec, an unreadable tenant, a spec that names what the
+     server lacks
+  2  changes pending
+  3  changes that include removals or break policy (an error-level finding)
+`
+
+// planOptions are the parsed flags of plan.
+type planOptions struct {
+	files    []string
+	out      string
+	format   string
+	detailed bool
+	insecure bool
+}
+
+// parsePlanArgs parses plan's command line into options.
+func parsePlanArgs(fs *flag.FlagSet, args []string) (planOptions, error) {
+	var files stringList
+	opts := planOptions{}
+	fs.Var(&files, "f", "spec file, directory or - for stdin (repeatable)")
+	fs.StringVar(&opts.out, "o", "", "save the plan to this file")
+	fs.StringVar(&opts.format, "format", "text", "output format: text, json or markdown")
+	fs.BoolVar(&opts.detailed, "detailed-exitcode", false, "accepted; exit codes are always detailed")
+	fs.BoolVar(&opts.insecure, "insecure-skip-tls-verify", false, "do not verify the server's TLS certificate")
+	if err := fs.Parse(args); err != nil {
+		return opts, err
+	}
+	if fs.NArg() > 0 {
+		return opts, fmt.Errorf("unexpected argument %q: pass spec paths with -f", fs.Arg(0))
+	}
+	for _, f := range files {
+		if f == "" {
+			return opts, fmt.Errorf("flag -f: empty path")
+		}
+	}
+	switch opts.format {
+	case "text", "json", "markdown":
+	default:
+		return opts, fmt.Errorf("flag --format: %q is not text, json or markdown", opts.format)
+	}
+	if opts.out == "" && flagSet(fs, "o") {
+		return opts, fmt.Errorf("flag -o: empty path")
+	}
+	opts.files = files
+	if len(opts.files) == 0 {
+		opts.files = []string{"scimsync.yaml"}
+	}
+	return opts, nil
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			set = true
+		}
+	})
+	return set
+}
+
+func runPlan(env *cmdEnv, args []string) int {
+	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	opts, err := parsePlanArgs(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(env.Stdout, planUsage)
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "scimsync plan: %v\nRun 'scimsync plan -h' for usage.\n", err)
+		return exitError
+	}
+
+	s, diags, err := spec.LoadWith(spec.LoadOptions{Now: env.Now(), Stdin: env.Stdin}, opts.files...)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "scimsync plan: %v\n", err)
+		return exitError
+	}
+	for _, d := range diags {
+		fmt.Fprintln(env.Stderr, d.String())
+	}
+	if diags.HasErrors() || s == nil {
+		fmt.Fprintf(env.Stderr, "scimsync plan: the spec is invalid (%s); nothing was read or planned\n", plural(len(diags.Errors()), "error"))
+		return exitError
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	p, _, err := readAndPlan(ctx, env, s, planReadOptions{insecure: opts.insecure, progress: env.IsTTY(env.Stderr)})
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "scimsync plan: %v\n", err)
+		return exitError
+	}
+
+	if opts.out != "" {
+		if err := diff.WritePlanFile(opts.out, p); err != nil {
+			fmt.Fprintf(env.Stderr, "scimsync plan: %v\n", err)
+			return exitError
+		}
+	}
+	switch opts.format {
+	case "json":
+		err = diff.RenderJSON(env.Stdout, p)
+	case "markdown":
+		err = diff.RenderMarkdown(env.Stdout, p)
+	default:
+		color := env.IsTTY(env.Stdout) && env.Getenv("NO_COLOR") == ""
+		err = diff.RenderText(env.Stdout, p, diff.TextOptions{Color: color})
+	}
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "scimsync plan: %v\n", err)
+		return exitError
+	}
+	if opts.out != "" {
+		fmt.Fprintf(env.Stderr, "Saved the plan to %s. Apply exactly this plan with: scimsync apply %s\n", opts.out, opts.out)
+	}
+	return p.ExitCode()
+}
+
+// planReadOptions tune readAndPlan.
+type planReadOptions struct {
+	// insecure skips TLS verification of a SCIM target.
+	insecure bool
+	// progress prints a progress line on stderr while the tenant is read.
+	progress bool
+}
+
+// readAndPlan opens the target of a loaded, valid spec, reads the tenant
+// (the members of every group the spec maps included) and computes the
+// plan at env.Now(). plan uses it; so can the agent and apply.
+func readAndPlan(ctx context.Context, env *cmdEnv, s *spec.Spec, opts planReadOptions) (*diff.Plan, *tenant.Tenant, error) {
+	src, err := openSource(env, s, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	req := readRequest(s)
+	var prog *progressLine
+	if opts.progress {
+		prog = &progressLine{w: env.Stderr}
+		req.Progress = prog.update
+	}
+	t, err := src.Read(ctx, req)
+	prog.done()
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the tenant: %w", err)
+	}
+	p, err := diff.Compute(s, t, env.Now())
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, t, nil
+}
+
+// readRequest asks for the members of every group the spec maps, by name or
+// by id.
+func readRequest(s *spec.Spec) tenant.ReadRequest {
+	var req tenant.ReadRequest
+	for _, o := range s.Organizations {
+		for _, m := range o.Mappings {
+			if m.GroupID != "" {
+				req.GroupIDs = append(req.GroupIDs, m.GroupID)
+			} else if m.Group != "" {
+				req.GroupNames = append(req.GroupNames, m.Group)
+			}
+		}
+	}
+	return req
+}
+
+// openSource returns the source of the spec's target: the snapshot file of
+// target.file (relative to the spec's directory). SCIM servers
+// (target.url) are read through the tenant package's SCIM source.
+func openSource(env *cmdEnv, s *spec.Spec, opts planReadOptions) (tenant.Source, error) {
+	switch {
+	case s.Target.File != "":
+		return &tenant.SnapshotSource{Path: specRelative(s, s.Target.File), Now: env.Now}, nil
+	case s.Target.URL != "":
+		return nil, fmt.Errorf("target.url %s: reading a SCIM server is not available in this build yet; use target.file with a snapshot", s.Target.URL)
+	}
+	return nil, fmt.Errorf("the spec names no target (target.url or target.file)")
+}
+
+// specRelative resolves path against the directory of the spec's first
+// source (the directory itself when the spec was read from one); paths from
+// a spec read on stdin are relative to the working directory.
+func specRelative(s *spec.Spec, path string) string {
+	if filepath.IsAbs(path) {
+		return path
+	}
+	first, _, _ := strings.Cut(s.Source, ",")
+	if first == "" || first == "-" {
+		return path
+	}
+	dir := filepath.Dir(first)
+	if fi, err := os.Stat(first); err == nil && fi.IsDir() {
+		dir = first
+	}
+	return filepath.Join(dir, path)
+}
+
+// progressLine shows read progress on one terminal line, rewritten in place
+// and cleared when done.
+type progressLine struct {
+	mu    sync.Mutex
+	w     io.Writer
+	shown bool
+}
+
+func (p *progressLine) update(kind string, done, total int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if total >= 0 {
+		fmt.Fprintf(p.w, "\r\x1b[Kreading %s: %d/%d", kind, done, total)
+	} else {
+		fmt.Fprintf(p.w, "\r\x1b[Kreading %s: %d", kind, done)
+	}
+	p.shown = true
+}
+
+func (p *progressLine) done() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shown {
+		fmt.Fprint(p.w, "\r\x1b[K")
+	}
+}
