@@ -51,6 +51,9 @@ type ReadRequest struct {
 	// maps. Groups the server's organizations map are always read.
 	GroupNames []string
 	GroupIDs   []string
+	// AllGroupMembers reads the members of every group, as a snapshot
+	// that must stand in for the server needs.
+	AllGroupMembers bool
 	// Progress, when set, is called as resources arrive; total is -1 while
 	// unknown.
 	Progress func(kind string, done, total int)

@@ -1,0 +1,199 @@
+package tenant
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/scimsync/scimsync/resolve"
+	"github.com/scimsync/scimsync/scim"
+	"github.com/scimsync/scimsync/spec"
+)
+
+// MembersExportSource reads a tenant from a server that has only the
+// standard /Users and /Groups (DESIGN §3): users and groups come from the
+// server, members from the admin console's CSV export (ParseMembersCSV),
+// and the organizations' configuration from the spec's current: block.
+//
+// The tenant it returns is ReadOnly: its organizations have synthetic ids
+// (their names) and no versions, members have ids derived from org and
+// email (MemberID), and there is nothing to write back. Exceptions are
+// unknown and read as none. A CSV row's scim origin is linked to the user
+// holding its email when exactly one does.
+type MembersExportSource struct {
+	Client DirectoryClient
+	// CSVPath is the members export.
+	CSVPath string
+	// Current is the spec's current: block. Required.
+	Current *spec.Current
+	// Parent is the spec's parent. Fields that Current.Parent leaves empty
+	// (all of them when it is nil) are taken from it.
+	Parent spec.Parent
+	// Concurrency bounds the groups read at once; DefaultGroupConcurrency
+	// when zero.
+	Concurrency int
+}
+
+// Read implements Source.
+func (s *MembersExportSource) Read(ctx context.Context, req ReadRequest) (*Tenant, error) {
+	if s.Current == nil {
+		return nil, errors.New("reading members export: the spec has no current: block; a members export needs it to describe the organizations' configuration")
+	}
+	if s.Client == nil {
+		return nil, errors.New("reading members export: no SCIM client")
+	}
+	f, err := os.Open(s.CSVPath)
+	if err != nil {
+		return nil, fmt.Errorf("reading members export: %w", err)
+	}
+	rows, err := ParseMembersCSV(f)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.CSVPath, err)
+	}
+	if req.Progress != nil {
+		req.Progress("members", len(rows), len(rows))
+	}
+	users, groups, err := readDirectory(ctx, s.Client, req)
+	if err != nil {
+		return nil, err
+	}
+	orgs, err := s.organizations(groups)
+	if err != nil {
+		return nil, err
+	}
+	members, err := s.members(rows, orgs, users)
+	if err != nil {
+		return nil, err
+	}
+	var mapped []string
+	for _, o := range orgs {
+		for _, m := range o.Mappings {
+			mapped = append(mapped, m.Group)
+		}
+	}
+	read, err := readGroupMembers(ctx, s.Client, groups, wantedGroups(groups, req, mapped), s.Concurrency, req.Progress)
+	if err != nil {
+		return nil, err
+	}
+	t, err := FromSCIM(users, groups, orgs, members)
+	if err != nil {
+		return nil, fmt.Errorf("reading members export: %w", err)
+	}
+	t.MembersRead = read
+	t.Kind = KindMembersExport
+	t.ReadOnly = true
+	return t, nil
+}
+
+// organizations builds the parent and child organizations from the current:
+// block, with names for ids and group names resolved to ids.
+func (s *MembersExportSource) organizations(groups []scim.Group) ([]scim.Organization, error) {
+	p := s.Parent
+	if cp := s.Current.Parent; cp != nil {
+		p.Name = cmp.Or(cp.Name, p.Name)
+		p.Mode = cmp.Or(cp.Mode, p.Mode)
+		if cp.SeatTiers != nil {
+			p.SeatTiers = cp.SeatTiers
+		}
+		if cp.LoginDomains != nil {
+			p.LoginDomains = cp.LoginDomains
+		}
+	}
+	if p.Mode == "" {
+		p.Mode = spec.DefaultMode
+	}
+	if p.Name == "" {
+		return nil, errors.New("reading members export: the parent organization has no name")
+	}
+	byName := map[string][]string{}
+	for _, g := range groups {
+		k := strings.ToLower(strings.TrimSpace(g.DisplayName))
+		byName[k] = append(byName[k], g.ID)
+	}
+	orgs := []scim.Organization{{
+		ID: p.Name, Name: p.Name, Mode: p.Mode,
+		SeatTiers: slices.Clone(p.SeatTiers), LoginDomains: slices.Clone(p.LoginDomains),
+	}}
+	var errs []error
+	seen := map[string]bool{p.Name: true}
+	for i, o := range s.Current.Organizations {
+		if seen[o.Name] {
+			errs = append(errs, fmt.Errorf("current.organizations[%d]: name %q is used twice (the parent counts)", i, o.Name))
+			continue
+		}
+		seen[o.Name] = true
+		so := scim.Organization{ID: o.Name, Name: o.Name, Parent: p.Name, Seats: maps.Clone(o.Seats)}
+		for j, m := range o.Mappings {
+			id := m.GroupID
+			if id == "" {
+				switch ids := byName[strings.ToLower(strings.TrimSpace(m.Group))]; len(ids) {
+				case 0:
+					// A group that does not exist: resolution reports it as a
+					// deleted mapped group.
+					id = "missing:" + m.Group
+				case 1:
+					id = ids[0]
+				default:
+					errs = append(errs, fmt.Errorf("current.organizations[%d].mappings[%d]: group %q matches %d groups (ids %s); name it by groupId", i, j, m.Group, len(ids), strings.Join(ids, ", ")))
+					continue
+				}
+			}
+			so.Mappings = append(so.Mappings, scim.Mapping{Group: id, Role: m.Role, SeatTier: m.SeatTier})
+		}
+		orgs = append(orgs, so)
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("reading members export: %w", errors.Join(errs...))
+	}
+	return orgs, nil
+}
+
+// members turns CSV rows into members of the organizations.
+func (s *MembersExportSource) members(rows []MemberRow, orgs []scim.Organization, users []scim.User) ([]scim.Member, error) {
+	children := map[string]bool{}
+	for _, o := range orgs[1:] {
+		children[o.Name] = true
+	}
+	byEmail := map[string][]string{}
+	for _, u := range users {
+		for _, e := range resolve.UserEmails(userFromSCIM(u)) {
+			byEmail[e] = append(byEmail[e], u.ID)
+		}
+	}
+	var errs []error
+	out := make([]scim.Member, 0, len(rows))
+	for _, r := range rows {
+		if !children[r.Org] {
+			errs = append(errs, fmt.Errorf("%s:%d: org %q is not in the spec's current.organizations; describe its configuration there", s.CSVPath, r.Line, r.Org))
+			if len(errs) >= maxCSVErrors {
+				break
+			}
+			continue
+		}
+		m := scim.Member{
+			ID:           MemberID(r.Org, r.Email),
+			Organization: r.Org,
+			Email:        r.Email,
+			Role:         string(r.Role),
+			SeatTier:     r.SeatTier,
+			Origin:       string(r.Origin),
+		}
+		if r.Origin == resolve.OriginSCIM {
+			if ids := byEmail[resolve.NormEmail(r.Email)]; len(ids) == 1 {
+				m.UserID = ids[0]
+			}
+		}
+		out = append(out, m)
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("reading members export: %w", errors.Join(errs...))
+	}
+	return out, nil
+}
+
