@@ -180,7 +180,7 @@ func removalLimits(p *diff.Plan, pol spec.Policy, allow *int) *TooManyRemovalsEr
 		maxPct = *pol.MaxRemovalPercent
 	}
 	if total > maxN {
-		e.Over = append(e.Over, fmt.Sprintf("%d removals in all, policy.maxRemovals is %d", total, maxN))
+		e.Over = append(e.Over, fmt.Sprintf("%s in all, policy.maxRemovals is %d", count(total, "removal"), maxN))
 	}
 	for _, rd := range p.Readiness {
 		n := byOrg[rd.Org]
@@ -228,11 +228,11 @@ func shrunkGroups(p *diff.Plan, t *tenant.Tenant) *EmptyGroupError {
 		n, exists := now[g.ID]
 		switch {
 		case !exists:
-			lines = append(lines, fmt.Sprintf("%s: deleted since the plan (it held %d users)", g.Name, g.Users))
+			lines = append(lines, fmt.Sprintf("%s: deleted since the plan (it held %s)", g.Name, count(g.Users, "user")))
 		case n == 0:
 			lines = append(lines, fmt.Sprintf("%s: 0 users", g.Name))
 		case 2*n < g.Users:
-			lines = append(lines, fmt.Sprintf("%s: %d users now, %d when planned", g.Name, n, g.Users))
+			lines = append(lines, fmt.Sprintf("%s: %s now, %d when planned", g.Name, count(n, "user"), g.Users))
 		}
 	}
 	if lines == nil {

@@ -105,9 +105,9 @@ type TooManyRemovalsError struct {
 
 func (e *TooManyRemovalsError) Error() string {
 	if e.Allowed >= 0 && e.Allowed != e.Removals {
-		return fmt.Sprintf("removals not approved: --allow-removals=%d does not match the plan's %d removals", e.Allowed, e.Removals)
+		return fmt.Sprintf("removals not approved: --allow-removals=%d does not match the plan's %s", e.Allowed, count(e.Removals, "removal"))
 	}
-	return fmt.Sprintf("too many removals: the plan removes %d members (%s)", e.Removals, strings.Join(e.Over, "; "))
+	return fmt.Sprintf("too many removals: the plan removes %s (%s)", count(e.Removals, "member"), strings.Join(e.Over, "; "))
 }
 func (e *TooManyRemovalsError) Summary() string {
 	if e.Allowed >= 0 && e.Allowed != e.Removals {
@@ -117,9 +117,9 @@ func (e *TooManyRemovalsError) Summary() string {
 }
 func (e *TooManyRemovalsError) Detail() string {
 	if e.Allowed >= 0 && e.Allowed != e.Removals {
-		return fmt.Sprintf("--allow-removals=%d was given, but the plan removes %d members. The count must match the plan exactly, so that an approval given for one plan cannot let a larger one through. Review the plan's removals and pass --allow-removals=%d if they are intended.", e.Allowed, e.Removals, e.Removals)
+		return fmt.Sprintf("--allow-removals=%d was given, but the plan removes %s. The count must match the plan exactly, so that an approval given for one plan cannot let a larger one through. Review the plan's removals and pass --allow-removals=%d if they are intended.", e.Allowed, count(e.Removals, "member"), e.Removals)
 	}
-	return fmt.Sprintf("The plan removes %d members, beyond what the policy allows one apply to remove without approval. This guards against a typo in the spec, or a broken IdP sync, removing people by the hundred. Review the removals in the plan; if they are intended, run the apply again with --allow-removals=%d.\nLimits exceeded:%s", e.Removals, e.Removals, bullets(e.Over))
+	return fmt.Sprintf("The plan removes %s, beyond what the policy allows one apply to remove without approval. This guards against a typo in the spec, or a broken IdP sync, removing people by the hundred. Review the removals in the plan; if they are intended, run the apply again with --allow-removals=%d.\nLimits exceeded:%s", count(e.Removals, "member"), e.Removals, bullets(e.Over))
 }
 func (e *TooManyRemovalsError) Gate() bool { return true }
 
@@ -208,4 +208,12 @@ func bullets(items []string) string {
 		b.WriteString(it)
 	}
 	return b.String()
+}
+
+// count says "1 member", "2 members".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

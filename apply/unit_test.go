@@ -14,8 +14,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/scimsync/scimsync/diff"
+	"github.com/scimsync/scimsync/resolve"
 	"github.com/scimsync/scimsync/scim"
 	"github.com/scimsync/scimsync/spec"
+	"github.com/scimsync/scimsync/tenant"
 )
 
 // failWriter fails the test on any write: what the guard must never let
@@ -361,5 +363,40 @@ func TestAppendAuditSyncsLines(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
 	if len(lines) != 2 || !strings.Contains(lines[1], `"operator":"alice"`) {
 		t.Errorf("audit log:\n%s", b)
+	}
+}
+
+func TestShrunkGroups(t *testing.T) {
+	var users []resolve.User
+	var members []string
+	for i := range 10 {
+		id := "u" + strconv.Itoa(i)
+		users = append(users, resolve.User{ID: id, UserName: id + "@x.gov", Active: i < 4})
+		members = append(members, id)
+	}
+	tn := &tenant.Tenant{
+		Users: users,
+		Groups: []resolve.Group{
+			{ID: "g-users", DisplayName: "users", Members: members},
+			{ID: "g-outer", DisplayName: "outer", Members: []string{"g-users"}},
+			{ID: "g-none", DisplayName: "none"},
+			{ID: "g-half", DisplayName: "half", Members: []string{"g-users"}},
+		},
+	}
+	p := &diff.Plan{GroupSizes: []diff.GroupSize{
+		{ID: "g-gone", Name: "gone", Users: 1},
+		{ID: "g-none", Name: "none", Users: 0},
+		{ID: "g-outer", Name: "outer", Users: 9}, // nested: 4 active now, 5 lost
+		{ID: "g-half", Name: "half", Users: 8},   // 4 now: exactly half is kept
+		{ID: "g-users", Name: "users", Users: 5}, // 4 of 5: kept
+	}}
+	e := shrunkGroups(p, tn)
+	want := []string{
+		"gone: deleted since the plan (it held 1 user)",
+		"none: 0 users",
+		"outer: 4 users now, 9 when planned",
+	}
+	if e == nil || !cmp.Equal(e.Groups, want) {
+		t.Errorf("got %v, want %q", e, want)
 	}
 }
