@@ -1,4 +1,4 @@
-package schemas
+package spec
 
 import (
 	"encoding/json"
@@ -6,20 +6,23 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/scimsync/scimsync/schemas"
 )
 
-// Every field carries a description and every object refuses unknown
-// fields, so editors can explain and autocomplete the whole spec.
+// The embedded schema (package schemas): every field carries a description
+// and every object refuses unknown fields, so editors can explain and
+// autocomplete the whole spec.
 func TestSchemaDescribesEveryField(t *testing.T) {
 	var doc map[string]any
-	if err := json.Unmarshal(Spec, &doc); err != nil {
+	if err := json.Unmarshal(schemas.Spec, &doc); err != nil {
 		t.Fatalf("schema is not JSON: %v", err)
 	}
 	if got := doc["$schema"]; got != "https://json-schema.org/draft/2020-12/schema" {
 		t.Errorf("$schema = %v, want draft 2020-12", got)
 	}
-	if got := doc["$id"]; got != SpecURL {
-		t.Errorf("$id = %v, want %s", got, SpecURL)
+	if got := doc["$id"]; got != schemas.SpecURL {
+		t.Errorf("$id = %v, want %s", got, schemas.SpecURL)
 	}
 	var problems []string
 	var walk func(path string, s map[string]any)
