@@ -251,15 +251,15 @@ func (r *run) run(ctx context.Context) (err error) {
 
 // write executes the steps not skipped, in order, stopping at the first
 // failure. versions holds each organization's If-Match for its next step.
-func (r *run) write(ctx context.Context, w tenant.Writer, versions map[string]string, skip map[int]string) error {
+func (r *run) write(ctx context.Context, w tenant.Writer, versions map[string]string, skip map[int]doneStep) error {
 	for i, s := range r.steps {
 		res := &r.rep.Steps[i]
-		res.IfMatch = versions[s.OrgID]
-		if v, ok := skip[s.Num]; ok {
+		if d, ok := skip[s.Num]; ok {
 			res.Status = StatusSkipped
-			res.Version = v
+			res.IfMatch, res.Version = d.IfMatch, d.Version
 			continue
 		}
+		res.IfMatch = versions[s.OrgID]
 		if err := r.journal(JournalEntry{Event: EventStep, Step: s.Num, OrgID: s.OrgID, Org: s.Org, OpsHash: s.OpsHash, Status: StepStarted, IfMatch: res.IfMatch}); err != nil {
 			return err
 		}

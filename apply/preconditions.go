@@ -17,9 +17,8 @@ import (
 // write, against the fresh read t and the journal's account js of earlier
 // runs of the same plan. It returns every refusal, not only the first; when
 // there is none, versions holds each written organization's If-Match for its
-// first step to run and skip the steps an earlier run did (by number, with
-// the version they left).
-func (r *run) preconditions(t *tenant.Tenant, js journalState) (versions map[string]string, skip map[int]string, refusals []Refusal) {
+// first step to run and skip the steps an earlier run did, by number.
+func (r *run) preconditions(t *tenant.Tenant, js journalState) (versions map[string]string, skip map[int]doneStep, refusals []Refusal) {
 	p := r.p
 	if r.opts.Writer == nil || r.opts.ReadOnly != "" || t.ReadOnly {
 		refusals = append(refusals, &ReadOnlyError{Reason: readOnlyReason(r.opts.ReadOnly, t)})
@@ -69,7 +68,7 @@ func readOnlyReason(given string, t *tenant.Tenant) string {
 // only the members changed (the server's consequence of those writes). The
 // apply then resumes after the steps already done; Verify checks the
 // members in the end.
-func (r *run) staleness(t *tenant.Tenant, js journalState) (map[string]string, map[int]string, *StaleError) {
+func (r *run) staleness(t *tenant.Tenant, js journalState) (map[string]string, map[int]doneStep, *StaleError) {
 	p := r.p
 	versions := map[string]string{}
 	for _, s := range r.steps {
@@ -81,14 +80,14 @@ func (r *run) staleness(t *tenant.Tenant, js journalState) (map[string]string, m
 	}
 
 	// Replay the journal over the plan's versions.
-	skip := map[int]string{}
+	skip := map[int]doneStep{}
 	wrote := map[string]bool{}
 	for _, s := range r.steps {
 		d, ok := js.Done[s.Num]
 		if !ok || d.OrgID != s.OrgID || d.OpsHash != s.OpsHash || d.IfMatch != versions[s.OrgID] {
 			continue
 		}
-		skip[s.Num] = d.Version
+		skip[s.Num] = d
 		versions[s.OrgID] = d.Version
 		wrote[s.OrgID] = true
 	}

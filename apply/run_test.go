@@ -504,6 +504,9 @@ func TestResumeAfterFailureConverges(t *testing.T) {
 	if got, want := statuses(rep), "hq:skipped west:done agency:done"; got != want || !rep.Resumed {
 		t.Errorf("resumed steps %q (resumed %v), want %q", got, rep.Resumed, want)
 	}
+	if st := rep.Steps[0]; st.IfMatch != `W/"1"` || st.Version != `W/"2"` {
+		t.Errorf("skipped step shows %s → %s, want the journal's W/\"1\" → W/\"2\"", st.IfMatch, st.Version)
+	}
 	if !rep.Verification.OK() {
 		t.Errorf("resumed run not verified: %v", rep.Verification.Differences)
 	}
