@@ -14,6 +14,9 @@ import (
 	"time"
 )
 
+// stdinName names the spec read from "-" in positions.
+const stdinName = "<stdin>"
+
 // MaxFileSize is the largest spec file Load reads.
 const MaxFileSize = 5 << 20
 
@@ -71,7 +74,7 @@ func readPath(p string, stdin io.Reader) ([]source, error) {
 		if stdin == nil {
 			stdin = os.Stdin
 		}
-		src, err := readLimited("<stdin>", stdin)
+		src, err := readLimited(stdinName, stdin)
 		if err != nil {
 			return nil, fmt.Errorf("reading spec from stdin: %w", err)
 		}

@@ -345,3 +345,33 @@ func TestSuggest(t *testing.T) {
 		}
 	}
 }
+
+func TestResolvePath(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"10-orgs.yaml": "version: 1\norganizations: [{name: hq}]\n",
+		"20-target.yaml": `version: 1
+target: {url: https://x.example.gov/v2, tokenFile: secrets/token, caFile: /etc/ca.pem, membersCsv: ../members.csv}
+parent: {name: a, seatTiers: [standard]}
+current: {organizations: [{name: hq}]}
+`,
+	})
+	s, diags, err := Load(dir)
+	if err != nil || diags.HasErrors() {
+		t.Fatalf("err %v, diags %v", err, diags)
+	}
+	got := []string{s.ResolvePath("target.tokenFile"), s.ResolvePath("target.caFile"),
+		s.ResolvePath("target.membersCsv"), s.ResolvePath("target.file"), s.ResolvePath("parent.name")}
+	want := []string{filepath.Join(dir, "secrets", "token"), "/etc/ca.pem",
+		filepath.Join(filepath.Dir(dir), "members.csv"), "", ""}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ResolvePath (-want +got):\n%s", diff)
+	}
+
+	s, _, err = LoadWith(LoadOptions{Stdin: strings.NewReader(valid)}, "-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.ResolvePath("target.file"); got != "tenant.json" {
+		t.Errorf("stdin: ResolvePath = %q, want tenant.json as written", got)
+	}
+}

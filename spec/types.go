@@ -9,6 +9,7 @@ package spec
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 )
 
@@ -321,4 +322,35 @@ func (ds Diagnostics) Error() string {
 		lines[i] = d.String()
 	}
 	return strings.Join(lines, "\n")
+}
+
+// ResolvePath returns the path held by one of the target's path fields
+// ("target.file", "target.tokenFile", "target.caFile" or
+// "target.membersCsv") resolved against the directory of the spec file that
+// sets it. Absolute paths, and paths in a spec read from stdin or built in
+// code, are returned as written; "" when the field is unset or unknown.
+func (s *Spec) ResolvePath(field string) string {
+	var p string
+	switch field {
+	case "target.file":
+		p = s.Target.File
+	case "target.tokenFile":
+		p = s.Target.TokenFile
+	case "target.caFile":
+		p = s.Target.CAFile
+	case "target.membersCsv":
+		p = s.Target.MembersCSV
+	}
+	if p == "" || filepath.IsAbs(p) || s.idx == nil {
+		return p
+	}
+	n, ok := s.idx.nodes[field]
+	if !ok {
+		return p
+	}
+	file, ok := s.idx.file[n]
+	if !ok || file == stdinName {
+		return p
+	}
+	return filepath.Join(filepath.Dir(file), p)
 }
