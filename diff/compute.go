@@ -32,10 +32,12 @@ import (
 // configuration, but the parent's mode applies to them too, so their members
 // are planned, predicted and reported like the others.
 //
-// Members are predicted with resolve.Resolve on the observed members under
-// the desired configuration: on a server that follows DESIGN §5 the current
-// members already reflect the current configuration, so the result is what
-// the server will hold once the writes are applied.
+// Members are predicted by playing the plan's writes in the order apply
+// executes them (see simulate), resolving members with resolve.Resolve
+// after each step as the server does. On a server that follows DESIGN §5 the
+// observed members already reflect the current configuration, and the
+// prediction is exactly what the server holds once the writes are applied.
+// The readiness report plays the same writes with the mode set to full.
 func Compute(s *spec.Spec, t *tenant.Tenant, now time.Time) (*Plan, error) {
 	if s == nil || t == nil {
 		return nil, fmt.Errorf("computing plan: nil spec or tenant")
@@ -301,18 +303,19 @@ func (pl *planner) plan() *Plan {
 	pl.configChanges(p)
 
 	mode := resolve.Mode(pl.desiredMode())
-	in := pl.desired(mode)
-	res := resolve.Resolve(in)
-	full := res
+	ws := writesOf(p.Writes)
+	sim := pl.simulate(mode, ws)
+	full := sim
 	if mode != resolve.ModeFull {
-		full = resolve.Resolve(pl.desired(resolve.ModeFull))
+		full = pl.simulate(resolve.ModeFull, ws)
 	}
-	pl.memberChanges(p, res)
-	pl.readiness(p, full)
-	pl.seats(p, in, res)
-	pl.findings(p, in, res)
-	pl.groupSizes(p, res)
-	pl.predicted(p, res)
+	in := pl.desired(mode)
+	pl.memberChanges(p, sim.outcomes)
+	pl.readiness(p, full.outcomes)
+	pl.seats(p, in, sim)
+	pl.findings(p, in, sim.final)
+	pl.groupSizes(p, sim.final)
+	pl.predicted(p, sim.members)
 
 	p.Summary.Config = len(p.ConfigChanges)
 	sortMembers(p.Members)
@@ -525,8 +528,8 @@ func assignment(m *resolve.Member) *Assignment {
 	return &Assignment{Role: string(m.Role), SeatTier: m.SeatTier, Origin: string(m.Origin)}
 }
 
-func (pl *planner) memberChanges(p *Plan, res resolve.Result) {
-	for _, oc := range res.Outcomes {
+func (pl *planner) memberChanges(p *Plan, outcomes []resolve.Outcome) {
+	for _, oc := range outcomes {
 		name, known := pl.orgName[oc.Org]
 		if !known {
 			continue
@@ -558,7 +561,7 @@ func (pl *planner) memberChanges(p *Plan, res resolve.Result) {
 	}
 }
 
-func (pl *planner) readiness(p *Plan, full resolve.Result) {
+func (pl *planner) readiness(p *Plan, full []resolve.Outcome) {
 	type counts struct{ members, scim int }
 	now := map[string]*counts{}
 	for _, m := range pl.t.Members {
@@ -573,7 +576,7 @@ func (pl *planner) readiness(p *Plan, full resolve.Result) {
 		}
 	}
 	removals := map[string][]Removal{}
-	for _, oc := range full.Outcomes {
+	for _, oc := range full {
 		if oc.Action == resolve.ActionRemove {
 			removals[oc.Org] = append(removals[oc.Org], Removal{Email: resolve.NormEmail(oc.Email), Reason: oc.Reason})
 		}
@@ -591,16 +594,16 @@ func (pl *planner) readiness(p *Plan, full resolve.Result) {
 	}
 }
 
-func (pl *planner) seats(p *Plan, in resolve.Input, res resolve.Result) {
+func (pl *planner) seats(p *Plan, in resolve.Input, sim simulation) {
 	type key struct{ org, tier string }
 	now, after, entitled := map[key]int{}, map[key]int{}, map[key]int{}
 	for _, m := range pl.t.Members {
 		now[key{m.Org, m.SeatTier}]++
 	}
-	for _, m := range res.Members {
+	for _, m := range sim.members {
 		after[key{m.Org, m.SeatTier}]++
 	}
-	for _, e := range res.Entitled {
+	for _, e := range sim.final.Entitled {
 		entitled[key{e.Org, e.SeatTier}]++
 	}
 	orgs := map[string]resolve.Org{}
@@ -812,9 +815,9 @@ func (pl *planner) groupSizes(p *Plan, res resolve.Result) {
 	slices.SortFunc(p.GroupSizes, func(a, b GroupSize) int { return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID)) })
 }
 
-func (pl *planner) predicted(p *Plan, res resolve.Result) {
+func (pl *planner) predicted(p *Plan, members []resolve.Member) {
 	byOrg := map[string][]resolve.Member{}
-	for _, m := range res.Members {
+	for _, m := range members {
 		byOrg[m.Org] = append(byOrg[m.Org], m)
 	}
 	for _, o := range pl.sortedOrgs() {

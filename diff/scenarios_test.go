@@ -130,10 +130,14 @@ organizations:
 		},
 		{
 			name: "staged-inactive-user",
+			// The IdP deactivated eve since the server last recomputed (a
+			// snapshot can show that): the seat change makes the server
+			// recompute, which removes her. gina's SCIM user is inactive too,
+			// but she joined by SSO: staged keeps her, full would not.
 			spec: specHead + `  mode: staged
 organizations:
   - name: hq
-    seats: {standard: 10}
+    seats: {standard: 12}
     mappings:
       - {group: claude-hq-users, role: member, seatTier: standard}
 policy:
@@ -142,16 +146,21 @@ policy:
 			tenant: newTenant(resolve.ModeStaged).
 				user("u1", "alice@example.gov", true).
 				user("u2", "eve@example.gov", false).
-				group("g-users", "claude-hq-users", "u1", "u2").
+				user("u3", "gina@example.gov", false).
+				group("g-users", "claude-hq-users", "u1", "u2", "u3").
 				org("o-hq", "hq", map[string]int{"standard": 10}, mp("g-users", member, "standard")).
 				member("o-hq", "alice@example.gov", member, "standard", scimO, "u1").
 				member("o-hq", "eve@example.gov", member, "standard", scimO, "u2").
-				member("o-hq", "frank@example.gov", member, "standard", jitO, "").t,
+				member("o-hq", "frank@example.gov", member, "standard", jitO, "").
+				member("o-hq", "gina@example.gov", member, "standard", jitO, "").t,
 			exit: ExitDangerous,
+			config: []string{
+				"hq seats standard: 10 -> 12",
+			},
 			members: []string{
 				"hq - eve@example.gov member/standard/scim -> : SCIM user inactive",
 			},
-			ready: map[string][]string{"hq": {"eve@example.gov: SCIM user inactive", "frank@example.gov: not provisioned via SCIM"}},
+			ready: map[string][]string{"hq": {"eve@example.gov: SCIM user inactive", "frank@example.gov: not provisioned via SCIM", "gina@example.gov: SCIM user inactive"}},
 		},
 		{
 			name: "case-variant-emails",
@@ -398,6 +407,44 @@ policy:
 			},
 			kinds: []string{FindingOwnerGroups},
 			ready: map[string][]string{"hq": nil},
+		},
+		{
+			name: "order-of-writes",
+			// Going staged → full, apply writes hq's mappings first and
+			// switches the mode last. The first write makes the server, still
+			// staged, drop xavier (a SCIM member no longer in a mapped group)
+			// before his new exception could keep him under full: the plan
+			// predicts what the server will do, not what the final
+			// configuration alone would suggest.
+			spec: specHead + `  mode: full
+organizations:
+  - name: hq
+    seats: {standard: 10}
+    mappings:
+      - {group: claude-hq-users, role: member, seatTier: standard}
+policy:
+  maxRemovalPercent: 50
+  exceptions:
+    - {email: xavier@example.gov, org: hq, until: 2026-12-31, reason: moving teams}
+`,
+			tenant: newTenant(resolve.ModeStaged).
+				user("u1", "alice@example.gov", true).
+				user("u2", "xavier@example.gov", true).
+				group("g-users", "claude-hq-users", "u1").
+				group("g-old", "claude-hq-legacy", "u2").
+				org("o-hq", "hq", map[string]int{"standard": 10}, mp("g-users", member, "standard"), mp("g-old", member, "standard")).
+				member("o-hq", "alice@example.gov", member, "standard", scimO, "u1").
+				member("o-hq", "xavier@example.gov", member, "standard", scimO, "u2").t,
+			exit: ExitDangerous,
+			config: []string{
+				"example-agency mode: staged -> full",
+				"hq mapping claude-hq-legacy: member/standard -> ",
+				"hq exception xavier@example.gov:  -> until 2026-12-31 (moving teams)",
+			},
+			members: []string{
+				"hq - xavier@example.gov member/standard/scim -> : in no mapped group of this org",
+			},
+			ready: map[string][]string{"hq": {"xavier@example.gov: in no mapped group of this org"}},
 		},
 		{
 			name: "no-changes",

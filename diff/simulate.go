@@ -1,0 +1,189 @@
+package diff
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/scimsync/scimsync/resolve"
+)
+
+// writeSet says which kinds of write a plan makes.
+type writeSet struct {
+	parentOther bool // the parent's seatTiers or loginDomains
+	children    bool // any child org's mappings, seats or exceptions
+}
+
+func writesOf(ws []Write) writeSet {
+	var s writeSet
+	for _, w := range ws {
+		if !w.Parent {
+			s.children = true
+			continue
+		}
+		for _, op := range w.Ops {
+			if op.Path != "mode" {
+				s.parentOther = true
+			}
+		}
+	}
+	return s
+}
+
+// enforcement ranks modes: jit < staged < full.
+func enforcement(m resolve.Mode) int {
+	switch m {
+	case resolve.ModeStaged:
+		return 1
+	case resolve.ModeFull:
+		return 2
+	}
+	return 0
+}
+
+// simulation is what the server holds after the plan's writes, each
+// followed by the server's recomputation of members.
+type simulation struct {
+	// outcomes compose every step: Before is the observed member, After the
+	// final one; Reason is set by the step that removed a member. Sorted by
+	// org id, then email. Members that stay exactly as they are have
+	// ActionKeep.
+	outcomes []resolve.Outcome
+	// members are the final members.
+	members []resolve.Member
+	// final is the resolution under the final configuration: its Entitled
+	// and GroupUsers describe the desired configuration.
+	final resolve.Result
+}
+
+// simulate predicts the members the server holds once the writes of ws
+// (with the parent's mode set to mode) are applied in apply's order, the
+// server recomputing members after each PATCH:
+//
+//   - when the mode moves up (jit → staged → full), the parent's other
+//     attributes first, then the children, and the mode switch last, so
+//     that new mappings and exceptions are in place before they are
+//     enforced;
+//   - otherwise the parent first (its mode included), then the children.
+//
+// All child writes form one step: on a server whose members already
+// reflect its configuration, a child org's members depend only on the
+// parent and that org's own configuration. With no write at all nothing is
+// recomputed and the members stay as observed.
+func (pl *planner) simulate(mode resolve.Mode, ws writeSet) simulation {
+	t := pl.t
+	cur := t.Parent.Mode
+	desired := pl.desired(mode)
+	pre := desired.Parent
+	pre.Mode = cur
+	curOrgs := t.Orgs
+
+	type config struct {
+		parent resolve.Org
+		orgs   []resolve.Org
+	}
+	var steps []config
+	if enforcement(mode) > enforcement(cur) {
+		if ws.parentOther {
+			steps = append(steps, config{pre, curOrgs})
+		}
+		if ws.children {
+			steps = append(steps, config{pre, desired.Orgs})
+		}
+		steps = append(steps, config{desired.Parent, desired.Orgs})
+	} else {
+		if ws.parentOther || mode != cur {
+			steps = append(steps, config{desired.Parent, curOrgs})
+		}
+		if ws.children {
+			steps = append(steps, config{desired.Parent, desired.Orgs})
+		}
+	}
+
+	type track struct {
+		org                  string
+		email                string
+		before, after        *resolve.Member
+		reason               string
+		roleGroup, tierGroup string
+	}
+	tracks := map[string]*track{}
+	var order []string
+	key := func(m *resolve.Member) string {
+		if m.ID != "" {
+			return m.ID
+		}
+		return "\x00" + m.Org + "\x00" + resolve.NormEmail(m.Email)
+	}
+	for i := range t.Members {
+		m := &t.Members[i]
+		k := key(m)
+		if _, dup := tracks[k]; dup {
+			continue
+		}
+		tracks[k] = &track{org: m.Org, email: resolve.NormEmail(m.Email), before: m, after: m}
+		order = append(order, k)
+	}
+
+	members := t.Members
+	var res resolve.Result
+	for _, st := range steps {
+		in := desired
+		in.Parent, in.Orgs, in.Members = st.parent, st.orgs, members
+		res = resolve.Resolve(in)
+		for _, oc := range res.Outcomes {
+			var k string
+			if oc.Before != nil {
+				k = key(oc.Before)
+			} else {
+				k = key(oc.After)
+			}
+			tr := tracks[k]
+			if tr == nil {
+				tr = &track{org: oc.Org, email: oc.Email}
+				tracks[k] = tr
+				order = append(order, k)
+			}
+			tr.after = oc.After
+			if oc.Action == resolve.ActionRemove {
+				tr.reason = oc.Reason
+			}
+			if oc.RoleGroup != "" {
+				tr.roleGroup, tr.tierGroup = oc.RoleGroup, oc.TierGroup
+			}
+		}
+		members = res.Members
+	}
+	sim := simulation{members: members, final: res}
+	if len(steps) == 0 {
+		// Nothing is written: the desired configuration is the current one
+		// as far as resolution goes; resolve it for entitlements only.
+		in := desired
+		sim.final = resolve.Resolve(in)
+	}
+
+	for _, k := range order {
+		tr := tracks[k]
+		oc := resolve.Outcome{Org: tr.org, Email: tr.email, Before: tr.before, After: tr.after, RoleGroup: tr.roleGroup, TierGroup: tr.tierGroup}
+		switch {
+		case tr.before == nil && tr.after == nil:
+			continue
+		case tr.before == nil:
+			oc.Action = resolve.ActionAdd
+			oc.Email = resolve.NormEmail(tr.after.Email)
+		case tr.after == nil:
+			oc.Action = resolve.ActionRemove
+			oc.Reason = tr.reason
+		case tr.before.Role != tr.after.Role || tr.before.SeatTier != tr.after.SeatTier:
+			oc.Action = resolve.ActionChange
+		case tr.before.Origin != tr.after.Origin || tr.before.UserID != tr.after.UserID:
+			oc.Action = resolve.ActionLink
+		default:
+			oc.Action = resolve.ActionKeep
+		}
+		sim.outcomes = append(sim.outcomes, oc)
+	}
+	slices.SortStableFunc(sim.outcomes, func(a, b resolve.Outcome) int {
+		return cmp.Or(cmp.Compare(a.Org, b.Org), cmp.Compare(a.Email, b.Email))
+	})
+	return sim
+}
