@@ -652,6 +652,19 @@ func TestNewRefusesBadState(t *testing.T) {
 	}
 }
 
+func TestNewFillsMissingVersions(t *testing.T) {
+	snap := fixture()
+	snap.Users[0].Meta = scim.Meta{}
+	snap.Members[0].Meta = scim.Meta{}
+	ts := NewTestServer(t, snap, Options{})
+	for _, path := range []string{"/Users/" + snap.Users[0].ID, "/Members/" + snap.Members[0].ID} {
+		r := ts.call(t, "GET", path, nil).want(t, 200)
+		if r.header.Get("ETag") != `W/"1"` || r.body["meta"].(map[string]any)["version"] != `W/"1"` {
+			t.Errorf("GET %s of a resource without meta.version: ETag %q, meta %v", path, r.header.Get("ETag"), r.body["meta"])
+		}
+	}
+}
+
 func TestSnapshotIsACopy(t *testing.T) {
 	snap := fixture()
 	ts := NewTestServer(t, snap, Options{Now: func() time.Time { return testNow }})

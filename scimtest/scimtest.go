@@ -39,7 +39,8 @@
 // After every change to users, groups or organizations the members of
 // every child organization are recomputed with the rules of DESIGN §5
 // (package resolve, through tenant.Recompute), at the server's clock
-// (Options.Now). The state a server starts from is taken as it is.
+// (Options.Now). The state a server starts from is taken as it is, members
+// included, except that a resource without meta.version gets W/"1".
 //
 // # Faults
 //

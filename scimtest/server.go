@@ -58,6 +58,7 @@ type Server struct {
 }
 
 func newServer(st *state, opts Options) (*Server, error) {
+	st.fillMeta()
 	st.reindex()
 	if err := st.check(); err != nil {
 		return nil, err

@@ -82,6 +82,29 @@ func (s *state) check() error {
 	return nil
 }
 
+// fillMeta gives every resource a meta.resourceType and, where it has
+// none, the version W/"1", so that every resource has an ETag.
+func (s *state) fillMeta() {
+	fill := func(m *scim.Meta, kind string) {
+		m.ResourceType = kind
+		if m.Version == "" {
+			m.Version = `W/"1"`
+		}
+	}
+	for i := range s.users {
+		fill(&s.users[i].Meta, "User")
+	}
+	for i := range s.groups {
+		fill(&s.groups[i].Meta, "Group")
+	}
+	for i := range s.orgs {
+		fill(&s.orgs[i].Meta, "Organization")
+	}
+	for i := range s.members {
+		fill(&s.members[i].Meta, "Member")
+	}
+}
+
 // parent returns the parent organization, or nil.
 func (s *state) parent() *scim.Organization {
 	for i := range s.orgs {
