@@ -196,4 +196,3 @@ func (s *MembersExportSource) members(rows []MemberRow, orgs []scim.Organization
 	}
 	return out, nil
 }
-

@@ -81,7 +81,7 @@ func Open(ctx context.Context, target spec.Target, opts OpenOptions) (Source, Wr
 		return src, src, warnings, nil
 	}
 
-	token, warn, err := readToken(target, opts.Getenv, path)
+	token, warn, err := ReadToken(target, opts)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("opening target %s: %w", target.URL, err)
 	}
@@ -137,14 +137,24 @@ func SpecDir(source string) string {
 	return filepath.Dir(first)
 }
 
-// readToken reads the bearer token from target.tokenFile or the environment.
-func readToken(target spec.Target, getenv func(string) string, path func(string) string) (token, warning string, err error) {
+// ReadToken returns the bearer token of a URL target, from
+// target.tokenFile (relative to opts.BaseDir) or the environment variable
+// target.tokenEnv (SCIMSYNC_TOKEN when neither is set), read with
+// opts.Getenv. warning is set when the token file is readable by others.
+// The token is never part of the error. Callers use it to check that
+// nothing they write holds it.
+func ReadToken(target spec.Target, opts OpenOptions) (token, warning string, err error) {
 	if target.TokenFile != "" && target.TokenEnv != "" {
 		return "", "", errors.New("set target.tokenEnv or target.tokenFile, not both")
 	}
 	if target.TokenFile != "" {
-		return scim.TokenFromFile(path(target.TokenFile))
+		p := target.TokenFile
+		if !filepath.IsAbs(p) && opts.BaseDir != "" {
+			p = filepath.Join(opts.BaseDir, p)
+		}
+		return scim.TokenFromFile(p)
 	}
+	getenv := opts.Getenv
 	if getenv == nil {
 		getenv = os.Getenv
 	}

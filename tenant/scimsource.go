@@ -80,10 +80,24 @@ func (s *SCIMSource) Read(ctx context.Context, req ReadRequest) (*Tenant, error)
 // ReadSnapshot reads the tenant as wire resources, for `scimsync
 // snapshot`. Groups whose members were not read (see ReadRequest) have
 // none; use AllGroupMembers for a snapshot that can stand in for the server.
+// meta.location is dropped: it names where the server was, not what the
+// resource is, and would make two snapshots of one tenant differ.
 func (s *SCIMSource) ReadSnapshot(ctx context.Context, req ReadRequest) (*Snapshot, error) {
 	snap, _, err := s.read(ctx, req)
 	if err != nil {
 		return nil, err
+	}
+	for i := range snap.Users {
+		snap.Users[i].Meta.Location = ""
+	}
+	for i := range snap.Groups {
+		snap.Groups[i].Meta.Location = ""
+	}
+	for i := range snap.Organizations {
+		snap.Organizations[i].Meta.Location = ""
+	}
+	for i := range snap.Members {
+		snap.Members[i].Meta.Location = ""
 	}
 	// Refuse what a snapshot reader would refuse.
 	if _, err := FromSCIM(snap.Users, snap.Groups, snap.Organizations, snap.Members); err != nil {
