@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/tools/txtar"
+
+	"github.com/scimsync/scimsync/apply"
+)
+
+func TestParseApplyArgs(t *testing.T) {
+	n := func(i int) *int { return &i }
+	def := applyOptions{files: []string{"scimsync.yaml"}, auditLog: apply.DefaultAuditLog}
+	with := func(f func(o *applyOptions)) applyOptions { o := def; f(&o); return o }
+	tests := []struct {
+		name    string
+		args    []string
+		want    applyOptions
+		wantErr string
+	}{
+		{"plan and spec", nil, def, ""},
+		{"plan file before flags", []string{"p.json", "--yes", "-f", "s.yaml"},
+			with(func(o *applyOptions) { o.planFile, o.yes, o.files = "p.json", true, []string{"s.yaml"} }), ""},
+		{"plan file after flags", []string{"--yes", "p.json"},
+			with(func(o *applyOptions) { o.planFile, o.yes = "p.json", true }), ""},
+		{"allowances", []string{"--allow-removals=4", "--allow-empty-groups", "p.json"},
+			with(func(o *applyOptions) { o.planFile, o.allowRemovals, o.allowEmptyGroups = "p.json", n(4), true }), ""},
+		{"zero removals approved", []string{"--allow-removals", "0"},
+			with(func(o *applyOptions) { o.allowRemovals = n(0) }), ""},
+		{"files", []string{"--journal", "j", "--audit-log", "a", "--insecure-skip-tls-verify"},
+			with(func(o *applyOptions) { o.journal, o.auditLog, o.insecure = "j", "a", true }), ""},
+		{"negative count", []string{"--allow-removals=-1"}, def, `invalid value "-1" for flag -allow-removals: "-1" is not a count`},
+		{"not a count", []string{"--allow-removals=all"}, def, `invalid value "all" for flag -allow-removals: "all" is not a count`},
+		{"two plans", []string{"a.json", "b.json"}, def, `unexpected argument "b.json": apply takes one plan file`},
+		{"empty spec path", []string{"-f", ""}, def, "flag -f: empty path"},
+		{"empty audit log", []string{"--audit-log="}, def, "flag --audit-log: empty path"},
+		{"empty journal", []string{"--journal="}, def, "flag --journal: empty path"},
+		{"unknown flag", []string{"--force"}, def, "flag provided but not defined: -force"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := flag.NewFlagSet("apply", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			got, err := parseApplyArgs(fs, tt.args)
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tt.want, got, cmp.AllowUnexported(applyOptions{})); d != "" {
+				t.Errorf("options (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestApplyJournalPath(t *testing.T) {
+	for _, tt := range []struct {
+		o    applyOptions
+		want string
+	}{
+		{applyOptions{planFile: "ci/p.json"}, "ci/p.json.journal"},
+		{applyOptions{planFile: "p.json", journal: "j"}, "j"},
+		{applyOptions{}, "scimsync-apply.journal"},
+	} {
+		if got := tt.o.journalPath(); got != tt.want {
+			t.Errorf("%+v: journal %q, want %q", tt.o, got, tt.want)
+		}
+	}
+}
+
+// confirmFixture extracts the spec and tenant of the apply_confirm script
+// into a temporary directory and returns the spec's path.
+func confirmFixture(t *testing.T) string {
+	t.Helper()
+	ar, err := txtar.ParseFile(filepath.Join("testdata", "script", "apply_confirm.txtar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, f := range ar.Files {
+		if f.Name == "scimsync.yaml" || f.Name == "tenant.json" {
+			if err := os.WriteFile(filepath.Join(dir, f.Name), f.Data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return filepath.Join(dir, "scimsync.yaml")
+}
+
+func TestApplyPromptsOnATerminal(t *testing.T) {
+	tests := []struct {
+		answer    string
+		wantCode  int
+		wantWrite bool
+	}{
+		{"yes\n", exitOK, true},
+		{"y\n", exitError, false},
+		{"YES\n", exitError, false},
+		{"", exitError, false},
+	}
+	for _, tt := range tests {
+		t.Run(strings.TrimSpace(tt.answer), func(t *testing.T) {
+			specPath := confirmFixture(t)
+			dir := filepath.Dir(specPath)
+			tenantPath := filepath.Join(dir, "tenant.json")
+			before, _ := os.ReadFile(tenantPath)
+			var stdout, stderr bytes.Buffer
+			env := &cmdEnv{
+				Stdin: strings.NewReader(tt.answer), Stdout: &stdout, Stderr: &stderr,
+				Getenv: func(k string) string { return map[string]string{"USER": "alice"}[k] },
+				Now:    func() time.Time { return time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC) },
+				IsTTY:  func(any) bool { return true },
+			}
+			code := runApply(env, []string{"-f", specPath, "--journal", filepath.Join(dir, "j"), "--audit-log", filepath.Join(dir, "audit.jsonl")})
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d\nstderr:\n%s", code, tt.wantCode, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), "Apply these changes? Only 'yes' is accepted: ") {
+				t.Errorf("no prompt on stderr:\n%s", stderr.String())
+			}
+			if !strings.Contains(stdout.String(), "Plan: 1 to add, 0 to change, 1 to remove (hq 1).") {
+				t.Errorf("the plan was not shown before the prompt:\n%s", stdout.String())
+			}
+			after, _ := os.ReadFile(tenantPath)
+			if wrote := !bytes.Equal(before, after); wrote != tt.wantWrite {
+				t.Errorf("tenant written: %v, want %v", wrote, tt.wantWrite)
+			}
+			if !tt.wantWrite && !strings.Contains(stderr.String(), "Apply cancelled: nothing was written.") {
+				t.Errorf("stderr:\n%s", stderr.String())
+			}
+		})
+	}
+}
