@@ -167,7 +167,7 @@ func list[T any](s *Server, r *http.Request, ri reqInfo, acc accessor[T], items 
 			return errorResponse(e)
 		}
 		for i := range items {
-			if pred(toDoc(items[i])) {
+			if pred(docOf(s, acc, &items[i])) {
 				matched = append(matched, i)
 			}
 		}
@@ -207,6 +207,32 @@ func list[T any](s *Server, r *http.Request, ri reqInfo, acc accessor[T], items 
 		page = nil
 	}
 	return listResponse(s, r, acc, q, items, page, reported, start)
+}
+
+// docOf returns the JSON form of a stored resource for filtering, from a
+// cache keyed by resource type and id and checked against its meta: every
+// change to a resource changes its version (for members, a hash of their
+// content) and its lastModified. The caller must not modify the result.
+func docOf[T any](s *Server, acc accessor[T], v *T) map[string]any {
+	key := acc.rt.Name + "\x00" + acc.id(v)
+	m := acc.meta(v)
+	version := m.Version + "\x00" + m.Created + "\x00" + m.LastModified
+	s.cmu.Lock()
+	c, ok := s.docs[key]
+	s.cmu.Unlock()
+	if ok && c.version == version {
+		return c.doc
+	}
+	doc := toDoc(*v)
+	s.cmu.Lock()
+	s.docs[key] = cachedDoc{version: version, doc: doc}
+	s.cmu.Unlock()
+	return doc
+}
+
+type cachedDoc struct {
+	version string
+	doc     map[string]any
 }
 
 // listBody is a list response (RFC 7644 §3.4.2) that always carries

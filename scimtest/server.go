@@ -51,6 +51,9 @@ type Server struct {
 	st  *state
 	seq map[string]int // resources created, per resource type
 
+	cmu  sync.Mutex
+	docs map[string]cachedDoc // see docOf
+
 	fmu    sync.Mutex
 	faults Faults
 	seen   map[string]int // requests counted per fault
@@ -72,6 +75,7 @@ func newServer(st *state, opts Options) (*Server, error) {
 		limit:  opts.MaxRequestBytes,
 		st:     st,
 		seq:    map[string]int{},
+		docs:   map[string]cachedDoc{},
 		faults: opts.Faults,
 	}
 	if s.base == "/" {
