@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+
+	"github.com/scimsync/scimsync/spec"
+	"github.com/scimsync/scimsync/tenant"
+)
+
+func init() {
+	register(&command{
+		name:    "snapshot",
+		summary: "save the live tenant as a snapshot file for offline plans",
+		usage:   snapshotUsage,
+		run:     runSnapshot,
+	})
+}
+
+const snapshotUsage = `Usage: scimsync snapshot [-f PATH]... -o FILE [--insecure-skip-tls-verify] [-v]
+
+Read the whole tenant from the SCIM server the spec targets (target.url) and
+save it as a snapshot: one JSON document holding the users, the groups with
+their members, the organizations and the members, in the same form as the
+server's list responses, sorted by id. A spec whose target.file names the
+snapshot can then be planned offline, and scimsync serve --state can serve
+it. The members of every group are read, so a snapshot stands in for the
+server whatever the spec maps.
+
+The file is written atomically (a temporary file in the same directory,
+synced, then renamed), with mode 0600 when new: a snapshot lists people. It
+never holds the bearer token; if the server's data held it, nothing is
+written.
+
+Flags:
+  -f PATH                     a spec file, a directory of *.yaml files, or -
+                              for stdin; repeat to merge several (default
+                              scimsync.yaml)
+  -o FILE                     where to write the snapshot; - for stdout
+                              (required)
+  --insecure-skip-tls-verify  do not verify the server's TLS certificate
+                              (testing only; warns on every run)
+  -v                          log each request (method, path, status) to
+                              stderr
+  -h                          show this help
+
+Environment:
+  SCIMSYNC_TOKEN              the bearer token, unless target.tokenEnv names
+                              another variable or target.tokenFile a file
+
+Exit codes:
+  0  the snapshot was written
+  1  an error: an invalid spec, a target that is not a SCIM server with the
+     organization extension, an incomplete read; nothing was written
+`
+
+// snapshotOptions are the parsed flags of snapshot.
+type snapshotOptions struct {
+	files    []string
+	out      string
+	insecure bool
+	verbose  bool
+}
+
+// parseSnapshotArgs parses snapshot's command line into options.
+func parseSnapshotArgs(fs *flag.FlagSet, args []string) (snapshotOptions, error) {
+	var files stringList
+	var opts snapshotOptions
+	fs.Var(&files, "f", "spec file, directory or - for stdin (repeatable)")
+	fs.StringVar(&opts.out, "o", "", "where to write the snapshot, - for stdout")
+	fs.BoolVar(&opts.insecure, "insecure-skip-tls-verify", false, "do not verify the server's TLS certificate")
+	fs.BoolVar(&opts.verbose, "v", false, "log each request to stderr")
+	if err := fs.Parse(args); err != nil {
+		return opts, err
+	}
+	if fs.NArg() > 0 {
+		return opts, fmt.Errorf("unexpected argument %q: pass spec paths with -f and the output with -o", fs.Arg(0))
+	}
+	for _, f := range files {
+		if f == "" {
+			return opts, errors.New("flag -f: empty path")
+		}
+	}
+	if opts.out == "" {
+		return opts, errors.New("flag -o: say where to write the snapshot (-o tenant.json, or -o - for stdout)")
+	}
+	opts.files = files
+	if len(opts.files) == 0 {
+		opts.files = []string{"scimsync.yaml"}
+	}
+	if opts.out == "-" && len(opts.files) == 1 && opts.files[0] == "-" {
+		return opts, errors.New("flag -o: the spec comes from stdin; write the snapshot to a file")
+	}
+	return opts, nil
+}
+
+// snapshotReader is what snapshot needs of a source: the live SCIM source
+// reads wire resources.
+type snapshotReader interface {
+	ReadSnapshot(ctx context.Context, req tenant.ReadRequest) (*tenant.Snapshot, error)
+}
+
+func runSnapshot(env *cmdEnv, args []string) int {
+	fs := flag.NewFlagSet("snapshot", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	opts, err := parseSnapshotArgs(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(env.Stdout, snapshotUsage)
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "scimsync snapshot: %v\nRun 'scimsync snapshot -h' for usage.\n", err)
+		return exitError
+	}
+	fail := func(format string, args ...any) int {
+		fmt.Fprintf(env.Stderr, "scimsync snapshot: "+format+"\n", args...)
+		return exitError
+	}
+
+	s, diags, err := spec.LoadWith(spec.LoadOptions{Now: env.Now(), Stdin: env.Stdin}, opts.files...)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if diags.HasErrors() || s == nil {
+		for _, d := range diags.Errors() {
+			fmt.Fprintln(env.Stderr, d.String())
+		}
+		return fail("the spec is invalid (%s); nothing was read", plural(len(diags.Errors()), "error"))
+	}
+	switch {
+	case s.Target.File != "":
+		return fail("target.file: the spec's target is a snapshot already (%s); snapshot reads a SCIM server, named by target.url", s.Target.File)
+	case s.Target.MembersCSV != "":
+		return fail("target.membersCsv: a server without the organization extension cannot be snapshotted; plan reads it through the members export directly")
+	}
+
+	logger := slog.New(slog.DiscardHandler)
+	if opts.verbose {
+		logger = slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	oo := tenant.OpenOptions{Getenv: env.Getenv, Insecure: opts.insecure, Logger: logger, Now: env.Now}
+	src, _, warnings, err := tenant.OpenSpec(ctx, s, oo)
+	for _, w := range warnings {
+		fmt.Fprintf(env.Stderr, "scimsync snapshot: warning: %s\n", w)
+	}
+	if err != nil {
+		return fail("%v", err)
+	}
+	sr, ok := src.(snapshotReader)
+	if !ok {
+		return fail("target %s cannot be snapshotted", s.Target.URL)
+	}
+
+	req := readRequest(s)
+	req.AllGroupMembers = true
+	var prog *progressLine
+	if env.IsTTY(env.Stderr) {
+		prog = &progressLine{w: env.Stderr}
+		req.Progress = prog.update
+	}
+	snap, err := sr.ReadSnapshot(ctx, req)
+	prog.done()
+	if err != nil {
+		return fail("reading the tenant: %v; nothing was written", err)
+	}
+
+	var buf bytes.Buffer
+	if err := tenant.EncodeSnapshot(&buf, snap); err != nil {
+		return fail("%v", err)
+	}
+	// The wire types have no place for a token, but a server could echo it
+	// in any string.
+	oo.BaseDir = tenant.SpecDir(s.Source)
+	if token, _, err := tenant.ReadToken(s.Target, oo); err == nil && bytes.Contains(buf.Bytes(), []byte(token)) {
+		return fail("the server's data holds the bearer token; refusing to write it anywhere")
+	}
+	if opts.out == "-" {
+		if _, err := env.Stdout.Write(buf.Bytes()); err != nil {
+			return fail("writing the snapshot: %v", err)
+		}
+	} else if err := tenant.WriteFileAtomic(opts.out, buf.Bytes()); err != nil {
+		return fail("%v", err)
+	}
+	children := 0
+	for _, o := range snap.Organizations {
+		if o.Parent != "" {
+			children++
+		}
+	}
+	where := opts.out
+	if where == "-" {
+		where = "stdout"
+	}
+	fmt.Fprintf(env.Stderr, "Wrote %s: %s, %s, %s, %s.\n", where,
+		plural(len(snap.Users), "user"), plural(len(snap.Groups), "group"),
+		plural(children, "child organization"), plural(len(snap.Members), "member"))
+	return exitOK
+}
