@@ -6,15 +6,49 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/rogpeppe/go-internal/testscript"
 	"golang.org/x/tools/txtar"
 
 	"github.com/scimsync/scimsync/apply"
 )
+
+func init() {
+	if _, dup := scriptCmds["replace"]; dup {
+		panic("script command replace registered twice")
+	}
+	scriptCmds["replace"] = cmdReplace
+}
+
+// cmdReplace edits a file in a script, as an operator would:
+//
+//	replace FILE OLD NEW
+//
+// OLD must occur in FILE; every occurrence becomes NEW. Both are unquoted
+// like Go strings, so \n works.
+func cmdReplace(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: replace FILE OLD NEW")
+	}
+	unquote := func(s string) string {
+		u, err := strconv.Unquote(`"` + strings.ReplaceAll(s, `"`, `\"`) + `"`)
+		ts.Check(err)
+		return u
+	}
+	name := ts.MkAbs(args[0])
+	b, err := os.ReadFile(name)
+	ts.Check(err)
+	old, repl := unquote(args[1]), unquote(args[2])
+	if !strings.Contains(string(b), old) {
+		ts.Fatalf("replace: %s does not contain %q", args[0], old)
+	}
+	ts.Check(os.WriteFile(name, []byte(strings.ReplaceAll(string(b), old, repl)), 0o644))
+}
 
 func TestParseApplyArgs(t *testing.T) {
 	n := func(i int) *int { return &i }
