@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 
 	"github.com/scimsync/scimsync/scim"
@@ -22,16 +21,6 @@ var ErrNotConfirmed = errors.New("write refused: the apply was not confirmed")
 type Guard struct {
 	w     tenant.Writer
 	armed atomic.Bool
-
-	mu      sync.Mutex
-	refused []RefusedWrite
-}
-
-// RefusedWrite is a write a Guard turned away.
-type RefusedWrite struct {
-	OrgID   string
-	Version string
-	Ops     []scim.PatchOp
 }
 
 // NewGuard returns a disarmed Guard around w.
@@ -44,20 +33,10 @@ func (g *Guard) Arm() { g.armed.Store(true) }
 func (g *Guard) Armed() bool { return g.armed.Load() }
 
 // PatchOrganization implements tenant.Writer. While the guard is disarmed it
-// records the write, returns ErrNotConfirmed and sends nothing.
+// sends nothing and returns ErrNotConfirmed.
 func (g *Guard) PatchOrganization(ctx context.Context, id, version string, ops []scim.PatchOp) (string, error) {
 	if !g.armed.Load() {
-		g.mu.Lock()
-		g.refused = append(g.refused, RefusedWrite{OrgID: id, Version: version, Ops: ops})
-		g.mu.Unlock()
 		return "", fmt.Errorf("PATCH /Organizations/%s: %w", id, ErrNotConfirmed)
 	}
 	return g.w.PatchOrganization(ctx, id, version, ops)
-}
-
-// Refused returns the writes the guard turned away, in order.
-func (g *Guard) Refused() []RefusedWrite {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return append([]RefusedWrite(nil), g.refused...)
 }

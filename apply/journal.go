@@ -147,8 +147,6 @@ type journalState struct {
 	// or failed: the process died while the write was in flight, so whether
 	// the server applied it is unknown.
 	Interrupted map[int]doneStep
-	// Runs counts the earlier runs of the plan.
-	Runs int
 }
 
 // stateFor summarises entries for the plan hash planHash.
@@ -158,20 +156,18 @@ func stateFor(entries []JournalEntry, planHash string) journalState {
 		if e.PlanHash != planHash {
 			continue
 		}
-		switch e.Event {
-		case EventBegin:
-			st.Runs++
-		case EventStep:
-			s := doneStep{OrgID: e.OrgID, OpsHash: e.OpsHash, IfMatch: e.IfMatch, Version: e.Version}
-			switch e.Status {
-			case StepStarted:
-				st.Interrupted[e.Step] = s
-			case StepDone:
-				delete(st.Interrupted, e.Step)
-				st.Done[e.Step] = s
-			case StepFailed:
-				delete(st.Interrupted, e.Step)
-			}
+		if e.Event != EventStep {
+			continue
+		}
+		s := doneStep{OrgID: e.OrgID, OpsHash: e.OpsHash, IfMatch: e.IfMatch, Version: e.Version}
+		switch e.Status {
+		case StepStarted:
+			st.Interrupted[e.Step] = s
+		case StepDone:
+			delete(st.Interrupted, e.Step)
+			st.Done[e.Step] = s
+		case StepFailed:
+			delete(st.Interrupted, e.Step)
 		}
 	}
 	return st

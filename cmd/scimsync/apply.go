@@ -228,7 +228,7 @@ func runApply(env *cmdEnv, args []string) int {
 	} else {
 		fmt.Fprintln(env.Stdout, diff.SummaryLine(p))
 	}
-	if len(p.Writes) == 0 && !p.HasChanges() {
+	if len(p.Writes) == 0 {
 		fmt.Fprintln(env.Stdout, "Nothing to apply.")
 		return exitOK
 	}
