@@ -48,7 +48,12 @@ organizations:
 func writeSpec(t *testing.T, dir, content string) string {
 	t.Helper()
 	p := filepath.Join(dir, "agency.yaml")
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+	// Atomically, as editors and git do, so a run never reads half a file.
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
 		t.Fatal(err)
 	}
 	return p

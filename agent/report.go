@@ -35,7 +35,7 @@ type report struct {
 	ConfigChanges int
 	// Flags counts flagged members (all orgs).
 	Flags int
-	// Line is the plan's one-line summary.
+	// Line is the plan's one-line summary (diff.SummaryLine).
 	Line string
 	// ChangesKey identifies the planned changes themselves (config and
 	// member changes, not the fingerprint of the whole observed state):
@@ -181,36 +181,13 @@ func reportFromOutcome(o *Outcome) (*report, error) {
 		}
 		rep.ChangesKey = key
 	}
-	rep.Line = planLine(rep)
+	rep.Line = diff.SummaryLine(p)
 	b, err := json.Marshal(p)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the plan: %w", err)
 	}
 	rep.Plan = b
 	return rep, nil
-}
-
-// planLine is the plan's summary line (DESIGN §6).
-func planLine(r *report) string {
-	if !r.Drift() {
-		return "No changes. The tenant matches the spec."
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "Plan: %d to add, %d to change, %d to remove", r.Summary.Add, r.Summary.Change, r.Summary.Remove)
-	var per []string
-	for _, o := range r.Orgs {
-		if n := o.Drift[KindRemove]; n > 0 {
-			per = append(per, fmt.Sprintf("%s %d", o.Org, n))
-		}
-	}
-	if len(per) > 0 {
-		fmt.Fprintf(&b, " (%s)", strings.Join(per, ", "))
-	}
-	if r.ConfigChanges > 0 {
-		fmt.Fprintf(&b, "; %d configuration change(s)", r.ConfigChanges)
-	}
-	b.WriteString(".")
-	return b.String()
 }
 
 // orgDrift lists the orgs with changes, by kind.
