@@ -32,7 +32,9 @@ const (
 	DefaultMaxRetries   = 5
 	DefaultRetryWaitMin = 500 * time.Millisecond
 	DefaultRetryWaitMax = 30 * time.Second
-	DefaultUserAgent    = "scimsync"
+	// DefaultRequestTimeout bounds one attempt, body included.
+	DefaultRequestTimeout = 5 * time.Minute
+	DefaultUserAgent      = "scimsync"
 )
 
 // Config configures a Client. Only BaseURL and Token are required.
@@ -71,6 +73,12 @@ type Config struct {
 	// the server gives no Retry-After. Defaults 500ms and 30s.
 	RetryWaitMin time.Duration
 	RetryWaitMax time.Duration
+	// RequestTimeout bounds one attempt of a request, from connecting to
+	// the last byte of the body, so that a server dribbling its answer (a
+	// slow loris) cannot hold a read open forever. An attempt cut off by
+	// it is not retried. Default 5m. Ignored when HTTPClient sets its own
+	// Timeout.
+	RequestTimeout time.Duration
 	// Logger receives debug lines about requests (method, path, status,
 	// size, duration; never headers) and warnings about failed attempts.
 	// Default: discard.
@@ -153,6 +161,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = DefaultUserAgent
 	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -184,6 +195,9 @@ func New(cfg Config) (*Client, error) {
 		if cfg.InsecureSkipTLSVerify {
 			log.Warn("TLS certificate verification is off (insecure-skip-tls-verify)", "host", u.Host)
 		}
+	}
+	if hc.Timeout == 0 {
+		hc.Timeout = cfg.RequestTimeout
 	}
 	hc.Transport = &countingTransport{next: next, c: c}
 	hc.CheckRedirect = c.checkRedirect
