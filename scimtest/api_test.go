@@ -627,12 +627,14 @@ func TestDiscovery(t *testing.T) {
 
 func TestNewRefusesBadState(t *testing.T) {
 	for name, mutate := range map[string]func(s *tenant.Snapshot){
-		"duplicate user id":    func(s *tenant.Snapshot) { s.Users[1].ID = s.Users[0].ID },
-		"user without id":      func(s *tenant.Snapshot) { s.Users[0].ID = "" },
-		"two parents":          func(s *tenant.Snapshot) { s.Organizations[1].Parent = "" },
-		"bad mode":             func(s *tenant.Snapshot) { s.Organizations[0].Mode = "sometimes" },
-		"member of no org":     func(s *tenant.Snapshot) { s.Members[0].Organization = "o-nope" },
-		"duplicate member ids": func(s *tenant.Snapshot) { s.Members[1].ID = s.Members[0].ID },
+		"duplicate user id":                        func(s *tenant.Snapshot) { s.Users[1].ID = s.Users[0].ID },
+		"user without id":                          func(s *tenant.Snapshot) { s.Users[0].ID = "" },
+		"two parents":                              func(s *tenant.Snapshot) { s.Organizations[1].Parent = "" },
+		"bad mode":                                 func(s *tenant.Snapshot) { s.Organizations[0].Mode = "sometimes" },
+		"member of no org":                         func(s *tenant.Snapshot) { s.Members[0].Organization = "o-nope" },
+		"duplicate member ids":                     func(s *tenant.Snapshot) { s.Members[1].ID = s.Members[0].ID },
+		"members without organizations":            func(s *tenant.Snapshot) { s.Organizations = nil },
+		"duplicate group id without organizations": func(s *tenant.Snapshot) { s.Organizations, s.Members = nil, nil; s.Groups[1].ID = s.Groups[0].ID },
 	} {
 		t.Run(name, func(t *testing.T) {
 			snap := fixture()
@@ -707,5 +709,19 @@ func TestConcurrentUse(t *testing.T) {
 	wg.Wait()
 	if got := ts.call(t, "GET", "/Users/u-bob", nil).want(t, 200).header.Get("ETag"); got != `W/"41"` {
 		t.Errorf("after 40 PATCHes the version is %s, want W/\"41\"", got)
+	}
+}
+
+func TestRequestLimits(t *testing.T) {
+	ts := newFixtureServer(t, Options{MaxRequestBytes: 256})
+	big := map[string]any{"userName": strings.Repeat("x", 300) + "@example.gov"}
+	ts.call(t, "POST", "/Users", big).want(t, 413)
+	ts.call(t, "PATCH", "/Users/u-bob", patchBody(op("replace", "displayName", strings.Repeat("x", 300)))).want(t, 413)
+	if got := ts.call(t, "GET", "/Users?filter="+q(`userName sw "x"`), nil).want(t, 200).total(); got != 0 {
+		t.Errorf("a refused POST created a user")
+	}
+	r := ts.call(t, "HEAD", "/Users/u-bob", nil)
+	if r.status != 200 || len(r.raw) != 0 || r.header.Get("ETag") != `W/"1"` {
+		t.Errorf("HEAD: %d %q ETag %q", r.status, r.raw, r.header.Get("ETag"))
 	}
 }

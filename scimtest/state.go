@@ -37,47 +37,25 @@ func indexBy[T any](list []T, id func(*T) string) map[string]int {
 	return m
 }
 
-// check reports state the server cannot serve: missing or duplicate ids,
-// and more than one parent organization.
+// check reports what the server cannot serve and tenant.FromSCIM does not
+// see when there are no organizations: missing or duplicate user and group
+// ids, and members without organizations.
 func (s *state) check() error {
-	seen := map[string]string{}
-	dup := func(kind, id string) error {
-		if id == "" {
-			return fmt.Errorf("a %s has no id", kind)
-		}
-		key := kind + "\x00" + id
-		if _, ok := seen[key]; ok {
-			return fmt.Errorf("two %ss have id %q", kind, id)
-		}
-		seen[key] = id
-		return nil
-	}
+	seen := map[string]bool{}
 	for _, u := range s.users {
-		if err := dup("user", u.ID); err != nil {
-			return err
+		if u.ID == "" || seen["u"+u.ID] {
+			return fmt.Errorf("user %q: missing or duplicate id %q", u.UserName, u.ID)
 		}
+		seen["u"+u.ID] = true
 	}
 	for _, g := range s.groups {
-		if err := dup("group", g.ID); err != nil {
-			return err
+		if g.ID == "" || seen["g"+g.ID] {
+			return fmt.Errorf("group %q: missing or duplicate id %q", g.DisplayName, g.ID)
 		}
+		seen["g"+g.ID] = true
 	}
-	parents := 0
-	for _, o := range s.orgs {
-		if err := dup("organization", o.ID); err != nil {
-			return err
-		}
-		if o.Parent == "" {
-			parents++
-		}
-	}
-	if parents > 1 {
-		return fmt.Errorf("%d parent organizations: a tenant has one", parents)
-	}
-	for _, m := range s.members {
-		if err := dup("member", m.ID); err != nil {
-			return err
-		}
+	if len(s.orgs) == 0 && len(s.members) > 0 {
+		return fmt.Errorf("%d members but no organizations", len(s.members))
 	}
 	return nil
 }
@@ -103,16 +81,6 @@ func (s *state) fillMeta() {
 	for i := range s.members {
 		fill(&s.members[i].Meta, "Member")
 	}
-}
-
-// parent returns the parent organization, or nil.
-func (s *state) parent() *scim.Organization {
-	for i := range s.orgs {
-		if s.orgs[i].Parent == "" {
-			return &s.orgs[i]
-		}
-	}
-	return nil
 }
 
 // userNameTaken reports whether a user other than self has userName, in
