@@ -342,7 +342,7 @@ func serveMain(ctx context.Context, env *cmdEnv, args []string, ready func(url s
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	fmt.Fprintf(env.Stderr, "serving %s (state %s)\n", base, o.state)
-	if !loopbackHost(strings.Trim(hostOf(o.addr), "[]")) {
+	if !loopbackHost(hostOf(o.addr)) {
 		fmt.Fprintf(env.Stderr, "scimsync serve: warning: listening on %s over plain HTTP; the token crosses the network in clear\n", ln.Addr())
 	}
 	if ready != nil {
