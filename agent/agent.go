@@ -399,18 +399,22 @@ func (a *Agent) tick(ctx context.Context, jitter bool) {
 
 // runOnce performs one run and records it.
 func (a *Agent) runOnce(ctx context.Context) {
+	runCtx := ctx
 	if a.cfg.RunTimeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, a.cfg.RunTimeout)
+		runCtx, cancel = context.WithTimeout(ctx, a.cfg.RunTimeout)
 		defer cancel()
 	}
 	run := &Run{Started: a.now()}
-	rep, unchanged := a.execute(ctx, run)
+	a.log.Debug("run started")
+	rep, unchanged := a.execute(runCtx, run)
 	run.Finished = a.now()
 	run.Duration = run.Finished.Sub(run.Started)
 
 	events := a.record(run, rep, unchanged)
 	a.logRun(run, rep, unchanged)
+	// Not under the run's timeout: a run that timed out must still be able
+	// to say so.
 	for _, ev := range events {
 		a.send(ctx, ev)
 	}

@@ -792,18 +792,23 @@ func TestGitPullRealRepo(t *testing.T) {
 
 func TestStatusDocument(t *testing.T) {
 	f := newFixture(t, true, nil)
-	f.planner.set(withAdds("a@example.gov"), nil)
+	p := withAdds("a@example.gov")
+	p.Mode = diff.ModeChange{Before: "jit", After: "staged"}
+	p.ConfigChanges = []diff.ConfigChange{{Org: "example-agency", Field: diff.FieldMode, Before: "jit", After: "staged"}}
+	f.planner.set(p, nil)
 	f.agent.runOnce(context.Background())
 	st := status(t, f.agent.Handler())
 	if st.Tenant != "example-agency" || st.Drift == nil || !*st.Drift || st.Summary.Add != 1 || !st.Webhook {
 		t.Errorf("status = %+v", st)
 	}
+	no, yes := false, true
 	want := []OrgStatus{
+		{Org: "example-agency", Changes: map[string]int{"add": 0, "change": 0, "config": 1, "flag": 0, "remove": 0}},
 		{Org: "hq", Changes: map[string]int{"add": 1, "change": 0, "config": 0, "flag": 0, "remove": 0},
-			Members: 3, SCIMBacked: 2, ReadyForFull: false,
+			Members: 3, SCIMBacked: 2, ReadyForFull: &no,
 			WouldRemove: []WouldRemove{{Email: "bo@example.gov", Reason: resolve.ReasonNotProvisioned}}},
 		{Org: "regional-west", Changes: map[string]int{"add": 0, "change": 0, "config": 0, "flag": 0, "remove": 0},
-			ReadyForFull: true, WouldRemove: []WouldRemove{}},
+			ReadyForFull: &yes},
 	}
 	if diff := cmp.Diff(want, st.Orgs); diff != "" {
 		t.Errorf("orgs (-want +got):\n%s", diff)
@@ -961,5 +966,17 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	}
 	if _, err := New(Config{SpecPaths: []string{"a.yaml"}, Schedule: "CRON_TZ=America/New_York */15 * * * *", Plan: plan}); err != nil {
 		t.Errorf("CRON_TZ schedule: %v", err)
+	}
+}
+
+func TestTimedOutRunsStillNotify(t *testing.T) {
+	f := newFixture(t, true, func(c *Config) { c.RunTimeout = 30 * time.Millisecond })
+	f.planner.block = make(chan struct{}) // every plan hangs until its deadline
+	for range DefaultFailureThreshold {
+		f.agent.runOnce(context.Background())
+	}
+	evs := f.hook.events(t)
+	if len(evs) != 1 || evs[0].Kind != EventFailing || !strings.Contains(evs[0].Error, "deadline exceeded") {
+		t.Fatalf("events = %+v, want one failing with the deadline", evs)
 	}
 }

@@ -107,9 +107,11 @@ type OrgStatus struct {
 	// Members counts current members, SCIMBacked those with origin scim.
 	Members    int `json:"members"`
 	SCIMBacked int `json:"scim_backed"`
-	// ReadyForFull is true when switching to full now would remove nobody.
-	ReadyForFull bool          `json:"ready_for_full"`
-	WouldRemove  []WouldRemove `json:"would_remove"`
+	// ReadyForFull says whether switching to full now would remove nobody,
+	// and WouldRemove who it would remove. Both are absent for an
+	// organization the plan has no readiness for (the parent).
+	ReadyForFull *bool         `json:"ready_for_full,omitempty"`
+	WouldRemove  []WouldRemove `json:"would_remove,omitempty"`
 }
 
 // Status returns what /status serves.
@@ -141,15 +143,14 @@ func (a *Agent) Status() Status {
 				continue
 			}
 			os := OrgStatus{
-				Org:          o.Org,
-				Changes:      o.Drift,
-				Members:      o.Members,
-				SCIMBacked:   o.SCIMBacked,
-				ReadyForFull: o.HasReadiness && len(o.WouldRemove) == 0,
-				WouldRemove:  o.WouldRemove,
+				Org:        o.Org,
+				Changes:    o.Drift,
+				Members:    o.Members,
+				SCIMBacked: o.SCIMBacked,
 			}
-			if os.WouldRemove == nil {
-				os.WouldRemove = []WouldRemove{}
+			if o.HasReadiness {
+				ready := len(o.WouldRemove) == 0
+				os.ReadyForFull, os.WouldRemove = &ready, o.WouldRemove
 			}
 			st.Orgs = append(st.Orgs, os)
 		}
