@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -778,13 +779,60 @@ func TestGitPull(t *testing.T) {
 }
 
 func TestGitPullRealRepo(t *testing.T) {
-	if _, err := execGit(context.Background(), ".", "--version"); err != nil {
-		t.Skip("git not available")
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
 	}
-	// A spec directory that is not a repository: the run fails.
-	f := newFixture(t, true, func(c *Config) { c.GitPull = true })
+	root := t.TempDir()
+	git := func(dir string, args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.gov", "-c", "init.defaultBranch=main"}, args...)...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	remote, work, checkout := filepath.Join(root, "remote.git"), filepath.Join(root, "work"), filepath.Join(root, "agent")
+	git(root, "init", "--bare", remote)
+	git(root, "clone", remote, work)
+	writeSpec(t, work, validSpec)
+	git(work, "add", "agency.yaml")
+	git(work, "commit", "-m", "spec")
+	git(work, "push", "origin", "HEAD")
+	git(root, "clone", remote, checkout)
+
+	f := newFixture(t, true, func(c *Config) {
+		c.SpecPaths = []string{filepath.Join(checkout, "agency.yaml")}
+		c.GitPull = true
+	})
+	result := func() Result { return f.agent.Status().LastRun.Result }
 	f.agent.runOnce(context.Background())
-	st := status(t, f.agent.Handler())
+	if r := result(); r != ResultInSync {
+		t.Fatalf("first run: %s", r)
+	}
+	// A broken spec is pushed: the agent pulls it before planning.
+	writeSpec(t, work, strings.Replace(validSpec, "version: 1", "version: 7", 1))
+	git(work, "commit", "-am", "break")
+	git(work, "push", "origin", "HEAD")
+	f.agent.runOnce(context.Background())
+	if r := result(); r != ResultInvalidSpec {
+		t.Fatalf("after pushing an invalid spec: %s (%s)", r, f.agent.Status().LastRun.Error)
+	}
+	// The fix is pushed and pulled.
+	writeSpec(t, work, validSpec)
+	git(work, "commit", "-am", "fix")
+	git(work, "push", "origin", "HEAD")
+	f.agent.runOnce(context.Background())
+	if r := result(); r != ResultInSync {
+		t.Fatalf("after pushing the fix: %s", r)
+	}
+	if got := kinds(f.hook.events(t)); !cmp.Equal(got, []EventKind{EventInvalidSpec}) {
+		t.Errorf("events = %v", got)
+	}
+
+	// Outside a repository, the pull and so the run fails.
+	f2 := newFixture(t, true, func(c *Config) { c.GitPull = true })
+	f2.agent.runOnce(context.Background())
+	st := f2.agent.Status()
 	if st.LastRun.Result != ResultFailed || !strings.Contains(st.LastRun.Error, "not a git repository") {
 		t.Fatalf("last run = %+v", st.LastRun)
 	}
