@@ -2,6 +2,7 @@ package gen
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"sync"
 	"testing"
@@ -223,11 +224,11 @@ func isASCII(s string) bool {
 
 func TestDeterministic(t *testing.T) {
 	encode := func(s *tenant.Snapshot) []byte {
-		var b bytes.Buffer
-		if err := tenant.EncodeSnapshot(&b, s); err != nil {
+		b, err := json.Marshal(s)
+		if err != nil {
 			t.Fatal(err)
 		}
-		return b.Bytes()
+		return b
 	}
 	a, b, c := encode(sharedS(t)), encode(generateS(t, 1)), encode(generateS(t, 2))
 	if !bytes.Equal(a, b) {
@@ -290,6 +291,38 @@ func TestConverged(t *testing.T) {
 		var out bytes.Buffer
 		diff.RenderText(&out, plan, diff.TextOptions{})
 		t.Errorf("planning the generated spec against its tenant finds changes:\n%.3000s", out.String())
+	}
+}
+
+func TestWithChanges(t *testing.T) {
+	snap := sharedS(t)
+	s, err := Spec(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	WithChanges(s)
+	s.Target = spec.Target{File: "tenant.json"}
+	y, err := yaml.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, diags, err := spec.LoadBytes("bench.yaml", y)
+	if err != nil || diags.HasErrors() {
+		t.Fatalf("the changed spec does not load: %v\n%v", err, diags)
+	}
+	tn, err := tenant.FromSCIM(snap.Users, snap.Groups, snap.Organizations, snap.Members)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := diff.Compute(loaded, tn, Epoch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// hq's members outside the premium divisions change tier; every jit
+	// and manual member goes.
+	p := S.Params()
+	if plan.Summary.Change < p.Users/2 || plan.Summary.Remove < int(float64(p.Members)*p.NonSCIMFraction) {
+		t.Errorf("plan summary %+v: want over %d changes and %.0f removals", plan.Summary, p.Users/2, float64(p.Members)*p.NonSCIMFraction)
 	}
 }
 

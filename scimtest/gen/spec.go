@@ -57,3 +57,25 @@ func Spec(snap *tenant.Snapshot) (*spec.Spec, error) {
 	s.Policy.OwnerGroups = slices.Sorted(maps.Keys(owners))
 	return s, nil
 }
+
+// WithChanges edits s, a spec from Spec, into the large change a benchmark
+// plans: the parent switches to full provisioning (every jit and manual
+// member is removed) and hq's all-staff mapping moves to the highest seat
+// tier (every hq member changes), with the seats to hold them.
+func WithChanges(s *spec.Spec) {
+	s.Parent.Mode = "full"
+	top := SeatTiers[len(SeatTiers)-1]
+	for i := range s.Organizations {
+		o := &s.Organizations[i]
+		for k := range o.Mappings {
+			m := &o.Mappings[k]
+			if m.Group == AllStaff && m.SeatTier != top {
+				m.SeatTier = top
+				if o.Seats == nil {
+					o.Seats = map[string]int{}
+				}
+				o.Seats[top] += o.Seats[SeatTiers[0]]
+			}
+		}
+	}
+}
