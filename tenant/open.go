@@ -112,20 +112,36 @@ func Open(ctx context.Context, target spec.Target, opts OpenOptions) (Source, Wr
 }
 
 // OpenSpec is Open for a loaded spec: it passes the spec's current: block
-// and parent and, unless opts.BaseDir is set, resolves relative paths
-// against the directory of the spec's (first) file.
+// and parent and, unless opts.BaseDir is set, resolves the target's relative
+// paths against the spec file that sets each of them (SpecTarget).
 func OpenSpec(ctx context.Context, s *spec.Spec, opts OpenOptions) (Source, Writer, []string, error) {
 	opts.Current = s.Current
 	opts.Parent = s.Parent
+	target := s.Target
 	if opts.BaseDir == "" {
-		opts.BaseDir = SpecDir(s.Source)
+		target = SpecTarget(s)
 	}
-	return Open(ctx, s.Target, opts)
+	return Open(ctx, target, opts)
 }
 
-// SpecDir returns the directory a spec's relative paths are relative to,
-// given spec.Spec.Source: the first file's directory, the directory itself
-// when a directory was loaded, or "" (the working directory) for stdin.
+// SpecTarget returns the spec's target with file, tokenFile, caFile and
+// membersCsv resolved against the directory of the spec file that sets each
+// (spec.Spec.ResolvePath); in a spec read from stdin they stay relative to
+// the working directory.
+func SpecTarget(s *spec.Spec) spec.Target {
+	t := s.Target
+	t.File = s.ResolvePath("target.file")
+	t.TokenFile = s.ResolvePath("target.tokenFile")
+	t.CAFile = s.ResolvePath("target.caFile")
+	t.MembersCSV = s.ResolvePath("target.membersCsv")
+	return t
+}
+
+// SpecDir returns the directory of a spec's first file, given
+// spec.Spec.Source: the first file's directory, the directory itself when a
+// directory was loaded, or "" (the working directory) for stdin. For the
+// target's paths, which may be set in any file of a directory spec, use
+// SpecTarget.
 func SpecDir(source string) string {
 	first, _, _ := strings.Cut(source, ",")
 	if first == "" || first == "-" {

@@ -129,12 +129,37 @@ func TestOpenSpecAndSpecDir(t *testing.T) {
 			t.Errorf("SpecDir(%q) = %q, want %q", source, got, want)
 		}
 	}
-	s := &spec.Spec{Source: specPath, Target: spec.Target{File: "tenant.json"}}
+
+	// Two files in two directories: the target's paths are relative to the
+	// file that sets them, not to the first one.
+	base := filepath.Join(dir, "base.yaml")
+	other := filepath.Join(dir, "sub", "target.yaml")
+	if err := os.MkdirAll(filepath.Dir(other), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(base, []byte("version: 1\nparent: {name: agency, seatTiers: [standard]}\norganizations: [{name: hq}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(other, []byte("version: 1\ntarget: {file: tenant.json}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, diags, err := spec.Load(base, other)
+	if err != nil || diags.HasErrors() {
+		t.Fatalf("loading: %v %v", err, diags)
+	}
 	src, _, _, err := OpenSpec(context.Background(), s, OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := src.(*SnapshotSource).Path; got != filepath.Join(dir, "tenant.json") {
-		t.Errorf("path %s", got)
+	if got, want := src.(*SnapshotSource).Path, filepath.Join(dir, "sub", "tenant.json"); got != want {
+		t.Errorf("path %s, want %s", got, want)
+	}
+	// An explicit BaseDir wins.
+	src, _, _, err = OpenSpec(context.Background(), s, OpenOptions{BaseDir: "/srv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := src.(*SnapshotSource).Path; got != "/srv/tenant.json" {
+		t.Errorf("path %s, want /srv/tenant.json", got)
 	}
 }

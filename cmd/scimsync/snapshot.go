@@ -179,8 +179,7 @@ func runSnapshot(env *cmdEnv, args []string) int {
 	}
 	// The wire types have no place for a token, but a server could echo it
 	// in any string.
-	oo.BaseDir = tenant.SpecDir(s.Source)
-	if token, _, err := tenant.ReadToken(s.Target, oo); err == nil && bytes.Contains(buf.Bytes(), []byte(token)) {
+	if token, _, err := tenant.ReadToken(tenant.SpecTarget(s), oo); err == nil && bytes.Contains(buf.Bytes(), []byte(token)) {
 		return fail("the server's data holds the bearer token; refusing to write it anywhere")
 	}
 	if opts.out == "-" {
