@@ -21,8 +21,9 @@ import (
 // Before planning it matches the spec against the server and returns a
 // *MismatchError listing every problem when a child org the spec names is
 // missing on the server, a mapped group does not exist (with the closest
-// names suggested) or its displayName matches two groups, or the parent's
-// name differs from the server's.
+// names suggested) or its displayName matches two groups, one org maps a
+// group twice (once by name, once by id), or the parent's name differs from
+// the server's.
 //
 // The desired configuration is the spec's: the parent's mode and seatTiers
 // (and its loginDomains when the spec lists any; an empty list leaves the
@@ -157,6 +158,7 @@ func (pl *planner) match() error {
 		if mo.seats == nil {
 			mo.seats = map[string]int{}
 		}
+		mappedAt := map[string]string{} // group id → path of its mapping
 		for j, m := range so.Mappings {
 			mpath := fmt.Sprintf("%s.mappings[%d]", path, j)
 			gid, ok := "", false
@@ -191,6 +193,12 @@ func (pl *planner) match() error {
 			if !ok {
 				continue
 			}
+			if prev, dup := mappedAt[gid]; dup {
+				bad(m.Pos, mpath, fmt.Sprintf("group %q is mapped twice in %s (also at %s)", pl.groupByID[gid].DisplayName, so.Name, prev),
+					"merge the two mappings: a user gets the highest role and tier of its groups anyway")
+				continue
+			}
+			mappedAt[gid] = mpath
 			if t.MembersRead != nil && !t.MembersRead[gid] {
 				bad(m.Pos, mpath, fmt.Sprintf("the members of group %q were not read from the server", pl.groupByID[gid].DisplayName), "")
 			}
@@ -806,7 +814,10 @@ func sevRank(s string) int {
 	return 1
 }
 
-func formatPct(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+// formatPct prints a percentage with at most one decimal: 17.6, 5, 0.5.
+func formatPct(f float64) string {
+	return strings.TrimSuffix(strconv.FormatFloat(f, 'f', 1, 64), ".0")
+}
 
 func (pl *planner) groupSizes(p *Plan, res resolve.Result) {
 	for id, n := range res.GroupUsers {

@@ -281,6 +281,7 @@ organizations:
       - {group: claude-dup, role: member, seatTier: standard}
       - {groupId: g9, role: member, seatTier: standard}
       - {group: CLAUDE-HQ-ADMINS, role: member, seatTier: standard}
+      - {groupId: g2, role: admin, seatTier: standard}
   - name: regional-wset
 `)
 	_, err := Compute(s, tn, scenarioNow)
@@ -297,12 +298,13 @@ organizations:
 		`organizations[0].mappings[0].group: no group named "claude-hq-user" on the server; did you mean "claude-hq-users"?`,
 		`organizations[0].mappings[1].group: 2 groups are named "claude-dup" (case-insensitively): ids g3, g4; name the group by groupId instead`,
 		`organizations[0].mappings[2].groupId: no group with id "g9" on the server; `,
+		`organizations[0].mappings[4]: group "claude-hq-admins" is mapped twice in hq (also at organizations[0].mappings[3]); merge the two mappings: a user gets the highest role and tier of its groups anyway`,
 		`organizations[1].name: no child organization named "regional-wset" on the server; organizations are created by support, not through the API`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
 	}
-	if !strings.HasPrefix(err.Error(), "the spec does not match the server (5 problems):\n") {
+	if !strings.HasPrefix(err.Error(), "the spec does not match the server (6 problems):\n") {
 		t.Errorf("Error() = %q", err.Error())
 	}
 	for _, d := range me.Problems {

@@ -12,7 +12,8 @@ import (
 // MismatchError says that a spec names things the server does not have (or
 // has twice), so no plan can be computed: a child organization missing on
 // the server, a mapped group that does not exist or whose displayName
-// matches two groups, a parent whose name differs from the server's.
+// matches two groups, a group mapped twice in one org (by name and by id), a
+// parent whose name differs from the server's.
 // Problems holds every one found, each pinned to the spec where possible.
 type MismatchError struct {
 	Problems spec.Diagnostics
