@@ -71,7 +71,7 @@ type StepResult struct {
 	Org   string `json:"org"`
 	// Fields are the attributes the step replaces: mode, mappings….
 	Fields  []string `json:"fields"`
-	IfMatch string   `json:"if_match"`
+	IfMatch string   `json:"if_match,omitempty"`
 	// Version is the organization's version after the step.
 	Version string `json:"version,omitempty"`
 	Status  string `json:"status"`
