@@ -8,8 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strings"
 	"sync"
 
 	"github.com/scimsync/scimsync/diff"
@@ -149,7 +147,8 @@ func runPlan(env *cmdEnv, args []string) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	p, _, err := readAndPlan(ctx, env, s, planReadOptions{insecure: opts.insecure, progress: env.IsTTY(env.Stderr)})
+	warn := func(w string) { fmt.Fprintf(env.Stderr, "scimsync plan: warning: %s\n", w) }
+	p, _, err := readAndPlan(ctx, env, s, planReadOptions{insecure: opts.insecure, progress: env.IsTTY(env.Stderr), warn: warn})
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "scimsync plan: %v\n", err)
 		return exitError
@@ -186,13 +185,16 @@ type planReadOptions struct {
 	insecure bool
 	// progress prints a progress line on stderr while the tenant is read.
 	progress bool
+	// warn receives the target's warnings (a token file others can read,
+	// TLS verification off); they are printed on stderr when nil.
+	warn func(string)
 }
 
 // readAndPlan opens the target of a loaded, valid spec, reads the tenant
 // (the members of every group the spec maps included) and computes the
 // plan at env.Now(). plan uses it; so can the agent and apply.
 func readAndPlan(ctx context.Context, env *cmdEnv, s *spec.Spec, opts planReadOptions) (*diff.Plan, *tenant.Tenant, error) {
-	src, err := openSource(env, s, opts)
+	src, err := openSource(ctx, env, s, opts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -230,35 +232,23 @@ func readRequest(s *spec.Spec) tenant.ReadRequest {
 	return req
 }
 
-// openSource returns the source of the spec's target: the snapshot file of
-// target.file (relative to the spec's directory). SCIM servers
-// (target.url) are read through the tenant package's SCIM source.
-func openSource(env *cmdEnv, s *spec.Spec, opts planReadOptions) (tenant.Source, error) {
-	switch {
-	case s.Target.File != "":
-		return &tenant.SnapshotSource{Path: specRelative(s, s.Target.File), Now: env.Now}, nil
-	case s.Target.URL != "":
-		return nil, fmt.Errorf("target.url %s: reading a SCIM server is not available in this build yet; use target.file with a snapshot", s.Target.URL)
+// openSource opens the spec's target with tenant.OpenSpec: a snapshot file
+// (target.file, relative to the spec file that names it), a SCIM server
+// (target.url) or a members export (target.membersCsv). Its warnings go to
+// opts.warn.
+func openSource(ctx context.Context, env *cmdEnv, s *spec.Spec, opts planReadOptions) (tenant.Source, error) {
+	src, _, warnings, err := tenant.OpenSpec(ctx, s, tenant.OpenOptions{Getenv: env.Getenv, Insecure: opts.insecure, Now: env.Now})
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("the spec names no target (target.url or target.file)")
-}
-
-// specRelative resolves path against the directory of the spec's first
-// source (the directory itself when the spec was read from one); paths from
-// a spec read on stdin are relative to the working directory.
-func specRelative(s *spec.Spec, path string) string {
-	if filepath.IsAbs(path) {
-		return path
+	for _, w := range warnings {
+		if opts.warn != nil {
+			opts.warn(w)
+		} else {
+			fmt.Fprintf(env.Stderr, "warning: %s\n", w)
+		}
 	}
-	first, _, _ := strings.Cut(s.Source, ",")
-	if first == "" || first == "-" {
-		return path
-	}
-	dir := filepath.Dir(first)
-	if fi, err := os.Stat(first); err == nil && fi.IsDir() {
-		dir = first
-	}
-	return filepath.Join(dir, path)
+	return src, nil
 }
 
 // progressLine shows read progress on one terminal line, rewritten in place
