@@ -273,13 +273,11 @@ func applyPlan(ctx context.Context, env *cmdEnv, s *spec.Spec, p *diff.Plan, opt
 	if err != nil {
 		return &apply.Report{}, err
 	}
+	// The tenant's identity for the lock and the audit log: the URL, or the
+	// snapshot's absolute path, resolved as OpenSpec resolves it.
 	target := s.Target.URL
 	if target == "" {
-		target = s.Target.File
-		if !filepath.IsAbs(target) {
-			target = filepath.Join(tenant.SpecDir(s.Source), target)
-		}
-		if target, err = filepath.Abs(target); err != nil {
+		if target, err = filepath.Abs(tenant.SpecTarget(s).File); err != nil {
 			return &apply.Report{}, err
 		}
 	}
