@@ -462,6 +462,7 @@ func TestPagination(t *testing.T) {
 		{"?startIndex=0&count=1", []string{"u-alice"}, 1, 1},
 		{"?startIndex=-4&count=1", []string{"u-alice"}, 1, 1},
 		{"?startIndex=99", nil, 99, 0},
+		{"?startIndex=9223372036854775807", nil, 2147483647, 0},
 		{"?count=0", nil, 1, 0},
 		{"?count=-3", nil, 1, 0},
 		{"?startIndex=2&count=1&filter=" + q(`active eq true`), []string{"u-bob"}, 2, 1},

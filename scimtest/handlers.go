@@ -1,7 +1,9 @@
 package scimtest
 
 import (
+	"cmp"
 	"encoding/json"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -106,7 +108,9 @@ func parseQuery(r *http.Request) (query, *scimError) {
 		if err != nil {
 			return q, badRequest(typeInvalidValue, "startIndex %q is not an integer", s)
 		}
-		q.startIndex = max(n, 1) // RFC 7644 §3.4.2.4: less than 1 is 1
+		// RFC 7644 §3.4.2.4: less than 1 is 1. Huge values are bounded so
+		// that page arithmetic cannot overflow.
+		q.startIndex = min(max(n, 1), math.MaxInt32)
 	}
 	if s, ok := get("count"); ok {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -198,7 +202,7 @@ func list[T any](s *Server, r *http.Request, ri reqInfo, acc accessor[T], items 
 	page := slices.Clone(matched[lo:hi])
 	reported := total
 	if start > 1 && s.hit(FaultShiftTotal, ri, true) {
-		reported += cmpOr(s.faultConfig().ShiftTotal.By, 1)
+		reported += cmp.Or(s.faultConfig().ShiftTotal.By, 1)
 	}
 	if start > 1 && lo > 0 && len(page) > 0 && s.hit(FaultDuplicateIDs, ri, true) {
 		page[0] = matched[lo-1]

@@ -2,6 +2,7 @@ package scimtest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -236,10 +237,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(resp.body) > 1 && resp.body[0] == '{' {
 		if s.hit(FaultDeepNesting, ri, true) {
-			resp.body = nest(resp.body, cmpOr(f.DeepNesting.Depth, 100000))
+			resp.body = nest(resp.body, cmp.Or(f.DeepNesting.Depth, 100000))
 		}
 		if s.hit(FaultOversize, ri, true) {
-			s.sendPadded(w, resp, cmpOr(f.Oversize.Bytes, 8<<20))
+			s.sendPadded(w, resp, cmp.Or(f.Oversize.Bytes, 8<<20))
 			return
 		}
 	}
@@ -248,18 +249,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(resp.body) > 0 && s.hit(FaultSlowLoris, ri, true) {
-		s.sendSlowly(w, r.Context(), resp, cmpOr(f.SlowLoris.Chunk, 1), cmpOr(f.SlowLoris.Interval, 50*time.Millisecond))
+		s.sendSlowly(w, r.Context(), resp, cmp.Or(f.SlowLoris.Chunk, 1), cmp.Or(f.SlowLoris.Interval, 50*time.Millisecond))
 		return
 	}
 	s.send(w, r, resp)
-}
-
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 // isLaterPage reports whether r asks for a list page after the first.
