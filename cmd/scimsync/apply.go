@@ -242,7 +242,7 @@ func runApply(env *cmdEnv, args []string) int {
 	}
 
 	rep, err := applyPlan(ctx, env, s, p, opts)
-	return reportApply(env, p, rep, err, opts.planFile != "")
+	return reportApply(env, rep, err, opts.planFile != "")
 }
 
 // loadSpecFor loads and validates the spec for command name, printing its
@@ -302,7 +302,7 @@ func applyPlan(ctx context.Context, env *cmdEnv, s *spec.Spec, p *diff.Plan, opt
 }
 
 // reportApply prints what Run did and returns the exit code.
-func reportApply(env *cmdEnv, p *diff.Plan, rep *apply.Report, err error, saved bool) int {
+func reportApply(env *cmdEnv, rep *apply.Report, err error, saved bool) int {
 	if rep.StaleLock != nil {
 		fmt.Fprintf(env.Stderr, "warning: took over a stale lock left by %s, which is no longer running\n", rep.StaleLock)
 	}

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/tools/txtar"
 
 	"github.com/scimsync/scimsync/apply"
+	"github.com/scimsync/scimsync/scim"
 )
 
 func init() {
@@ -174,6 +175,47 @@ func TestApplyPromptsOnATerminal(t *testing.T) {
 			}
 			if !tt.wantWrite && !strings.Contains(stderr.String(), "Apply cancelled: nothing was written.") {
 				t.Errorf("stderr:\n%s", stderr.String())
+			}
+		})
+	}
+}
+
+func TestReportApplyFailure(t *testing.T) {
+	steps := []apply.StepResult{
+		{Step: 1, Org: "hq", Fields: []string{"mappings"}, IfMatch: `W/"1"`, Version: `W/"2"`, Status: apply.StatusDone},
+		{Step: 2, Org: "west", Fields: []string{"seats"}, IfMatch: `W/"1"`, Status: apply.StatusFailed, Error: "boom"},
+		{Step: 3, Org: "agency", Fields: []string{"mode"}, Status: apply.StatusNotRun},
+	}
+	unavailable := &scim.Error{Method: "PATCH", URL: "/Organizations/o-west", Status: 503, Detail: "try later"}
+	conflict := &scim.Error{Method: "PATCH", URL: "/Organizations/o-west", Status: 412}
+	tests := []struct {
+		name  string
+		err   error
+		saved bool
+		want  string
+	}{
+		{"saved plan resumes", unavailable, true, "Run the same command again to resume: the steps done are skipped."},
+		{"spec replans", unavailable, false, "Run the same command again to continue: it plans from the tenant as it now is."},
+		{"412 replans", conflict, true, "The organization changed on the server after the plan (412)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			env := &cmdEnv{Stdout: &stdout, Stderr: &stderr}
+			rep := &apply.Report{PlanHash: "0123456789abcdef", Result: apply.ResultFailed, Steps: steps}
+			err := &apply.WriteError{Step: steps[1], Err: tt.err}
+			if code := reportApply(env, rep, err, tt.saved); code != exitError {
+				t.Errorf("exit %d, want %d", code, exitError)
+			}
+			for _, want := range []string{
+				"Error: apply failed at step 2 of 3 (west)\n\n" + tt.err.Error() + "\n",
+				"Done (1):\n  step 1  hq  mappings  W/\"1\" → W/\"2\"  done\n",
+				"Not done (2):\n  step 2  west    seats  W/\"1\"  failed\n  step 3  agency  mode          not-run\n",
+				tt.want,
+			} {
+				if !strings.Contains(stderr.String(), want) {
+					t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+				}
 			}
 		})
 	}
