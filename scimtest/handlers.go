@@ -134,6 +134,11 @@ func encode[T any](s *Server, r *http.Request, rt *resourceType, q query, v T, m
 	meta(&v).Location = s.baseURL(r) + rt.Endpoint + "/" + id
 	var out any = v
 	if len(q.attrs) > 0 || len(q.excluded) > 0 {
+		if g, ok := any(&v).(*scim.Group); ok && len(q.attrs) == 0 && excludes(rt.schema, q.excluded, "members") {
+			// excludedAttributes=members on a large group: leave the
+			// members out before building the JSON form, not after.
+			g.Members = nil
+		}
 		out = project(toDoc(v), rt.schema, q.attrs, q.excluded)
 	}
 	b, err := json.Marshal(out)
@@ -141,6 +146,16 @@ func encode[T any](s *Server, r *http.Request, rt *resourceType, q query, v T, m
 		panic("scimtest: encoding " + rt.Name + ": " + err.Error())
 	}
 	return b
+}
+
+// excludes reports whether excluded names the whole attribute attr.
+func excludes(sch *schema, excluded []string, attr string) bool {
+	for _, ref := range resolveRefs(sch, excluded) {
+		if ref.attr.Name == attr && ref.sub == "" {
+			return true
+		}
+	}
+	return false
 }
 
 // accessor gives generic code the id and meta of a wire type.
@@ -164,20 +179,15 @@ func list[T any](s *Server, r *http.Request, ri reqInfo, acc accessor[T], items 
 	if e != nil {
 		return errorResponse(e)
 	}
-	matched := make([]int, 0, len(items))
+	var matched []int
 	if q.hasFilter {
-		pred, e := compileFilter(q.filter, acc.rt.schema)
-		if e != nil {
+		if matched, e = filtered(s, acc, q.filter, items); e != nil {
 			return errorResponse(e)
 		}
-		for i := range items {
-			if pred(docOf(s, acc, &items[i])) {
-				matched = append(matched, i)
-			}
-		}
 	} else {
+		matched = make([]int, len(items))
 		for i := range items {
-			matched = append(matched, i)
+			matched[i] = i
 		}
 	}
 	total := len(matched)
@@ -211,6 +221,42 @@ func list[T any](s *Server, r *http.Request, ri reqInfo, acc accessor[T], items 
 		page = nil
 	}
 	return listResponse(s, r, acc, q, items, page, reported, start)
+}
+
+// filtered returns the indices of the items that match filter, which the
+// caller must not modify. The caller holds the read lock, so the state is
+// that of generation s.st.gen; the result is kept for that generation, so
+// that the pages of one listing evaluate the filter once, not once per page.
+func filtered[T any](s *Server, acc accessor[T], filter string, items []T) ([]int, *scimError) {
+	key := acc.rt.Name + "\x00" + filter
+	s.fmcu.Lock()
+	c, ok := s.matches[key]
+	s.fmcu.Unlock()
+	if ok && c.gen == s.st.gen {
+		return c.matched, nil
+	}
+	pred, e := compileFilter(filter, acc.rt.schema)
+	if e != nil {
+		return nil, e
+	}
+	matched := []int{}
+	for i := range items {
+		if pred(docOf(s, acc, &items[i])) {
+			matched = append(matched, i)
+		}
+	}
+	s.fmcu.Lock()
+	if len(s.matches) >= 64 {
+		clear(s.matches) // bounded: a client inventing filters gains nothing
+	}
+	s.matches[key] = cachedMatch{gen: s.st.gen, matched: matched}
+	s.fmcu.Unlock()
+	return matched, nil
+}
+
+type cachedMatch struct {
+	gen     uint64
+	matched []int
 }
 
 // docOf returns the JSON form of a stored resource for filtering, from a

@@ -55,6 +55,9 @@ type Server struct {
 	cmu  sync.Mutex
 	docs map[string]cachedDoc // see docOf
 
+	fmcu    sync.Mutex
+	matches map[string]cachedMatch // see filtered
+
 	fmu    sync.Mutex
 	faults Faults
 	seen   map[string]int // requests counted per fault
@@ -68,16 +71,17 @@ func newServer(st *state, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		base:   "/" + strings.Trim(opts.BasePath, "/"),
-		token:  opts.Token,
-		auth:   !opts.NoAuth,
-		now:    opts.Now,
-		cap:    max(opts.PageCap, 0),
-		limit:  opts.MaxRequestBytes,
-		st:     st,
-		seq:    map[string]int{},
-		docs:   map[string]cachedDoc{},
-		faults: opts.Faults,
+		base:    "/" + strings.Trim(opts.BasePath, "/"),
+		token:   opts.Token,
+		auth:    !opts.NoAuth,
+		now:     opts.Now,
+		cap:     max(opts.PageCap, 0),
+		limit:   opts.MaxRequestBytes,
+		st:      st,
+		seq:     map[string]int{},
+		docs:    map[string]cachedDoc{},
+		matches: map[string]cachedMatch{},
+		faults:  opts.Faults,
 	}
 	if s.base == "/" {
 		s.base = ""

@@ -20,9 +20,12 @@ type state struct {
 	members []scim.Member
 
 	userIdx, groupIdx, orgIdx, memberIdx map[string]int
+	// gen counts reindexes: every change of state makes a new generation.
+	gen uint64
 }
 
 func (s *state) reindex() {
+	s.gen++
 	s.userIdx = indexBy(s.users, func(u *scim.User) string { return u.ID })
 	s.groupIdx = indexBy(s.groups, func(g *scim.Group) string { return g.ID })
 	s.orgIdx = indexBy(s.orgs, func(o *scim.Organization) string { return o.ID })
