@@ -117,6 +117,9 @@ func (pl *planner) match() error {
 	s, t := pl.s, pl.t
 	var probs spec.Diagnostics
 	bad := func(pos spec.Pos, path, summary, fix string) {
+		if at := s.PosOf(path); at.Line > 0 || pos.Line == 0 {
+			pos = at
+		}
 		if pos.File == "" {
 			pos.File = s.Source
 		}

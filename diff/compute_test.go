@@ -307,10 +307,13 @@ organizations:
 	if !strings.HasPrefix(err.Error(), "the spec does not match the server (6 problems):\n") {
 		t.Errorf("Error() = %q", err.Error())
 	}
+	var pos []string
 	for _, d := range me.Problems {
-		if d.Pos.File == "" {
-			t.Errorf("problem without a file: %v", d)
-		}
+		pos = append(pos, d.Pos.String())
+	}
+	wantPos := []string{"agency.yaml:4:9", "agency.yaml:10:17", "agency.yaml:11:17", "agency.yaml:12:19", "agency.yaml:14:9", "agency.yaml:15:11"}
+	if diff := cmp.Diff(wantPos, pos); diff != "" {
+		t.Errorf("positions (-want +got):\n%s", diff)
 	}
 }
 
