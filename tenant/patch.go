@@ -60,9 +60,9 @@ var (
 // Values are decoded from their JSON form, so both decoded JSON (maps and
 // slices of any) and Go values such as []scim.Mapping or map[string]int are
 // accepted, and checked: mode is jit, staged or full; a mapping has a group,
-// a grantable role and a seat tier; seats are not negative; an exception
-// has an email and an until date (YYYY-MM-DD); domains and tiers are
-// non-empty and tiers unique.
+// a grantable role and a seat tier; seats have a tier name and are not
+// negative; an exception has an email and an until date (YYYY-MM-DD);
+// domains and tiers are non-empty and tiers unique.
 func ApplyOrgPatch(org *scim.Organization, ops []scim.PatchOp) error {
 	c := cloneOrg(*org)
 	for i, op := range ops {
@@ -234,6 +234,9 @@ func applyAttr(o *scim.Organization, kind, path string, raw json.RawMessage, fai
 			return fail("invalidValue", "seats: %v", err)
 		}
 		for tier, n := range seats {
+			if strings.TrimSpace(tier) == "" {
+				return fail("invalidValue", "seats: a seat tier needs a name")
+			}
 			if n < 0 {
 				return fail("invalidValue", "seats: %d %s seats", n, tier)
 			}
