@@ -113,6 +113,9 @@ type applyOptions struct {
 	journal          string
 	auditLog         string
 	insecure         bool
+	// warned is set once the target's warnings were printed (when apply
+	// planned), so that they are not printed twice.
+	warned bool
 }
 
 // parseApplyArgs parses apply's command line. The plan file may come before,
@@ -214,7 +217,9 @@ func runApply(env *cmdEnv, args []string) int {
 			return exitError
 		}
 	} else {
-		if p, _, err = readAndPlan(ctx, env, s, planReadOptions{insecure: opts.insecure, progress: env.IsTTY(env.Stderr)}); err != nil {
+		warn := func(w string) { fmt.Fprintf(env.Stderr, "scimsync apply: warning: %s\n", w) }
+		opts.warned = true
+		if p, _, err = readAndPlan(ctx, env, s, planReadOptions{insecure: opts.insecure, progress: env.IsTTY(env.Stderr), warn: warn}); err != nil {
 			fmt.Fprintf(env.Stderr, "scimsync apply: %v\n", err)
 			return exitError
 		}
@@ -268,7 +273,9 @@ func loadSpecFor(env *cmdEnv, name string, files []string) (*spec.Spec, bool) {
 func applyPlan(ctx context.Context, env *cmdEnv, s *spec.Spec, p *diff.Plan, opts applyOptions) (*apply.Report, error) {
 	src, w, warnings, err := tenant.OpenSpec(ctx, s, tenant.OpenOptions{Getenv: env.Getenv, Insecure: opts.insecure, Now: env.Now})
 	for _, warning := range warnings {
-		fmt.Fprintf(env.Stderr, "scimsync apply: warning: %s\n", warning)
+		if !opts.warned {
+			fmt.Fprintf(env.Stderr, "scimsync apply: warning: %s\n", warning)
+		}
 	}
 	if err != nil {
 		return &apply.Report{}, err
