@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -272,7 +273,7 @@ func runAgent(env *cmdEnv, args []string) int {
 		Schedule:         opts.schedule,
 		Jitter:           opts.jitter,
 		GitPull:          opts.gitPull,
-		Plan:             agentPlanFunc(env, opts),
+		Plan:             agentPlanFunc(env, opts, log),
 		RunTimeout:       opts.timeout,
 		Addr:             opts.addr,
 		Grace:            opts.grace,
@@ -300,10 +301,18 @@ func runAgent(env *cmdEnv, args []string) int {
 }
 
 // agentPlanFunc plans as scimsync plan does: it opens the spec's target,
-// reads the tenant and computes the plan.
-func agentPlanFunc(env *cmdEnv, opts agentOptions) agent.PlanFunc {
+// reads the tenant and computes the plan. The target's warnings (a token
+// file others can read, TLS verification off) are logged once each, not on
+// every run.
+func agentPlanFunc(env *cmdEnv, opts agentOptions, log *slog.Logger) agent.PlanFunc {
+	var warned sync.Map
+	warn := func(w string) {
+		if _, seen := warned.LoadOrStore(w, true); !seen {
+			log.Warn("target warning", "warning", w)
+		}
+	}
 	return func(ctx context.Context, s *spec.Spec) (*agent.Outcome, error) {
-		p, t, err := readAndPlan(ctx, env, s, planReadOptions{insecure: opts.insecure})
+		p, t, err := readAndPlan(ctx, env, s, planReadOptions{insecure: opts.insecure, warn: warn})
 		if err != nil {
 			return nil, err
 		}

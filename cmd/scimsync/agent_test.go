@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/scimsync/scimsync/agent"
+	"github.com/scimsync/scimsync/scimtest"
 	"github.com/scimsync/scimsync/tenant"
 )
 
@@ -260,26 +261,33 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-// TestAgentCommandDriftLifecycle runs scimsync agent on a snapshot target
-// with a one-second schedule: drift found at start fires one webhook;
-// scimsync apply clears it (one "resolved"); a change made to the tenant
-// behind scimsync's back fires one more; SIGTERM exits 0.
+// TestAgentCommandDriftLifecycle runs scimsync agent against the reference
+// SCIM server with a one-second schedule: the drift found at start fires
+// one webhook; scimsync apply clears it (one "resolved"); a change made on
+// the server by hand fires one more within two ticks; SIGTERM exits 0.
 func TestAgentCommandDriftLifecycle(t *testing.T) {
-	dir := t.TempDir()
-	for _, f := range []string{"scimsync.yaml", "tenant.json"} {
-		data, err := os.ReadFile(filepath.Join("..", "..", "examples", "jit-to-staged", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	snap, err := tenant.ReadSnapshot(filepath.Join("..", "..", "examples", "jit-to-staged", "tenant.json"))
+	if err != nil {
+		t.Fatal(err)
 	}
+	srv := scimtest.NewTestServer(t, snap, scimtest.Options{})
+	data, err := os.ReadFile(filepath.Join("..", "..", "examples", "jit-to-staged", "scimsync.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(data), "  file: tenant.json", "  url: "+srv.URL, 1)
+	if text == string(data) {
+		t.Fatal("the example's target changed; update the test")
+	}
+	dir := t.TempDir()
 	specPath := filepath.Join(dir, "scimsync.yaml")
+	if err := os.WriteFile(specPath, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	hook := newHookReceiver(t)
 	secretURL := hook.srv.URL + "/services/T0/B0/SECRETxyz"
-	ra := startAgent(t, map[string]string{"SCIMSYNC_WEBHOOK_URL": secretURL},
-		"-f", specPath, "--schedule", "@every 1s", "--webhook-format", "json", "--log-format", "json")
+	vars := map[string]string{"SCIMSYNC_TOKEN": srv.Token, "SCIMSYNC_WEBHOOK_URL": secretURL}
+	ra := startAgent(t, vars, "-f", specPath, "--schedule", "@every 1s", "--webhook-format", "json", "--log-format", "json")
 
 	// The example tenant differs from its spec: the first run says so.
 	eventually(t, 2*time.Second, "drift in /status", func() bool {
@@ -307,7 +315,7 @@ func TestAgentCommandDriftLifecycle(t *testing.T) {
 	// A person applies the spec: the drift clears.
 	var applyOut, applyErr bytes.Buffer
 	applyEnv := &cmdEnv{Stdin: strings.NewReader(""), Stdout: &applyOut, Stderr: &applyErr,
-		Getenv: func(string) string { return "" }, Now: time.Now, IsTTY: func(any) bool { return false }}
+		Getenv: func(k string) string { return vars[k] }, Now: time.Now, IsTTY: func(any) bool { return false }}
 	if code := runArgs(applyEnv, []string{"apply", "-f", specPath, "--yes",
 		"--journal", filepath.Join(dir, "apply.journal"), "--audit-log", filepath.Join(dir, "audit.jsonl")}); code != exitOK {
 		t.Fatalf("apply: exit %d\n%s\n%s", code, applyOut.String(), applyErr.String())
@@ -321,27 +329,21 @@ func TestAgentCommandDriftLifecycle(t *testing.T) {
 		t.Fatalf("status after apply: drift %v, %q", st.Drift, st.SummaryLine)
 	}
 
-	// Someone lowers hq's seats behind scimsync's back.
-	snapPath := filepath.Join(dir, "tenant.json")
-	snap, err := tenant.ReadSnapshot(snapPath)
+	// An administrator lowers hq's seats on the server, as with curl.
+	req, _ := http.NewRequest(http.MethodPatch, srv.URL+"/Organizations/org-hq", strings.NewReader(
+		`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"seats","value":{"standard":800,"premium":60}}]}`))
+	req.Header.Set("Authorization", "Bearer "+srv.Token)
+	req.Header.Set("Content-Type", "application/scim+json")
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	changed := false
-	for i, o := range snap.Organizations {
-		if o.Name == "hq" {
-			snap.Organizations[i].Seats = map[string]int{"standard": 800, "premium": 60}
-			changed = true
-		}
-	}
-	if !changed {
-		t.Fatal("no hq in the example tenant")
-	}
-	if err := tenant.WriteSnapshot(snapPath, snap); err != nil {
-		t.Fatal(err)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("PATCH /Organizations/org-hq: %s", resp.Status)
 	}
 	changedAt := time.Now()
-	eventually(t, 2500*time.Millisecond, "drift after the out-of-band change", func() bool {
+	eventually(t, 2200*time.Millisecond, "drift within two ticks of the out-of-band change", func() bool {
 		return strings.Contains(ra.get(t, "/metrics"), `scimsync_drift{kind="config",org="hq"} 1`)
 	})
 	t.Logf("out-of-band change visible after %v", time.Since(changedAt).Round(time.Millisecond))
@@ -366,8 +368,10 @@ func TestAgentCommandDriftLifecycle(t *testing.T) {
 	if !strings.Contains(logs, `"msg":"agent stopped"`) {
 		t.Errorf("no clean stop logged:\n%s", logs)
 	}
-	if strings.Contains(logs, "SECRETxyz") {
-		t.Errorf("the webhook URL is in the logs")
+	for _, secret := range []string{"SECRETxyz", srv.Token} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("a secret is in the logs: %s", secret)
+		}
 	}
 }
 
