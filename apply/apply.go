@@ -167,9 +167,9 @@ type run struct {
 
 func (r *run) run(ctx context.Context) (err error) {
 	if r.opts.LockPath != "" {
-		lock, err := AcquireLock(r.opts.LockPath)
-		if err != nil {
-			return err
+		lock, lerr := AcquireLock(r.opts.LockPath)
+		if lerr != nil {
+			return lerr
 		}
 		r.rep.StaleLock = lock.Stale
 		defer func() {
@@ -180,9 +180,9 @@ func (r *run) run(ctx context.Context) (err error) {
 	}
 	var js journalState
 	if r.opts.Journal != "" {
-		entries, err := ReadJournal(r.opts.Journal)
-		if err != nil {
-			return err
+		entries, jerr := ReadJournal(r.opts.Journal)
+		if jerr != nil {
+			return jerr
 		}
 		js = stateFor(entries, r.rep.PlanHash)
 	} else if r.opts.Confirmed {
@@ -206,9 +206,9 @@ func (r *run) run(ctx context.Context) (err error) {
 		guard.Arm()
 	}
 	if guard.Armed() && len(r.steps) > 0 {
-		j, err := openJournal(r.opts.Journal, r.opts.Now)
-		if err != nil {
-			return err
+		j, jerr := openJournal(r.opts.Journal, r.opts.Now)
+		if jerr != nil {
+			return jerr
 		}
 		defer func() {
 			if cerr := j.close(); cerr != nil && err == nil {
@@ -216,8 +216,8 @@ func (r *run) run(ctx context.Context) (err error) {
 			}
 		}()
 		r.j = j
-		if err := j.append(JournalEntry{Event: EventBegin, PlanHash: r.rep.PlanHash, PID: os.Getpid(), Operator: r.opts.Operator, Steps: len(r.steps)}); err != nil {
-			return err
+		if jerr := j.append(JournalEntry{Event: EventBegin, PlanHash: r.rep.PlanHash, PID: os.Getpid(), Operator: r.opts.Operator, Steps: len(r.steps)}); jerr != nil {
+			return jerr
 		}
 	}
 	if werr := r.write(ctx, guard, versions, skip); werr != nil {

@@ -668,3 +668,29 @@ func (m membersExport) Read(ctx context.Context, req tenant.ReadRequest) (*tenan
 	}
 	return t, err
 }
+
+// lockThief removes the lock file while the apply holds it, as a careless
+// operator might.
+type lockThief struct {
+	tenant.Source
+	path string
+}
+
+func (l lockThief) Read(ctx context.Context, req tenant.ReadRequest) (*tenant.Tenant, error) {
+	os.Remove(l.path)
+	return l.Source.Read(ctx, req)
+}
+
+func TestRunReportsALockRemovedUnderIt(t *testing.T) {
+	f := newFixture(t, baseSpec, fixtureSnapshot(t))
+	p := f.plan()
+	o := f.opts()
+	o.Source = lockThief{f.src, o.LockPath}
+	rep, err := Run(context.Background(), p, o)
+	if err == nil || !strings.Contains(err.Error(), "releasing lock") {
+		t.Fatalf("err = %v, want the lost lock reported", err)
+	}
+	if rep.Result != ResultApplied {
+		t.Errorf("result %q: the apply itself went through", rep.Result)
+	}
+}
