@@ -330,6 +330,10 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 	req.SetResponseHandler(func(resp *http.Response) error {
 		st.read = true
 		st.body, st.readErr = c.readBody(resp)
+		// Close the body that was read: until then the attempt's deadline
+		// (http.Client.Timeout) stays armed, and with it the request's
+		// context, which holds st and the body just read.
+		resp.Body.Close()
 		resp.Body = io.NopCloser(bytes.NewReader(nil))
 		if st.readErr == nil && resp.StatusCode/100 == 2 {
 			st.readErr = checkJSON(st.body)
