@@ -139,7 +139,8 @@ type doneStep struct {
 	Version string
 }
 
-// journalState is what earlier runs of one plan did, as its journal says.
+// journalState is what earlier runs of one plan did, as its journal says:
+// each step by its latest entry.
 type journalState struct {
 	// Done holds the completed steps by step number.
 	Done map[int]doneStep
@@ -160,14 +161,16 @@ func stateFor(entries []JournalEntry, planHash string) journalState {
 			continue
 		}
 		s := doneStep{OrgID: e.OrgID, OpsHash: e.OpsHash, IfMatch: e.IfMatch, Version: e.Version}
+		// The latest entry of a step decides: a later run may have tried
+		// again a step an earlier one did (after the tenant went back to
+		// the plan's state).
+		delete(st.Done, e.Step)
+		delete(st.Interrupted, e.Step)
 		switch e.Status {
 		case StepStarted:
 			st.Interrupted[e.Step] = s
 		case StepDone:
-			delete(st.Interrupted, e.Step)
 			st.Done[e.Step] = s
-		case StepFailed:
-			delete(st.Interrupted, e.Step)
 		}
 	}
 	return st

@@ -91,11 +91,16 @@ func TestJournalState(t *testing.T) {
 		{Event: EventBegin, PlanHash: "p"},
 		e("p", 2, StepStarted, ""), e("p", 2, StepDone, "v9"),
 		e("p", 3, StepStarted, ""),
+		// Step 4 done, then tried again by a later run that died.
+		e("p", 4, StepStarted, ""), e("p", 4, StepDone, "v5"),
+		e("p", 4, StepStarted, ""),
+		// Step 5 done, then tried again and failed.
+		e("p", 5, StepDone, "v6"), e("p", 5, StepStarted, ""), e("p", 5, StepFailed, ""),
 	}
 	st := stateFor(entries, "p")
 	want := journalState{
 		Done:        map[int]doneStep{1: {OrgID: "o1", Version: "v2"}, 2: {OrgID: "o2", Version: "v9"}},
-		Interrupted: map[int]doneStep{3: {OrgID: "o3"}},
+		Interrupted: map[int]doneStep{3: {OrgID: "o3"}, 4: {OrgID: "o4"}},
 	}
 	if d := cmp.Diff(want, st); d != "" {
 		t.Errorf("stateFor (-want +got):\n%s", d)
