@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -244,9 +245,14 @@ func TestBodyCap(t *testing.T) {
 }
 
 func TestStatsAndHeaders(t *testing.T) {
-	var ua, accept string
+	var (
+		mu         sync.Mutex // later pages are fetched concurrently
+		ua, accept string
+	)
 	c, _ := setup(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
 		ua, accept = r.Header.Get("User-Agent"), r.Header.Get("Accept")
+		mu.Unlock()
 		(&pagedUsers{n: 30}).ServeHTTP(w, r)
 	}), func(cfg *scim.Config) { cfg.PageSize = 10; cfg.UserAgent = "scimsync-test/1" })
 	if _, err := c.ListUsers(context.Background()); err != nil {
@@ -256,6 +262,8 @@ func TestStatsAndHeaders(t *testing.T) {
 	if req != 3 || n < 30*40 {
 		t.Errorf("Stats() = %d requests, %d bytes; want 3 requests and over 1200 bytes", req, n)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if ua != "scimsync-test/1" || !strings.Contains(accept, "application/scim+json") {
 		t.Errorf("User-Agent %q, Accept %q", ua, accept)
 	}
