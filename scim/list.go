@@ -313,6 +313,15 @@ type rawList struct {
 // decodePage decodes a list response body. Attribute names match
 // case-insensitively. Every resource needs an id.
 func decodePage[T any](body []byte) (page[T], error) {
+	if p, ok := decodePageFast[T](body); ok {
+		return p, nil
+	}
+	return decodePageSlow[T](body)
+}
+
+// decodePageSlow is decodePage for any body and any resource type: the
+// list first, then each resource's id, then the resource.
+func decodePageSlow[T any](body []byte) (page[T], error) {
 	var raw rawList
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return page[T]{}, fmt.Errorf("decoding list response: %w", err)
@@ -344,4 +353,53 @@ func decodePage[T any](body []byte) (page[T], error) {
 		p.ids[i] = id.ID
 	}
 	return p, nil
+}
+
+// decodePageFast decodes a list response body of a resource type with a
+// known id in one pass, where decodePage's general path decodes each
+// resource twice (its id, then itself) after the list. It reports false,
+// for the general path to run and say what is wrong, unless the body is
+// valid, with a totalResults of at least 0 and an id on every resource:
+// on those bodies both paths give the same page.
+func decodePageFast[T any](body []byte) (page[T], bool) {
+	var zero T
+	if _, known := resourceID(&zero); !known {
+		return page[T]{}, false
+	}
+	var l struct {
+		Schemas      []string `json:"schemas"`
+		TotalResults *int     `json:"totalResults"`
+		Resources    []T      `json:"Resources"`
+	}
+	if err := json.Unmarshal(body, &l); err != nil || l.TotalResults == nil || *l.TotalResults < 0 {
+		return page[T]{}, false
+	}
+	p := page[T]{total: *l.TotalResults, items: l.Resources, ids: make([]string, len(l.Resources))}
+	if p.items == nil {
+		p.items = []T{}
+	}
+	for i := range p.items {
+		id, _ := resourceID(&p.items[i])
+		if id == "" {
+			return page[T]{}, false
+		}
+		p.ids[i] = id
+	}
+	return p, true
+}
+
+// resourceID returns the id of a resource of a type this package defines,
+// and whether it knows the type.
+func resourceID[T any](v *T) (string, bool) {
+	switch r := any(v).(type) {
+	case *User:
+		return r.ID, true
+	case *Group:
+		return r.ID, true
+	case *Organization:
+		return r.ID, true
+	case *Member:
+		return r.ID, true
+	}
+	return "", false
 }

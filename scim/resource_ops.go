@@ -51,6 +51,17 @@ func get[T any](ctx context.Context, c *Client, collection, id string) (*T, http
 	if err != nil {
 		return nil, nil, err
 	}
+	// One pass for the resource types this package defines (a group can
+	// hold 100k members); the id first, then the resource, otherwise or
+	// when that fails, so that errors say which.
+	if _, known := resourceID(new(T)); known {
+		var fast T
+		if err := json.Unmarshal(resp.body, &fast); err == nil {
+			if got, _ := resourceID(&fast); got == id {
+				return &fast, resp.header, nil
+			}
+		}
+	}
 	var got struct {
 		ID string `json:"id"`
 	}
