@@ -28,9 +28,10 @@ const (
 
 var testNow = time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
 
-// fixtureTenant is examples/multi-org: 51 users, 9 groups, a parent and
-// three child organizations, 55 members.
-const fixtureTenant = "../examples/multi-org/tenant.json"
+// fixtureTenant is a copy of examples/multi-org/tenant.json as it was
+// when the suite was written (the examples move on): 51 users, 9 groups, a
+// parent and three child organizations, 55 members.
+const fixtureTenant = "testdata/tenant.json"
 
 // fixtureSpec targets the fixture tenant at $SCIM_URL. Against it the plan
 // changes one setting in each child organization (three PATCHes: hq,

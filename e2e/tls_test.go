@@ -101,7 +101,7 @@ func TestCLITLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeSpec(t, dir, tlsSpec("ca.pem"), url)
-	if r := runCLI(t, dir, cliEnv, "plan"); r.code != 2 || !strings.Contains(r.stdout, "Plan: 0 to add, 11 to change, 0 to remove.") {
+	if r := runCLI(t, dir, cliEnv, "plan"); r.code != 2 || !strings.Contains(r.stdout, "\nPlan: 0 to add, 11 to change, 0 to remove.\n") {
 		t.Fatalf("with caFile: want the plan (exit 2):\n%s", r)
 	}
 
