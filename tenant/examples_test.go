@@ -195,9 +195,9 @@ var exampleTenants = map[string]func() *Snapshot{
 
 	// One parent, three children, mode staged: SCIM members are in place;
 	// jit and manual members from before remain. The spec adds the west
-	// admins' mapping, corrects east's role, drops an exception someone
-	// added in the console, and one user is entitled in two orgs, which
-	// exclusiveOrgs flags.
+	// admins' mapping, corrects east's role and drops an exception someone
+	// added in the console; exclusiveOrgs holds, since each IdP group
+	// feeds one org.
 	"multi-org": func() *Snapshot {
 		b := newExample()
 		b.hqDirectory()
@@ -207,8 +207,7 @@ var exampleTenants = map[string]func() *Snapshot{
 		b.user("u-west-gone", "riley.stone@example.gov", false, "Riley Stone")
 		b.group("g-west-users", "claude-west-users", append(append(append([]string{}, west...), westAdmins...), "u-west-gone")...)
 		b.group("g-west-admins", "claude-west-admins", westAdmins...)
-		// east-users holds a west user too: entitled in two orgs.
-		b.group("g-east-users", "claude-east-users", append(east, west[0])...)
+		b.group("g-east-users", "claude-east-users", east...)
 
 		b.org(scim.Organization{ID: "org-parent", Name: "example-agency", Mode: "staged", LoginDomains: []string{"example.gov"}, SeatTiers: []string{"standard", "premium"}, Meta: scim.Meta{Version: `W/"18"`}})
 		b.org(scim.Organization{ID: "org-hq", Name: "hq", Parent: "org-parent",
@@ -240,7 +239,8 @@ var exampleTenants = map[string]func() *Snapshot{
 	// hq in staged, about to switch to full: SCIM members are in place, and
 	// the jit and manual members who would lose their seat are the story —
 	// people outside the IdP, a deactivated user, one in no mapped group,
-	// the protected break-glass account, and two covered by exceptions.
+	// and three covered by exceptions, the protected break-glass account
+	// among them.
 	"staged-to-full": func() *Snapshot {
 		b := newExample()
 		b.hqDirectory()
