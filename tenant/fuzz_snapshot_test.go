@@ -1,0 +1,153 @@
+package tenant
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/scimsync/scimsync/scim"
+)
+
+// FuzzDecodeSnapshot feeds arbitrary bytes to the snapshot reader (a
+// target.file, or the state of scimsync serve) and what it accepts on to
+// the conversion into the model and the server's recomputation of members.
+// Nothing may panic; an accepted snapshot re-encodes to a document that is
+// accepted again and encodes the same. Seeds: the examples' snapshots and
+// the corpus in testdata/fuzz.
+func FuzzDecodeSnapshot(f *testing.F) {
+	paths, _ := filepath.Glob("../examples/*/tenant.json")
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	var small bytes.Buffer
+	if err := EncodeSnapshot(&small, sample()); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(small.Bytes())
+	f.Add([]byte(`{"schemas":["` + SchemaSnapshot + `"],"Users":{"totalResults":0,"Resources":[]},"Groups":{"totalResults":0,"Resources":[]},"Organizations":{"totalResults":0,"Resources":[]},"Members":{"totalResults":0,"Resources":[]}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := DecodeSnapshot(bytes.NewReader(data))
+		if err != nil {
+			if s != nil {
+				t.Fatalf("a snapshot and an error: %v", err)
+			}
+			return
+		}
+		var once bytes.Buffer
+		if err := EncodeSnapshot(&once, s); err != nil {
+			t.Fatalf("re-encoding an accepted snapshot: %v", err)
+		}
+		s2, err := DecodeSnapshot(bytes.NewReader(once.Bytes()))
+		if err != nil {
+			t.Fatalf("a re-encoded snapshot is refused: %v\n%s", err, once.Bytes())
+		}
+		var twice bytes.Buffer
+		if err := EncodeSnapshot(&twice, s2); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(once.Bytes(), twice.Bytes()) {
+			t.Fatalf("re-encoding is not stable:\n%s\n%s", once.Bytes(), twice.Bytes())
+		}
+		tn, err := FromSCIM(s.Users, s.Groups, s.Organizations, s.Members)
+		if err != nil {
+			return
+		}
+		if fp := tn.Fingerprint(); fp.Hash != tn.Fingerprint().Hash {
+			t.Fatalf("the fingerprint is not deterministic")
+		}
+		if _, err := Recompute(s, testNow); err != nil {
+			return
+		}
+		if _, err := json.Marshal(s); err != nil {
+			t.Fatalf("a recomputed snapshot does not encode: %v", err)
+		}
+	})
+}
+
+// FuzzApplyOrgPatch applies one arbitrary PATCH operation to a child and to
+// a parent organization, as the reference server and a snapshot-file target
+// do with what a client sends. It either applies, leaving an organization
+// that keeps the documented invariants, or fails with a *PatchError and
+// changes nothing.
+func FuzzApplyOrgPatch(f *testing.F) {
+	for _, s := range [][3]string{
+		{"replace", "mappings", `[{"group":"g1","role":"admin","seatTier":"premium"}]`},
+		{"add", "mappings", `{"group":"g2","role":"member","seatTier":"standard"}`},
+		{"add", "seats", `{"premium":3}`},
+		{"replace", "", `{"seats":{"standard":-1}}`},
+		{"remove", "exceptions", ``},
+		{"add", "urn:scimsync:params:scim:schemas:core:2.0:Organization:exceptions", `[{"email":"a@x.gov","until":"2027-01-31","reason":"r"}]`},
+		{"replace", "mode", `"full"`},
+		{"Replace", "seatTiers", `["standard","premium","gold"]`},
+		{"add", "loginDomains", `"x.gov"`},
+		{"remove", "mode", ``},
+		{"replace", `mappings[group eq "g1"].role`, `"owner"`},
+		{"replace", "seats.premium", `4`},
+	} {
+		f.Add(s[0], s[1], s[2])
+	}
+	child := scim.Organization{
+		ID: "o1", Name: "hq", Parent: "p",
+		Mappings:   []scim.Mapping{{Group: "g1", Role: "member", SeatTier: "standard"}},
+		Seats:      map[string]int{"standard": 10, "premium": 1},
+		Exceptions: []scim.Exception{{Email: "c@x.gov", Until: "2027-03-31", Reason: "badge"}},
+	}
+	parent := scim.Organization{ID: "p", Name: "agency", Mode: "staged", LoginDomains: []string{"x.gov"}, SeatTiers: []string{"standard", "premium"}}
+	f.Fuzz(func(t *testing.T, op, path, value string) {
+		var v any
+		if value != "" {
+			if err := json.Unmarshal([]byte(value), &v); err != nil {
+				return
+			}
+		}
+		for _, org := range []scim.Organization{child, parent} {
+			o := cloneOrg(org)
+			before, _ := json.Marshal(o)
+			err := ApplyOrgPatch(&o, []scim.PatchOp{{Op: op, Path: path, Value: v}})
+			after, merr := json.Marshal(o)
+			if merr != nil {
+				t.Fatalf("patched organization does not encode: %v", merr)
+			}
+			if err != nil {
+				var pe *PatchError
+				if !errors.As(err, &pe) || pe.SCIMType == "" {
+					t.Fatalf("error %v is not a *PatchError with a scimType", err)
+				}
+				if !bytes.Equal(before, after) {
+					t.Fatalf("a refused patch changed the organization:\n%s\n%s", before, after)
+				}
+				continue
+			}
+			switch o.Mode {
+			case "", "jit", "staged", "full":
+			default:
+				t.Fatalf("mode %q accepted", o.Mode)
+			}
+			if org.Parent == "" && o.Mode == "" {
+				t.Fatalf("the parent's mode was removed")
+			}
+			for tier, n := range o.Seats {
+				if n < 0 || tier == "" {
+					t.Fatalf("seats %v accepted", o.Seats)
+				}
+			}
+			for _, m := range o.Mappings {
+				if m.Group == "" || m.SeatTier == "" {
+					t.Fatalf("mapping %+v accepted", m)
+				}
+			}
+			for _, x := range o.Exceptions {
+				if x.Email == "" || len(x.Until) != len("2006-01-02") {
+					t.Fatalf("exception %+v accepted", x)
+				}
+			}
+		}
+	})
+}
