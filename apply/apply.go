@@ -58,7 +58,8 @@ type Options struct {
 const (
 	StatusDone    = "done"    // written by this run
 	StatusSkipped = "skipped" // written by an earlier run of the same plan (journal)
-	StatusFailed  = "failed"  // the write failed
+	StatusFailed  = "failed"  // the write failed: the server refused it, nothing changed
+	StatusUnknown = "unknown" // the write was sent, its answer lost: it may have been applied
 	StatusNotRun  = "not-run" // not attempted: an earlier step failed
 	StatusDryRun  = "dry-run" // the Guard refused it: not confirmed
 	StatusPending = "pending" // not reached: refused before the first write
@@ -269,12 +270,16 @@ func (r *run) write(ctx context.Context, w tenant.Writer, versions map[string]st
 			continue
 		}
 		if err != nil {
+			status := StepFailed
 			res.Status = StatusFailed
+			if !writeOutcomeKnown(err) {
+				res.Status, status = StatusUnknown, StepUnknown
+			}
 			res.Error = err.Error()
 			for k := i + 1; k < len(r.steps); k++ {
 				r.rep.Steps[k].Status = StatusNotRun
 			}
-			jerr := r.journal(JournalEntry{Event: EventStep, Step: s.Num, OrgID: s.OrgID, Org: s.Org, OpsHash: s.OpsHash, Status: StepFailed, IfMatch: res.IfMatch, Error: err.Error()})
+			jerr := r.journal(JournalEntry{Event: EventStep, Step: s.Num, OrgID: s.OrgID, Org: s.Org, OpsHash: s.OpsHash, Status: status, IfMatch: res.IfMatch, Error: err.Error()})
 			return errors.Join(&WriteError{Step: *res, Err: err}, jerr)
 		}
 		res.Status = StatusDone
@@ -285,6 +290,19 @@ func (r *run) write(ctx context.Context, w tenant.Writer, versions map[string]st
 		}
 	}
 	return nil
+}
+
+// writeOutcomeKnown reports whether a failed write certainly changed
+// nothing: the server answered it with an error status (a *scim.Error, 412
+// included), or it was refused before it was sent (an organization the
+// target lacks, an operation it cannot apply). Any other failure — the
+// connection lost or the answer cut off after the request left, a timeout
+// — leaves unknown whether the server applied it.
+func writeOutcomeKnown(err error) bool {
+	var se *scim.Error
+	var pe *tenant.PatchError
+	return errors.As(err, &se) || errors.As(err, &pe) ||
+		errors.Is(err, scim.ErrPrecondition) || errors.Is(err, tenant.ErrOrgNotFound)
 }
 
 func (r *run) journal(e JournalEntry) error {

@@ -61,7 +61,10 @@
 //
 // event is begin, step or end. A step is started just before its PATCH is
 // sent and done (with the version the server returned) or failed (with the
-// error) after; a started step with neither was cut off mid-flight. ops_hash
+// error) after; a started step with neither was cut off mid-flight. A write
+// whose answer was lost after it was sent (a dropped connection, a body cut
+// off, a timeout) is unknown (with the error): like a step cut off, the
+// server may or may not have applied it. ops_hash
 // identifies the step's operations; result is one of the Result* values.
 // Lines of other plans (other plan_hash values) may share the file.
 //

@@ -22,6 +22,7 @@ const (
 	StepStarted = "started"
 	StepDone    = "done"
 	StepFailed  = "failed"
+	StepUnknown = "unknown"
 )
 
 // JournalEntry is one line of a journal.
@@ -145,8 +146,8 @@ type journalState struct {
 	// Done holds the completed steps by step number.
 	Done map[int]doneStep
 	// Interrupted holds the steps that were started and never reported done
-	// or failed: the process died while the write was in flight, so whether
-	// the server applied it is unknown.
+	// or failed (the process died while the write was in flight), or whose
+	// answer was lost (unknown): whether the server applied them is unknown.
 	Interrupted map[int]doneStep
 }
 
@@ -167,7 +168,7 @@ func stateFor(entries []JournalEntry, planHash string) journalState {
 		delete(st.Done, e.Step)
 		delete(st.Interrupted, e.Step)
 		switch e.Status {
-		case StepStarted:
+		case StepStarted, StepUnknown:
 			st.Interrupted[e.Step] = s
 		case StepDone:
 			st.Done[e.Step] = s
