@@ -103,7 +103,8 @@ func (r *applyRig) converged() {
 // journal accounts for every organization the server shows changed.
 //   - an organization whose version moved has a step of this plan in the
 //     journal: done at exactly the server's version, or started and then
-//     failed or cut off (its outcome unknown, so a resume re-checks it);
+//     cut off or unknown (the answer lost), never failed (which says the
+//     server refused the write);
 //   - an organization the journal says is done is at that version;
 //   - the run's end is journaled as failed;
 //   - the audit log's last record says failed and lists the same steps.
@@ -143,11 +144,13 @@ func (r *applyRig) checkJournal(p *diff.Plan, before, after map[string]string) (
 			if e.Version != after[w.OrgID] {
 				r.t.Errorf("the journal says %s is done at %s; the server has %s", w.Org, e.Version, after[w.OrgID])
 			}
+		case journaled && e.Status == apply.StepFailed && moved:
+			r.t.Errorf("the journal says %s's write failed, but the server applied it (%s → %s)", w.Org, before[w.OrgID], after[w.OrgID])
 		case journaled && moved:
 			unknownWritten = append(unknownWritten, w.Org)
-			if e.Status == apply.StepFailed && e.Error == "" {
-				r.t.Errorf("the journal's failed step for %s carries no error", w.Org)
-			}
+		}
+		if journaled && (e.Status == apply.StepFailed || e.Status == apply.StepUnknown) && e.Error == "" {
+			r.t.Errorf("the journal's %s step for %s carries no error", e.Status, w.Org)
 		}
 	}
 	for id, v := range after {
