@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -101,7 +102,7 @@ func TestCLITLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeSpec(t, dir, tlsSpec("ca.pem"), url)
-	if r := runCLI(t, dir, cliEnv, "plan"); r.code != 2 || !strings.Contains(r.stdout, "\nPlan: 0 to add, 11 to change, 0 to remove.\n") {
+	if r := runCLI(t, dir, cliEnv, "plan"); r.code != 2 || !regexp.MustCompile(`(?m)^Plan: 0 to add, 11 to change, 0 to remove[.;]`).MatchString(r.stdout) {
 		t.Fatalf("with caFile: want the plan (exit 2):\n%s", r)
 	}
 
