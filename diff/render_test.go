@@ -131,8 +131,11 @@ func TestSummaryLine(t *testing.T) {
 	if got, want := SummaryLine(&Plan{}), "No changes. The tenant matches the spec."; got != want {
 		t.Errorf("SummaryLine = %q, want %q", got, want)
 	}
-	cfg := &Plan{ConfigChanges: []ConfigChange{{Org: "hq", Field: FieldSeats, Key: "standard", Before: "1", After: "2"}}}
-	if got, want := SummaryLine(cfg), "Plan: 0 to add, 0 to change, 0 to remove."; got != want {
+	cfg := &Plan{ConfigChanges: []ConfigChange{
+		{Org: "hq", Field: FieldSeats, Key: "standard", Before: "1", After: "2"},
+		{Org: "example-agency", Field: FieldMode, Before: "staged", After: "full"},
+	}}
+	if got, want := SummaryLine(cfg), "Plan: 0 to add, 0 to change, 0 to remove; 2 configuration changes (example-agency, hq)."; got != want {
 		t.Errorf("SummaryLine = %q, want %q", got, want)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -355,44 +356,28 @@ func SummaryLine(p *Plan) string {
 		return "No changes. The tenant matches the spec."
 	}
 	s := fmt.Sprintf("Plan: %d to add, %d to change, %d to remove", p.Summary.Add, p.Summary.Change, p.Summary.Remove)
-	if per := removalsByOrg(p); len(per) > 0 {
+	removals := map[string]int{}
+	for _, m := range p.Members {
+		if m.Action == ActionRemove {
+			removals[clean(m.Org)]++
+		}
+	}
+	if len(removals) > 0 {
 		var parts []string
-		for _, o := range per {
-			parts = append(parts, fmt.Sprintf("%s %d", clean(o.org), o.n))
+		for _, org := range slices.Sorted(maps.Keys(removals)) {
+			parts = append(parts, fmt.Sprintf("%s %d", org, removals[org]))
 		}
 		s += " (" + strings.Join(parts, ", ") + ")"
 	}
+	if n := len(p.ConfigChanges); n > 0 {
+		orgs := map[string]bool{}
+		for _, c := range p.ConfigChanges {
+			orgs[clean(c.Org)] = true
+		}
+		s += fmt.Sprintf("; %s (%s)", plural(n, "configuration change", "configuration changes"),
+			strings.Join(slices.Sorted(maps.Keys(orgs)), ", "))
+	}
 	return s + "."
-}
-
-type orgCount struct {
-	org string
-	n   int
-}
-
-func removalsByOrg(p *Plan) []orgCount {
-	var out []orgCount
-	for _, m := range p.Members {
-		if m.Action != ActionRemove {
-			continue
-		}
-		if len(out) > 0 && out[len(out)-1].org == m.Org {
-			out[len(out)-1].n++
-			continue
-		}
-		out = append(out, orgCount{m.Org, 1})
-	}
-	// Members are sorted by org; merge in case they are not.
-	slices.SortStableFunc(out, func(a, b orgCount) int { return cmp.Compare(a.org, b.org) })
-	merged := out[:0]
-	for _, o := range out {
-		if len(merged) > 0 && merged[len(merged)-1].org == o.org {
-			merged[len(merged)-1].n += o.n
-			continue
-		}
-		merged = append(merged, o)
-	}
-	return merged
 }
 
 // groupBy splits xs, sorted by key, into runs of equal keys.

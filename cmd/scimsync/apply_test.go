@@ -166,7 +166,7 @@ func TestApplyPromptsOnATerminal(t *testing.T) {
 			if !strings.Contains(stderr.String(), "Apply these changes? Only 'yes' is accepted: ") {
 				t.Errorf("no prompt on stderr:\n%s", stderr.String())
 			}
-			if !strings.Contains(stdout.String(), "Plan: 1 to add, 0 to change, 1 to remove (hq 1).") {
+			if !strings.Contains(stdout.String(), "Plan: 1 to add, 0 to change, 1 to remove (hq 1)") {
 				t.Errorf("the plan was not shown before the prompt:\n%s", stdout.String())
 			}
 			after, _ := os.ReadFile(tenantPath)
