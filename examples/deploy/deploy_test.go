@@ -326,7 +326,9 @@ type invocation struct {
 
 func TestInvocationsUseRealCommandsAndFlags(t *testing.T) {
 	var invs []invocation
-	for _, p := range recipes(t) {
+	// The top-level README's commands are checked too: they are what a
+	// newcomer pastes first.
+	for _, p := range append(recipes(t), "../../README.md") {
 		data, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
