@@ -84,8 +84,8 @@ func Resolve(in Input) Result {
 			continue
 		}
 		n := 0
-		for _, uid := range r.expand(gid) {
-			if r.users[uid].Active {
+		for _, ui := range r.expand(gid) {
+			if r.list[ui].Active {
 				n++
 			}
 		}
@@ -93,14 +93,36 @@ func Resolve(in Input) Result {
 	}
 	orgs := slices.Clone(in.Orgs)
 	slices.SortFunc(orgs, func(a, b Org) int { return cmp.Compare(a.ID, b.ID) })
-	byOrg := map[string][]Member{}
+	// Each organization's members, copied in order into one array.
+	count := map[string]int{}
 	for _, m := range in.Members {
+		count[m.Org]++
+	}
+	all := make([]Member, len(in.Members))
+	byOrg := make(map[string][]Member, len(count))
+	at := 0
+	for _, m := range in.Members {
+		if _, ok := byOrg[m.Org]; !ok {
+			byOrg[m.Org] = all[at : at : at+count[m.Org]]
+			at += count[m.Org]
+		}
 		byOrg[m.Org] = append(byOrg[m.Org], m)
 	}
-	for _, o := range orgs {
-		ent := r.entitlements(o)
-		res.Entitled = append(res.Entitled, ent...)
-		res.Outcomes = append(res.Outcomes, r.resolveOrg(o, ent, byOrg[o.ID])...)
+	ents := make([][]Entitlement, len(orgs))
+	nent := 0
+	for k, o := range orgs {
+		ents[k] = r.entitlements(o)
+		nent += len(ents[k])
+	}
+	if nent > 0 {
+		res.Entitled = make([]Entitlement, 0, nent)
+	}
+	if n := nent + len(in.Members); n > 0 {
+		res.Outcomes = make([]Outcome, 0, n)
+	}
+	for k, o := range orgs {
+		res.Entitled = append(res.Entitled, ents[k]...)
+		res.Outcomes = append(res.Outcomes, r.resolveOrg(o, ents[k], byOrg[o.ID])...)
 	}
 	// Members of organizations the input does not know are left alone.
 	known := map[string]bool{}
@@ -116,6 +138,15 @@ func Resolve(in Input) Result {
 	slices.SortStableFunc(res.Outcomes, func(a, b Outcome) int {
 		return cmp.Or(cmp.Compare(a.Org, b.Org), cmp.Compare(a.Email, b.Email))
 	})
+	kept := 0
+	for _, oc := range res.Outcomes {
+		if oc.After != nil {
+			kept++
+		}
+	}
+	if kept > 0 {
+		res.Members = make([]Member, 0, kept)
+	}
 	for _, oc := range res.Outcomes {
 		if oc.After != nil {
 			res.Members = append(res.Members, *oc.After)
@@ -125,36 +156,54 @@ func Resolve(in Input) Result {
 }
 
 type resolver struct {
-	in       Input
-	today    string
-	users    map[string]*User
-	byEmail  map[string][]*User // normalized email → users holding it, by id
+	in    Input
+	today string
+	// list holds the users sorted by id, and users maps an id to its
+	// index there (the last, should two users share an id). Resolution
+	// works on indices: sorted, they are in id order.
+	list  []*User
+	users map[string]int32
+	// emails caches UserEmails by index; byEmail maps a normalized email
+	// to the users holding it, in id order. Both are filled when first
+	// needed.
+	emails   [][]string
+	byEmail  map[string][]int32
 	groups   map[string]*Group
 	tierRank map[string]int
-	expanded map[string][]string
+	expanded map[string][]int32
+	// seen, mark and slot are scratch space by user index: seen[i] ==
+	// seenEpoch says that expand met user i in the current expansion;
+	// mark[i] == markEpoch that entitlements met it in the current
+	// organization, at slot[i].
+	seen      []uint32
+	seenEpoch uint32
+	mark      []uint32
+	markEpoch uint32
+	slot      []int32
 }
 
 func newResolver(in Input) *resolver {
 	r := &resolver{
 		in:       in,
 		today:    in.Now.UTC().Format(time.DateOnly),
-		users:    make(map[string]*User, len(in.Users)),
-		byEmail:  make(map[string][]*User, len(in.Users)),
+		users:    make(map[string]int32, len(in.Users)),
 		groups:   make(map[string]*Group, len(in.Groups)),
 		tierRank: map[string]int{},
-		expanded: map[string][]string{},
+		expanded: map[string][]int32{},
 	}
 	users := make([]*User, len(in.Users))
 	for i := range in.Users {
 		users[i] = &in.Users[i]
 	}
 	slices.SortFunc(users, func(a, b *User) int { return cmp.Compare(a.ID, b.ID) })
-	for _, u := range users {
-		r.users[u.ID] = u
-		for _, e := range UserEmails(*u) {
-			r.byEmail[e] = append(r.byEmail[e], u)
-		}
+	r.list = users
+	for i, u := range users {
+		r.users[u.ID] = int32(i)
 	}
+	r.emails = make([][]string, len(users))
+	r.seen = make([]uint32, len(users))
+	r.mark = make([]uint32, len(users))
+	r.slot = make([]int32, len(users))
 	for i := range in.Groups {
 		r.groups[in.Groups[i].ID] = &in.Groups[i]
 	}
@@ -162,6 +211,47 @@ func newResolver(in Input) *resolver {
 		r.tierRank[t] = i + 1
 	}
 	return r
+}
+
+// userEmails is UserEmails of the user at index i.
+func (r *resolver) userEmails(i int32) []string {
+	if r.emails[i] == nil {
+		r.emails[i] = UserEmails(*r.list[i])
+	}
+	return r.emails[i]
+}
+
+// canonical is CanonicalEmail of the user at index i.
+func (r *resolver) canonical(i int32) string {
+	if es := r.userEmails(i); len(es) > 0 {
+		return es[0]
+	}
+	return ""
+}
+
+// usersByEmail returns the indices of the users holding the normalized
+// email, in id order.
+func (r *resolver) usersByEmail(email string) []int32 {
+	if r.byEmail == nil {
+		r.byEmail = make(map[string][]int32, len(r.list))
+		for i := range r.list {
+			for _, e := range r.userEmails(int32(i)) {
+				r.byEmail[e] = append(r.byEmail[e], int32(i))
+			}
+		}
+	}
+	return r.byEmail[email]
+}
+
+// nextEpoch starts a pass over marks (seen or mark, with its epoch): no
+// user is marked.
+func nextEpoch(marks []uint32, epoch *uint32) uint32 {
+	*epoch++
+	if *epoch == 0 {
+		clear(marks)
+		*epoch = 1
+	}
+	return *epoch
 }
 
 // UserEmails returns a user's normalized emails, de-duplicated, in order:
@@ -214,16 +304,16 @@ func (r *resolver) mappedGroups() map[string]bool {
 	return out
 }
 
-// expand returns the ids of the users in group gid, directly or through
-// nested groups, sorted. Cycles are cut: a group is visited once per
-// expansion.
-func (r *resolver) expand(gid string) []string {
+// expand returns the indices of the users in group gid, directly or
+// through nested groups, sorted (so in id order). Cycles are cut: a group
+// is visited once per expansion.
+func (r *resolver) expand(gid string) []int32 {
 	if us, ok := r.expanded[gid]; ok {
 		return us
 	}
 	seenGroups := map[string]bool{gid: true}
-	seenUsers := map[string]bool{}
-	var out []string
+	epoch := nextEpoch(r.seen, &r.seenEpoch)
+	var out []int32
 	stack := []string{gid}
 	for len(stack) > 0 {
 		g := r.groups[stack[len(stack)-1]]
@@ -239,9 +329,9 @@ func (r *resolver) expand(gid string) []string {
 				}
 				continue
 			}
-			if _, isUser := r.users[id]; isUser && !seenUsers[id] {
-				seenUsers[id] = true
-				out = append(out, id)
+			if i, isUser := r.users[id]; isUser && r.seen[i] != epoch {
+				r.seen[i] = epoch
+				out = append(out, i)
 			}
 		}
 	}
@@ -252,24 +342,24 @@ func (r *resolver) expand(gid string) []string {
 
 // entitlements lists the active users entitled in o, sorted by email.
 func (r *resolver) entitlements(o Org) []Entitlement {
-	byUser := map[string]*Entitlement{}
-	var order []string
+	var out []Entitlement
+	epoch := nextEpoch(r.mark, &r.markEpoch)
 	for _, m := range o.Mappings {
 		if _, ok := r.groups[m.GroupID]; !ok || !m.Role.Grantable() {
 			continue
 		}
-		for _, uid := range r.expand(m.GroupID) {
-			u := r.users[uid]
+		for _, ui := range r.expand(m.GroupID) {
+			u := r.list[ui]
 			if !u.Active {
 				continue
 			}
-			e, ok := byUser[uid]
-			if !ok {
-				e = &Entitlement{Org: o.ID, UserID: uid, Email: CanonicalEmail(*u), Role: m.Role, SeatTier: m.SeatTier, RoleGroup: m.GroupID, TierGroup: m.GroupID}
-				byUser[uid] = e
-				order = append(order, uid)
+			if r.mark[ui] != epoch {
+				r.mark[ui] = epoch
+				r.slot[ui] = int32(len(out))
+				out = append(out, Entitlement{Org: o.ID, UserID: u.ID, Email: r.canonical(ui), Role: m.Role, SeatTier: m.SeatTier, RoleGroup: m.GroupID, TierGroup: m.GroupID})
 				continue
 			}
+			e := &out[r.slot[ui]]
 			if m.Role.Rank() > e.Role.Rank() {
 				e.Role, e.RoleGroup = m.Role, m.GroupID
 			}
@@ -278,10 +368,6 @@ func (r *resolver) entitlements(o Org) []Entitlement {
 			}
 		}
 	}
-	out := make([]Entitlement, 0, len(order))
-	for _, uid := range order {
-		out = append(out, *byUser[uid])
-	}
 	slices.SortFunc(out, func(a, b Entitlement) int {
 		return cmp.Or(cmp.Compare(a.Email, b.Email), cmp.Compare(a.UserID, b.UserID))
 	})
@@ -289,7 +375,7 @@ func (r *resolver) entitlements(o Org) []Entitlement {
 }
 
 func (r *resolver) resolveOrg(o Org, ent []Entitlement, members []Member) []Outcome {
-	var out []Outcome
+	out := make([]Outcome, 0, len(ent)+len(members))
 	mode := r.in.Parent.Mode
 	if mode != ModeStaged && mode != ModeFull {
 		// jit: SCIM changes nobody.
@@ -299,10 +385,27 @@ func (r *resolver) resolveOrg(o Org, ent []Entitlement, members []Member) []Outc
 		}
 		return out
 	}
-	byEmail := map[string][]int{}
-	byUserID := map[string]int{}
+	// The members holding each normalized email, in order: the first at
+	// byEmail[email], each next one at next[i] (-1 ends).
+	norm := make([]string, len(members))
+	byEmail := make(map[string]int, len(members))
+	next := make([]int, len(members))
+	byUserID := make(map[string]int, len(members))
+	for i := len(members) - 1; i >= 0; i-- {
+		norm[i] = NormEmail(members[i].Email)
+		next[i] = -1
+		if h, ok := byEmail[norm[i]]; ok {
+			next[i] = h
+		}
+		byEmail[norm[i]] = i
+	}
+	holders := func(email string) int {
+		if h, ok := byEmail[email]; ok {
+			return h
+		}
+		return -1
+	}
 	for i, m := range members {
-		byEmail[NormEmail(m.Email)] = append(byEmail[NormEmail(m.Email)], i)
 		if m.Origin == OriginSCIM && m.UserID != "" {
 			if _, dup := byUserID[m.UserID]; !dup {
 				byUserID[m.UserID] = i
@@ -331,7 +434,7 @@ func (r *resolver) resolveOrg(o Org, ent []Entitlement, members []Member) []Outc
 		if match[k] >= 0 {
 			continue
 		}
-		for _, i := range byEmail[e.Email] {
+		for i := holders(e.Email); i >= 0; i = next[i] {
 			if !matched[i] {
 				claim(k, i)
 				break
@@ -343,8 +446,8 @@ func (r *resolver) resolveOrg(o Org, ent []Entitlement, members []Member) []Outc
 			continue
 		}
 	aliases:
-		for _, em := range UserEmails(*r.users[e.UserID]) {
-			for _, i := range byEmail[em] {
+		for _, em := range r.userEmails(r.users[e.UserID]) {
+			for i := holders(em); i >= 0; i = next[i] {
 				if !matched[i] {
 					claim(k, i)
 					break aliases
@@ -352,11 +455,11 @@ func (r *resolver) resolveOrg(o Org, ent []Entitlement, members []Member) []Outc
 			}
 		}
 	}
-	taken := map[string]bool{} // emails held by a resulting member
+	taken := make(map[string]bool, len(ent)) // emails held by a resulting member
 	for k, e := range ent {
 		idx := match[k]
 		if idx < 0 {
-			if taken[e.Email] || len(byEmail[e.Email]) > 0 {
+			if taken[e.Email] || holders(e.Email) >= 0 {
 				// Another user already holds this email here.
 				continue
 			}
@@ -366,7 +469,7 @@ func (r *resolver) resolveOrg(o Org, ent []Entitlement, members []Member) []Outc
 			continue
 		}
 		before := &members[idx]
-		email := NormEmail(before.Email)
+		email := norm[idx]
 		taken[email] = true
 		if before.Role == RolePrimaryOwner {
 			out = append(out, Outcome{Org: o.ID, Email: email, Action: ActionKeep, Before: before, After: before})
@@ -393,7 +496,7 @@ func (r *resolver) resolveOrg(o Org, ent []Entitlement, members []Member) []Outc
 			continue
 		}
 		m := &members[i]
-		email := NormEmail(m.Email)
+		email := norm[i]
 		keep := m.Role == RolePrimaryOwner ||
 			(mode == ModeStaged && m.Origin != OriginSCIM) ||
 			(mode == ModeFull && r.liveException(o, email))
@@ -433,14 +536,16 @@ func (r *resolver) reason(o Org, m *Member, mode Mode) string {
 	}
 	var u *User
 	if m.UserID != "" {
-		u = r.users[m.UserID]
+		if i, ok := r.users[m.UserID]; ok {
+			u = r.list[i]
+		}
 	}
 	if u == nil {
-		if us := r.byEmail[email]; len(us) > 0 {
-			u = us[0]
+		if us := r.usersByEmail(email); len(us) > 0 {
+			u = r.list[us[0]]
 			for _, c := range us {
-				if c.Active {
-					u = c
+				if r.list[c].Active {
+					u = r.list[c]
 					break
 				}
 			}
