@@ -250,16 +250,9 @@ var agentSignals = func() (context.Context, context.CancelFunc) {
 }
 
 func runAgent(env *cmdEnv, args []string) int {
-	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	opts, err := parseAgentArgs(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(env.Stdout, agentUsage)
-		return exitOK
-	}
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "scimsync agent: %v\nRun 'scimsync agent -h' for usage.\n", err)
-		return exitError
+	opts, code, done := parseFlags(env, "agent", agentUsage, args, parseAgentArgs)
+	if done {
+		return code
 	}
 	hook, err := opts.resolveWebhookURL(env.Getenv)
 	if err != nil {

@@ -186,16 +186,9 @@ func (o applyOptions) journalPath() string {
 }
 
 func runApply(env *cmdEnv, args []string) int {
-	fs := flag.NewFlagSet("apply", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	opts, err := parseApplyArgs(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(env.Stdout, applyUsage)
-		return exitOK
-	}
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "scimsync apply: %v\nRun 'scimsync apply -h' for usage.\n", err)
-		return exitError
+	opts, code, done := parseFlags(env, "apply", applyUsage, args, parseApplyArgs)
+	if done {
+		return code
 	}
 	interactive := env.IsTTY(env.Stdin)
 	if !opts.yes && !interactive {
@@ -210,7 +203,10 @@ func runApply(env *cmdEnv, args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
-	var p *diff.Plan
+	var (
+		p   *diff.Plan
+		err error
+	)
 	if opts.planFile != "" {
 		if p, err = diff.ReadPlanFile(opts.planFile); err != nil {
 			fmt.Fprintf(env.Stderr, "scimsync apply: %v\n", err)

@@ -7,6 +7,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -113,6 +115,24 @@ func runArgs(env *cmdEnv, args []string) int {
 		return exitError
 	}
 	return c.run(env, args[1:])
+}
+
+// parseFlags parses a command's arguments with parse, on a FlagSet of the
+// command's name. On -h it prints usage; on a flag error it says so and how
+// to get help. done tells the command to return code at once.
+func parseFlags[T any](env *cmdEnv, name, usage string, args []string, parse func(*flag.FlagSet, []string) (T, error)) (opts T, code int, done bool) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	opts, err := parse(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(env.Stdout, usage)
+		return opts, exitOK, true
+	}
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "scimsync %s: %v\nRun 'scimsync %s -h' for usage.\n", name, err, name)
+		return opts, exitError, true
+	}
+	return opts, exitOK, false
 }
 
 func printHelp(w io.Writer) {

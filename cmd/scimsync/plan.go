@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -120,16 +119,9 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 }
 
 func runPlan(env *cmdEnv, args []string) int {
-	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	opts, err := parsePlanArgs(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(env.Stdout, planUsage)
-		return exitOK
-	}
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "scimsync plan: %v\nRun 'scimsync plan -h' for usage.\n", err)
-		return exitError
+	opts, code, done := parseFlags(env, "plan", planUsage, args, parsePlanArgs)
+	if done {
+		return code
 	}
 
 	s, diags, err := spec.LoadWith(spec.LoadOptions{Now: env.Now(), Stdin: env.Stdin}, opts.files...)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"net"
 	"net/http"
@@ -295,16 +294,9 @@ func runServe(env *cmdEnv, args []string) int {
 // serveMain runs serve until ctx ends. ready, when set, is called with the
 // base URL once the server listens (tests use it).
 func serveMain(ctx context.Context, env *cmdEnv, args []string, ready func(url string)) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	o, err := parseServeArgs(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(env.Stdout, serveUsage)
-		return exitOK
-	}
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "scimsync serve: %v\nRun 'scimsync serve -h' for usage.\n", err)
-		return exitError
+	o, code, done := parseFlags(env, "serve", serveUsage, args, parseServeArgs)
+	if done {
+		return code
 	}
 	fail := func(err error) int {
 		fmt.Fprintf(env.Stderr, "scimsync serve: %v\n", err)

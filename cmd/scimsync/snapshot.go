@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -108,16 +107,9 @@ type snapshotReader interface {
 }
 
 func runSnapshot(env *cmdEnv, args []string) int {
-	fs := flag.NewFlagSet("snapshot", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	opts, err := parseSnapshotArgs(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(env.Stdout, snapshotUsage)
-		return exitOK
-	}
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "scimsync snapshot: %v\nRun 'scimsync snapshot -h' for usage.\n", err)
-		return exitError
+	opts, code, done := parseFlags(env, "snapshot", snapshotUsage, args, parseSnapshotArgs)
+	if done {
+		return code
 	}
 	fail := func(format string, args ...any) int {
 		fmt.Fprintf(env.Stderr, "scimsync snapshot: "+format+"\n", args...)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -83,16 +82,9 @@ func parseValidateArgs(fs *flag.FlagSet, args []string) (validateOptions, error)
 }
 
 func runValidate(env *cmdEnv, args []string) int {
-	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	opts, err := parseValidateArgs(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(env.Stdout, validateUsage)
-		return exitOK
-	}
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "scimsync validate: %v\nRun 'scimsync validate -h' for usage.\n", err)
-		return exitError
+	opts, code, done := parseFlags(env, "validate", validateUsage, args, parseValidateArgs)
+	if done {
+		return code
 	}
 
 	s, diags, err := spec.LoadWith(spec.LoadOptions{Now: env.Now(), Stdin: env.Stdin}, opts.files...)
