@@ -571,6 +571,11 @@ func TestPatchOrganization(t *testing.T) {
 		{"o-hq", scim.PatchOp{Op: "replace", Path: "mode", Value: "full"}, "invalidPath"},
 		{"o-hq", scim.PatchOp{Op: "add", Path: "mappings", Value: map[string]any{"group": "g-unmapped", "role": "primary-owner", "seatTier": "standard"}}, "invalidValue"},
 		{"o-hq", scim.PatchOp{Op: "remove"}, "noTarget"},
+		// What only the rest of the tenant shows (tenant.CheckOrgWrite).
+		{"o-hq", scim.PatchOp{Op: "add", Path: "mappings", Value: map[string]any{"group": "g-no-such-group", "role": "member", "seatTier": "standard"}}, "invalidValue"},
+		{"o-hq", scim.PatchOp{Op: "add", Path: "mappings", Value: map[string]any{"group": "g-unmapped", "role": "member", "seatTier": "gold"}}, "invalidValue"},
+		{"o-hq", scim.PatchOp{Op: "add", Path: "seats", Value: map[string]any{"gold": 3}}, "invalidValue"},
+		{"o-parent", scim.PatchOp{Op: "replace", Path: "seatTiers", Value: []any{"premium"}}, "invalidValue"},
 	} {
 		before := ts.call(t, "GET", "/Organizations/"+c.id, nil).want(t, 200)
 		ts.call(t, "PATCH", "/Organizations/"+c.id, patchBody(c.op)).want(t, 400, c.typ)

@@ -423,6 +423,9 @@ func (s *Server) patchOrg(r *http.Request, id string) *response {
 	touch(&next.Meta, "Organization", now)
 	orgs := slices.Clone(s.st.orgs)
 	orgs[i] = next
+	if err := tenant.CheckOrgWrite(next, orgs, s.st.groups); err != nil {
+		return errorResponse(badRequest(typeInvalidValue, "%v", err))
+	}
 	if e := s.commit(now, nil, nil, orgs); e != nil {
 		return errorResponse(e)
 	}

@@ -300,6 +300,9 @@ func (s *SnapshotSource) PatchOrganization(ctx context.Context, id, version stri
 	if err := ApplyOrgPatch(org, ops); err != nil {
 		return "", fmt.Errorf("patching organization %s in %s: %w", id, s.Path, err)
 	}
+	if err := CheckOrgWrite(*org, snap.Organizations, snap.Groups); err != nil {
+		return "", fmt.Errorf("patching organization %s in %s: %w", id, s.Path, err)
+	}
 	org.Meta.Version = NextVersion(org.Meta.Version)
 	org.Meta.LastModified = at.UTC().Format(time.RFC3339)
 	newVersion := org.Meta.Version
