@@ -367,9 +367,9 @@ func decodePageFast[T any](body []byte) (page[T], bool) {
 		return page[T]{}, false
 	}
 	var l struct {
-		Schemas      []string `json:"schemas"`
-		TotalResults *int     `json:"totalResults"`
-		Resources    []T      `json:"Resources"`
+		Schemas      []string     `json:"schemas"`
+		TotalResults *int         `json:"totalResults"`
+		Resources    freshList[T] `json:"Resources"`
 	}
 	if err := json.Unmarshal(body, &l); err != nil || l.TotalResults == nil || *l.TotalResults < 0 {
 		return page[T]{}, false
@@ -386,6 +386,22 @@ func decodePageFast[T any](body []byte) (page[T], bool) {
 		p.ids[i] = id
 	}
 	return p, true
+}
+
+// freshList decodes a JSON array into a new slice each time, so that a
+// Resources key repeated in a body replaces the earlier array, as it does in
+// the general path, instead of being decoded into its elements
+// (encoding/json reuses a slice's elements, so a resource of the second
+// array would keep the id of the first's).
+type freshList[T any] []T
+
+func (f *freshList[T]) UnmarshalJSON(b []byte) error {
+	var v []T
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*f = v
+	return nil
 }
 
 // resourceID returns the id of a resource of a type this package defines,
