@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -206,14 +205,4 @@ func TestPlanUnderFaults(t *testing.T) {
 // diffPlans shows how two plan JSON documents differ.
 func diffPlans(want, got []byte) string {
 	return cmp.Diff(strings.Split(string(want), "\n"), strings.Split(string(got), "\n"))
-}
-
-// sortedKeys returns m's keys, sorted.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -233,7 +234,7 @@ func TestSecretsNeverWritten(t *testing.T) {
 	keep("serve", srv.stop())
 	hookMu.Lock()
 	for i, b := range hookBodies {
-		keep("webhook body "+string(rune('0'+i)), b)
+		keep("webhook body "+strconv.Itoa(i+1), b)
 	}
 	if len(hookBodies) < 3 {
 		t.Errorf("%d webhook deliveries; want a failed one, drift and applied", len(hookBodies))
