@@ -67,6 +67,13 @@ func TestCLIApplyUnderFaults(t *testing.T) {
 			if (len(unknown) == 1) != tc.landed {
 				t.Errorf("written with an unknown outcome: %v, want landed %v", unknown, tc.landed)
 			}
+			// Whether or not it landed, the client cannot tell: the person
+			// reading the failure is told that write may have been applied,
+			// apart from the one never sent.
+			if !strings.Contains(res.stderr, "Unknown: sent, but the answer was lost; it may have been applied (1):\n  step 2 ") ||
+				!strings.Contains(res.stderr, "Not done (1):\n  step 3 ") {
+				t.Errorf("stderr does not tell the unknown write from the one not sent:\n%s", res)
+			}
 			if after[p.Writes[2].OrgID] != before[p.Writes[2].OrgID] {
 				t.Error("the third organization was written after the second write failed")
 			}

@@ -333,21 +333,30 @@ func reportApply(env *cmdEnv, rep *apply.Report, err error, saved bool) int {
 	var werr *apply.WriteError
 	if errors.As(err, &werr) {
 		fmt.Fprintf(env.Stderr, "\nError: apply failed at step %d of %d (%s)\n\n%v\n", werr.Step.Step, len(rep.Steps), werr.Step.Org, werr.Err)
-		var done, notDone []apply.StepResult
+		var done, unknown, notDone []apply.StepResult
 		for _, st := range rep.Steps {
-			if st.Status == apply.StatusDone || st.Status == apply.StatusSkipped {
+			switch st.Status {
+			case apply.StatusDone, apply.StatusSkipped:
 				done = append(done, st)
-			} else {
+			case apply.StatusUnknown:
+				unknown = append(unknown, st)
+			default:
 				notDone = append(notDone, st)
 			}
 		}
 		fmt.Fprintf(env.Stderr, "\nDone (%d):\n", len(done))
 		printSteps(env.Stderr, done)
+		if len(unknown) > 0 {
+			fmt.Fprintf(env.Stderr, "Unknown: sent, but the answer was lost; it may have been applied (%d):\n", len(unknown))
+			printSteps(env.Stderr, unknown)
+		}
 		fmt.Fprintf(env.Stderr, "Not done (%d):\n", len(notDone))
 		printSteps(env.Stderr, notDone)
 		switch {
 		case errors.Is(err, scim.ErrPrecondition):
 			fmt.Fprintln(env.Stderr, "\nThe organization changed on the server after the plan (412): another apply or an administrator wrote it. Run scimsync plan again and review the new plan.")
+		case len(unknown) > 0:
+			fmt.Fprintln(env.Stderr, "\nRun the same command again: if the unknown write landed, the plan is refused as stale and nothing more is written; then run scimsync plan again and review the new plan.")
 		case saved:
 			fmt.Fprintln(env.Stderr, "\nRun the same command again to resume: the steps done are skipped.")
 		default:
