@@ -165,7 +165,7 @@ func ParseMembersCSV(r io.Reader) ([]MemberRow, error) {
 			}
 		}
 		if len(rowErrs) == 0 {
-			k := [2]string{row.Org, resolve.NormEmail(row.Email)}
+			k := [2]string{strings.ToLower(row.Org), resolve.NormEmail(row.Email)}
 			if first, dup := seen[k]; dup {
 				rowErrs = append(rowErrs, fmt.Sprintf("%s is already a member of %s on line %d", row.Email, row.Org, first))
 			} else {

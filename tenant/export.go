@@ -156,9 +156,10 @@ func (s *MembersExportSource) organizations(groups []scim.Group) ([]scim.Organiz
 
 // members turns CSV rows into members of the organizations.
 func (s *MembersExportSource) members(rows []MemberRow, orgs []scim.Organization, users []scim.User) ([]scim.Member, error) {
-	children := map[string]bool{}
+	// Org names match case-insensitively, as they do against the server.
+	children := map[string]string{}
 	for _, o := range orgs[1:] {
-		children[o.Name] = true
+		children[strings.ToLower(o.Name)] = o.Name
 	}
 	byEmail := map[string][]string{}
 	for _, u := range users {
@@ -169,7 +170,8 @@ func (s *MembersExportSource) members(rows []MemberRow, orgs []scim.Organization
 	var errs []error
 	out := make([]scim.Member, 0, len(rows))
 	for _, r := range rows {
-		if !children[r.Org] {
+		org, ok := children[strings.ToLower(r.Org)]
+		if !ok {
 			errs = append(errs, fmt.Errorf("%s:%d: org %q is not in the spec's current.organizations; describe its configuration there", s.CSVPath, r.Line, r.Org))
 			if len(errs) >= maxCSVErrors {
 				break
@@ -177,8 +179,8 @@ func (s *MembersExportSource) members(rows []MemberRow, orgs []scim.Organization
 			continue
 		}
 		m := scim.Member{
-			ID:           MemberID(r.Org, r.Email),
-			Organization: r.Org,
+			ID:           MemberID(org, r.Email),
+			Organization: org,
 			Email:        r.Email,
 			Role:         string(r.Role),
 			SeatTier:     r.SeatTier,

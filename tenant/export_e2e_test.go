@@ -17,6 +17,7 @@ import (
 
 	"github.com/scimsync/scimsync/apply"
 	"github.com/scimsync/scimsync/diff"
+	"github.com/scimsync/scimsync/scim"
 	"github.com/scimsync/scimsync/scimtest"
 	"github.com/scimsync/scimsync/spec"
 	"github.com/scimsync/scimsync/tenant"
@@ -222,4 +223,59 @@ func snapshotDiff(t *testing.T, a, b *tenant.Snapshot) string {
 		return ""
 	}
 	return "--- before\n" + ab.String() + "\n--- after\n" + bb.String()
+}
+
+// A console may write an organization's name in another case than the spec
+// does; names are matched case-insensitively everywhere else (the spec
+// against the server, policy.exceptions against organizations), so a
+// members export's org column is too.
+func TestMembersExportOrgNameCase(t *testing.T) {
+	const token = "e2e-token-0123456789"
+	snap, err := tenant.ReadSnapshot(filepath.Join("..", "examples", "staged-to-full", "tenant.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := scimtest.NewTestServer(t, snap, scimtest.Options{Token: token})
+	dir := t.TempDir()
+	csvPath := filepath.Join(dir, "members.csv")
+	csv := "email,role,seat tier,org\n" +
+		"alice.abbott@example.gov,member,standard,HQ\n" +
+		"casey.lee@example.gov,member,standard, Hq \n"
+	if err := os.WriteFile(csvPath, []byte(csv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := scim.New(scim.Config{BaseURL: ts.URL, Token: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &tenant.MembersExportSource{
+		Client:  c,
+		CSVPath: csvPath,
+		Current: &spec.Current{Organizations: []spec.Organization{{Name: "hq"}}},
+		Parent:  spec.Parent{Name: "example-agency", SeatTiers: []string{"standard", "premium"}, Mode: "staged"},
+	}
+	tn, err := src.Read(context.Background(), tenant.ReadRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range tn.Members {
+		got = append(got, m.Org+" "+m.Email+" "+m.ID)
+	}
+	want := []string{
+		"hq alice.abbott@example.gov " + tenant.MemberID("hq", "alice.abbott@example.gov"),
+		"hq casey.lee@example.gov " + tenant.MemberID("hq", "casey.lee@example.gov"),
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("members:\n got %q\nwant %q", got, want)
+	}
+
+	// One member listed twice, the org in two cases: the parser says so,
+	// with the lines.
+	_, err = tenant.ParseMembersCSV(strings.NewReader("email,role,seat tier,org\n" +
+		"ann@example.gov,member,standard,hq\n" +
+		"Ann@example.gov,admin,standard,HQ\n"))
+	if err == nil || !strings.Contains(err.Error(), "line 3: Ann@example.gov is already a member of HQ on line 2") {
+		t.Errorf("err = %v, want the duplicate on line 3 reported", err)
+	}
 }
