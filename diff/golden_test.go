@@ -3,24 +3,23 @@ package diff
 import (
 	"bytes"
 	"context"
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/scimsync/scimsync/internal/golden"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/scimsync/scimsync/spec"
 	"github.com/scimsync/scimsync/tenant"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
-
 // checkGolden compares got with testdata/golden/name, or rewrites the file
 // with -update.
 func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", "golden", name)
-	if *update {
+	if golden.Update() {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}

@@ -3,13 +3,12 @@ package spec
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files in testdata")
+	"github.com/scimsync/scimsync/internal/golden"
+)
 
 // The canonical form of each example, and its hash, are pinned: plan files
 // record Spec.Hash, so a change here invalidates every saved plan and must
@@ -34,17 +33,17 @@ func TestCanonicalGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			got = append(got, '\n')
-			golden := filepath.Join("testdata", "canonical", name+".json")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+			goldenPath := filepath.Join("testdata", "canonical", name+".json")
+			if golden.Update() {
+				if err := os.MkdirAll(filepath.Dir(goldenPath), 0o755); err != nil {
 					t.Fatal(err)
 				}
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
+				if err := os.WriteFile(goldenPath, got, 0o644); err != nil {
 					t.Fatal(err)
 				}
 				return
 			}
-			want, err := os.ReadFile(golden)
+			want, err := os.ReadFile(goldenPath)
 			if err != nil {
 				t.Fatalf("%v (run go test -update to create it)", err)
 			}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -9,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/scimsync/scimsync/internal/golden"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -22,8 +23,6 @@ import (
 // examples/ directory, with SCIMSYNC_NOW pinned and NO_COLOR set. Other
 // test files may add commands to scriptCmds and setup steps to scriptSetups
 // from an init function.
-
-var update = flag.Bool("update", false, "rewrite golden output in testdata/script/*.txtar")
 
 // scriptNow is the pinned clock of every script.
 const scriptNow = "2026-11-27"
@@ -44,7 +43,7 @@ func TestMain(m *testing.M) {
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
-		UpdateScripts:       *update,
+		UpdateScripts:       golden.Update(),
 		RequireExplicitExec: true,
 		Cmds:                scriptCmds,
 		Setup: func(env *testscript.Env) error {
