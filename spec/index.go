@@ -218,6 +218,7 @@ var (
 		"policy.protectedUsers": true,
 		"policy.exceptions":     true,
 		"current.organizations": true,
+		"current.exceptions":    true,
 	}
 	mergedMaps = map[string]bool{"policy": true, "current": true}
 )

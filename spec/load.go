@@ -227,8 +227,14 @@ func setPositions(s *Spec) {
 	if s.Current != nil {
 		orgs("current.organizations", s.Current.Organizations)
 	}
-	for i := range s.Policy.Exceptions {
-		s.Policy.Exceptions[i].Pos = s.PosOf(indexPath("policy.exceptions", i))
+	exceptions := func(path string, xs []Exception) {
+		for i := range xs {
+			xs[i].Pos = s.PosOf(indexPath(path, i))
+		}
+	}
+	exceptions("policy.exceptions", s.Policy.Exceptions)
+	if s.Current != nil {
+		exceptions("current.exceptions", s.Current.Exceptions)
 	}
 }
 
@@ -296,17 +302,10 @@ func canonical(s *Spec) *Spec {
 	p := s.Policy
 	p.OwnerGroups = sortedCopy(p.OwnerGroups)
 	p.ProtectedUsers = sortedCopy(p.ProtectedUsers)
-	p.Exceptions = slices.Clone(p.Exceptions)
-	for i := range p.Exceptions {
-		p.Exceptions[i].Pos = Pos{}
-	}
-	sort.Slice(p.Exceptions, func(i, j int) bool {
-		a, b := p.Exceptions[i], p.Exceptions[j]
-		return key(a.Org, a.Email, a.Until, a.Reason) < key(b.Org, b.Email, b.Until, b.Reason)
-	})
+	p.Exceptions = canonicalExceptions(p.Exceptions)
 	c.Policy = p
 	if s.Current != nil {
-		cur := Current{Organizations: canonicalOrgs(s.Current.Organizations)}
+		cur := Current{Organizations: canonicalOrgs(s.Current.Organizations), Exceptions: canonicalExceptions(s.Current.Exceptions)}
 		if s.Current.Parent != nil {
 			cp := canonicalParent(*s.Current.Parent)
 			cur.Parent = &cp
@@ -340,6 +339,18 @@ func canonicalOrgs(orgs []Organization) []Organization {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+func canonicalExceptions(xs []Exception) []Exception {
+	xs = slices.Clone(xs)
+	for i := range xs {
+		xs[i].Pos = Pos{}
+	}
+	sort.Slice(xs, func(i, j int) bool {
+		a, b := xs[i], xs[j]
+		return key(a.Org, a.Email, a.Until, a.Reason) < key(b.Org, b.Email, b.Until, b.Reason)
+	})
+	return xs
 }
 
 func sortedCopy(ss []string) []string {

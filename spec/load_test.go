@@ -217,3 +217,130 @@ func aliasBomb() string {
 	}
 	return strings.Join(lines, "\n") + "\n"
 }
+
+// validExport is a members-export spec whose current.exceptions match its
+// policy.exceptions; cases edit the current: block (from line 20).
+const validExport = `version: 1
+target:
+  url: https://scim.example.gov/v2
+  membersCsv: members.csv
+parent:
+  name: example-agency
+  loginDomains: [example.gov]
+  seatTiers: [standard, premium]
+  mode: staged
+organizations:
+  - name: hq
+    seats: {standard: 10}
+    mappings:
+      - {group: users, role: member, seatTier: standard}
+  - name: west
+    seats: {standard: 5}
+policy:
+  exceptions:
+    - {email: c@example.gov, org: hq, until: 2027-03-31, reason: badge}
+current:
+  organizations:
+    - name: hq
+      seats: {standard: 10}
+      mappings:
+        - {group: users, role: member, seatTier: standard}
+  exceptions:
+    - {email: c@example.gov, org: hq, until: 2027-03-31, reason: badge}
+`
+
+// current.exceptions is checked like policy.exceptions where that makes
+// sense for the tenant's state: its org must be one of current.organizations
+// and its date a date, but an expired date, a missing reason or an address
+// outside parent.loginDomains is what the tenant holds, not a mistake.
+func TestCurrentExceptionsDiagnostics(t *testing.T) {
+	const line = "    - {email: c@example.gov, org: hq, until: 2027-03-31, reason: badge}\n"
+	cur := func(repl string) string {
+		i := strings.LastIndex(validExport, line)
+		return validExport[:i] + repl
+	}
+	tests := []struct {
+		name string
+		in   string
+		want []string
+	}{
+		{"valid", validExport, []string{}},
+		{"expired is the tenant's state", cur("    - {email: c@example.gov, org: hq, until: 2026-01-31, reason: badge}\n"), []string{}},
+		{"until today", cur("    - {email: c@example.gov, org: hq, until: 2026-11-27}\n"), []string{}},
+		{"no reason", cur("    - {email: c@example.gov, org: hq, until: 2027-03-31}\n"), []string{}},
+		{"outside loginDomains", cur("    - {email: c@contractor.com, org: HQ, until: 2027-03-31}\n"), []string{}},
+		{"malformed until", cur("    - {email: c@example.gov, org: hq, until: 31/03/2027}\n"),
+			[]string{`a.yaml:27:46: current.exceptions[0].until: "31/03/2027" is not a date (YYYY-MM-DD); write the date as YYYY-MM-DD`}},
+		{"impossible until", cur("    - {email: c@example.gov, org: hq, until: 2027-02-30}\n"),
+			[]string{`a.yaml:27:46: current.exceptions[0].until: "2027-02-30" is not a date (YYYY-MM-DD); write the date as YYYY-MM-DD`}},
+		{"until not a string", cur("    - {email: c@example.gov, org: hq, until: [2027]}\n"),
+			[]string{`a.yaml:27:46: current.exceptions[0].until: must be a string, not a list; write the date as YYYY-MM-DD`}},
+		{"org typo", cur("    - {email: c@example.gov, org: hqq, until: 2027-03-31}\n"),
+			[]string{`a.yaml:27:35: current.exceptions[0].org: "hqq" is not an organization in current.organizations; did you mean "hq"?`}},
+		{"spec org not in current", cur("    - {email: c@example.gov, org: west, until: 2027-03-31}\n"),
+			[]string{`a.yaml:27:35: current.exceptions[0].org: "west" is not an organization in current.organizations; describe west as it is now in current.organizations`}},
+		{"unknown org", cur("    - {email: c@example.gov, org: finance, until: 2027-03-31}\n"),
+			[]string{`a.yaml:27:35: current.exceptions[0].org: "finance" is not an organization in current.organizations; name one of current.organizations`}},
+		{"not an email", cur("    - {email: contractor, org: hq, until: 2027-03-31}\n"),
+			[]string{`a.yaml:27:15: current.exceptions[0].email: "contractor" is not an email address; write a full address such as someone@example.gov`}},
+		{"duplicate", validExport + "    - {email: C@Example.gov, org: HQ, until: 2027-01-01}\n",
+			[]string{`a.yaml:28:15: current.exceptions[1].email: duplicate exception for "C@Example.gov" in HQ (first at a.yaml:27:7); keep one exception per member and organization`}},
+		{"missing until", cur("    - {email: c@example.gov, org: hq}\n"),
+			[]string{`a.yaml:27:7: current.exceptions[0]: missing required field "until"`}},
+		{"unknown field", cur("    - {email: c@example.gov, org: hq, until: 2027-03-31, note: x}\n"),
+			[]string{`a.yaml:27:58: current.exceptions[0].note: unknown field "note"; known fields: email, org, reason, until`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.in == validExport && tt.name != "valid" {
+				t.Fatal("the edit did not apply")
+			}
+			_, diags, err := LoadBytesWith(LoadOptions{Now: testNow}, "a.yaml", []byte(tt.in))
+			if err != nil {
+				t.Fatalf("LoadBytes: %v", err)
+			}
+			if diff := cmp.Diff(tt.want, diagLines(diags)); diff != "" {
+				for _, l := range diagLines(diags) {
+					t.Logf("GOT %q", l)
+				}
+				t.Errorf("diagnostics (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// current.exceptions is part of the spec's meaning: Hash changes with it,
+// not with its order, and each entry knows where it is written.
+func TestCurrentExceptionsHashAndPositions(t *testing.T) {
+	load := func(t *testing.T, in string) *Spec {
+		t.Helper()
+		s, diags, err := LoadBytesWith(LoadOptions{Now: testNow}, "a.yaml", []byte(in))
+		if err != nil || diags.HasErrors() {
+			t.Fatalf("err %v, diags %v", err, diags)
+		}
+		return s
+	}
+	two := validExport + "    - {email: d@example.gov, org: hq, until: 2027-05-01, reason: audit}\n"
+	base := load(t, two)
+	if got, want := base.Current.Exceptions[1].Pos, (Pos{File: "a.yaml", Line: 28, Col: 7}); got != want {
+		t.Errorf("current.exceptions[1] at %v, want %v", got, want)
+	}
+	reordered := strings.Replace(two,
+		"    - {email: c@example.gov, org: hq, until: 2027-03-31, reason: badge}\n    - {email: d@example.gov, org: hq, until: 2027-05-01, reason: audit}\n",
+		"    - {email: d@example.gov, org: hq, until: 2027-05-01, reason: audit}\n    - {email: c@example.gov, org: hq, until: 2027-03-31, reason: badge}\n", 1)
+	if reordered == two {
+		t.Fatal("the reorder did not apply")
+	}
+	if load(t, reordered).Hash() != base.Hash() {
+		t.Error("reordering current.exceptions changed the hash")
+	}
+	for name, in := range map[string]string{
+		"until":   strings.Replace(two, "2027-05-01", "2027-05-02", 1),
+		"reason":  strings.Replace(two, "reason: audit", "reason: audits", 1),
+		"removed": validExport,
+	} {
+		if load(t, in).Hash() == base.Hash() {
+			t.Errorf("%s: hash did not change", name)
+		}
+	}
+}

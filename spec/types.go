@@ -190,14 +190,17 @@ type Policy struct {
 type Exception struct {
 	// Email is the member's email, matched case-insensitively. Required.
 	Email string `yaml:"email" json:"email"`
-	// Org is the child organization's name; it must be in organizations.
+	// Org is the child organization's name: one of organizations in
+	// policy.exceptions, one of current.organizations in current.exceptions.
 	// Required.
 	Org string `yaml:"org" json:"org"`
 	// Until is the last day (inclusive) the exception holds, YYYY-MM-DD.
-	// Required. A past date is a warning: the exception protects nobody.
+	// Required. A past date in policy.exceptions is a warning: the exception
+	// protects nobody. In current.exceptions it is the tenant's state and
+	// not reported.
 	Until string `yaml:"until" json:"until"`
-	// Reason says why, for the audit trail. Optional but warned about when
-	// empty.
+	// Reason says why, for the audit trail. Optional; an empty reason is
+	// warned about in policy.exceptions only.
 	Reason string `yaml:"reason,omitempty" json:"reason,omitempty"`
 	// Pos is where the exception starts in the spec.
 	Pos Pos `yaml:"-" json:"-"`
@@ -205,13 +208,18 @@ type Exception struct {
 
 // Current is the live configuration that a server exposing only /Users and
 // /Groups cannot report (the members-export source): the same shape as the
-// spec's parent and organizations.
+// spec's parent, organizations and policy.exceptions.
 type Current struct {
 	// Parent is the parent organization as it is now (mode, seat tiers…).
 	// Optional: the spec's parent is assumed when nil.
 	Parent *Parent `yaml:"parent,omitempty" json:"parent,omitempty"`
 	// Organizations are the child organizations as they are now.
 	Organizations []Organization `yaml:"organizations,omitempty" json:"organizations,omitempty"`
+	// Exceptions are the exceptions the tenant holds now, as the console
+	// shows them: the same shape as policy.exceptions, each naming one of
+	// Organizations. Optional: when unset the tenant is taken to hold none,
+	// so every entry of policy.exceptions plans as an exception to add.
+	Exceptions []Exception `yaml:"exceptions,omitempty" json:"exceptions,omitempty"`
 }
 
 // Pos is a position in a spec file. Line and Col are 1-based; zero means

@@ -358,39 +358,7 @@ func (c *checker) policy() {
 		seenU[k] = i
 	}
 
-	seenX := map[string]int{}
-	today := c.now.UTC().Format(time.DateOnly)
-	for i, x := range p.Exceptions {
-		xp := indexPath("policy.exceptions", i)
-		okEmail := c.email(xp+".email", x.Email)
-		if x.Org != "" && !containsFold(orgNames, x.Org) {
-			fix := "name one of the organizations in this spec"
-			if s := suggest(x.Org, orgNames); s != "" {
-				fix = fmt.Sprintf("did you mean %q?", s)
-			}
-			c.errorf(xp+".org", fix, "%q is not an organization in this spec", x.Org)
-		}
-		if x.Until != "" {
-			if _, err := time.Parse(time.DateOnly, x.Until); err != nil {
-				c.errorf(xp+".until", "write the date as YYYY-MM-DD", "%q is not a date (YYYY-MM-DD)", x.Until)
-			} else if x.Until < today {
-				c.warnf(xp+".until", "remove the exception, or move until to a later date",
-					"expired on %s; the exception keeps nobody", x.Until)
-			}
-		}
-		if strings.TrimSpace(x.Reason) == "" {
-			c.warnf(xp, "add reason: saying why, for the audit trail", "exception has no reason")
-		}
-		if okEmail && x.Org != "" {
-			k := normEmail(x.Email) + "\x00" + strings.ToLower(x.Org)
-			if j, dup := seenX[k]; dup {
-				c.errorf(xp+".email", "keep one exception per member and organization",
-					"duplicate exception for %q in %s (first at %s)", x.Email, x.Org, c.at(indexPath("policy.exceptions", j)))
-			} else {
-				seenX[k] = i
-			}
-		}
-	}
+	c.exceptions("policy.exceptions", p.Exceptions, orgNames, true)
 
 	// Policy lint (layer 3).
 	mapped := map[string]bool{}
@@ -479,6 +447,74 @@ func (c *checker) policy() {
 	}
 }
 
+// exceptions checks the list of exceptions at path against the names of the
+// organizations it may name. desired is true for policy.exceptions; false
+// for current.exceptions, which describes the tenant as it is: an expired
+// date or a missing reason is then its state, not a mistake.
+func (c *checker) exceptions(path string, xs []Exception, orgNames []string, desired bool) {
+	seen := map[string]int{}
+	today := c.now.UTC().Format(time.DateOnly)
+	for i, x := range xs {
+		xp := indexPath(path, i)
+		okEmail := c.email(xp+".email", x.Email)
+		if x.Org != "" && !containsFold(orgNames, x.Org) {
+			c.exceptionOrg(xp+".org", x.Org, orgNames, desired)
+		}
+		if x.Until != "" {
+			if _, err := time.Parse(time.DateOnly, x.Until); err != nil {
+				c.errorf(xp+".until", "write the date as YYYY-MM-DD", "%q is not a date (YYYY-MM-DD)", x.Until)
+			} else if desired && x.Until < today {
+				c.warnf(xp+".until", "remove the exception, or move until to a later date",
+					"expired on %s; the exception keeps nobody", x.Until)
+			}
+		}
+		if desired && strings.TrimSpace(x.Reason) == "" {
+			c.warnf(xp, "add reason: saying why, for the audit trail", "exception has no reason")
+		}
+		if okEmail && x.Org != "" {
+			k := normEmail(x.Email) + "\x00" + strings.ToLower(x.Org)
+			if j, dup := seen[k]; dup {
+				c.errorf(xp+".email", "keep one exception per member and organization",
+					"duplicate exception for %q in %s (first at %s)", x.Email, x.Org, c.at(indexPath(path, j)))
+			} else {
+				seen[k] = i
+			}
+		}
+	}
+}
+
+// exceptionOrg reports an exception's org that names none of orgNames: the
+// spec's organizations for policy.exceptions (desired), current.organizations
+// for current.exceptions.
+func (c *checker) exceptionOrg(path, org string, orgNames []string, desired bool) {
+	var fix string
+	switch s := suggest(org, orgNames); {
+	case !desired && c.specOrg(org):
+		fix = fmt.Sprintf("describe %s as it is now in current.organizations", org)
+	case s != "":
+		fix = fmt.Sprintf("did you mean %q?", s)
+	case desired:
+		fix = "name one of the organizations in this spec"
+	default:
+		fix = "name one of current.organizations"
+	}
+	if desired {
+		c.errorf(path, fix, "%q is not an organization in this spec", org)
+		return
+	}
+	c.errorf(path, fix, "%q is not an organization in current.organizations", org)
+}
+
+// specOrg reports whether the spec's organizations name org.
+func (c *checker) specOrg(org string) bool {
+	for _, o := range c.s.Organizations {
+		if strings.EqualFold(o.Name, org) {
+			return true
+		}
+	}
+	return false
+}
+
 // email reports whether v is an email address, and says so when it is not.
 func (c *checker) email(path, v string) bool {
 	if v == "" {
@@ -506,6 +542,11 @@ func (c *checker) current(tiers []string) {
 		}
 	}
 	c.orgs("current.organizations", cur.Organizations, tiers, false)
+	names := make([]string, 0, len(cur.Organizations))
+	for _, o := range cur.Organizations {
+		names = append(names, o.Name)
+	}
+	c.exceptions("current.exceptions", cur.Exceptions, names, false)
 }
 
 // sortDiags orders diagnostics by file, line, column.
