@@ -22,9 +22,10 @@ import (
 //
 // The tenant it returns is ReadOnly: its organizations have synthetic ids
 // (their names) and no versions, members have ids derived from org and
-// email (MemberID), and there is nothing to write back. Exceptions are
-// unknown and read as none. A CSV row's scim origin is linked to the user
-// holding its email when exactly one does.
+// email (MemberID), and there is nothing to write back. The exceptions the
+// organizations hold come from current.exceptions (none when it is unset).
+// A CSV row's scim origin is linked to the user holding its email when
+// exactly one does.
 type MembersExportSource struct {
 	Client DirectoryClient
 	// CSVPath is the members export.
@@ -147,6 +148,19 @@ func (s *MembersExportSource) organizations(groups []scim.Group) ([]scim.Organiz
 			so.Mappings = append(so.Mappings, scim.Mapping{Group: id, Role: m.Role, SeatTier: m.SeatTier})
 		}
 		orgs = append(orgs, so)
+	}
+	// Org names match case-insensitively, as they do against the server.
+	child := map[string]int{}
+	for i, o := range orgs[1:] {
+		child[strings.ToLower(o.Name)] = i + 1
+	}
+	for i, x := range s.Current.Exceptions {
+		k, ok := child[strings.ToLower(x.Org)]
+		if !ok {
+			errs = append(errs, fmt.Errorf("current.exceptions[%d]: org %q is not in current.organizations", i, x.Org))
+			continue
+		}
+		orgs[k].Exceptions = append(orgs[k].Exceptions, scim.Exception{Email: x.Email, Until: x.Until, Reason: x.Reason})
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("reading members export: %w", errors.Join(errs...))

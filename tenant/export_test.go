@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -132,6 +133,11 @@ func TestMembersExportSourceErrors(t *testing.T) {
 			c.Organizations[1].Mappings = append(c.Organizations[1].Mappings, spec.Mapping{Group: "dup", Role: "member", SeatTier: "standard"})
 			return c
 		}(), []string{`current.organizations[1].mappings[1]: group "dup" matches 2 groups (ids g-other, g-dup); name it by groupId`}},
+		{"exception in no current org", exportCSV, func() *spec.Current {
+			c := exportCurrent()
+			c.Exceptions = []spec.Exception{{Email: "eve@x.gov", Org: "west", Until: "2099-12-31"}, {Email: "dan@x.gov", Org: "agency", Until: "2099-12-31"}}
+			return c
+		}(), []string{`current.exceptions[1]: org "agency" is not in current.organizations`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -148,5 +154,52 @@ func TestMembersExportSourceErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// current.exceptions lands on the organizations the source builds, so the
+// diff compares them with policy.exceptions and resolution in full mode
+// keeps the members they cover.
+func TestMembersExportSourceExceptions(t *testing.T) {
+	cur := exportCurrent()
+	cur.Exceptions = []spec.Exception{
+		{Email: "Eve@X.gov", Org: "WEST", Until: "2099-12-31", Reason: "badge pending"},
+		{Email: "dan@x.gov", Org: "hq", Until: "2020-01-31"},
+	}
+	src, _ := exportSource(t, exportCSV, cur)
+	tn, err := src.Read(context.Background(), ReadRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]resolve.Exception{}
+	for _, o := range tn.Orgs {
+		got[o.Name] = o.Exceptions
+	}
+	want := map[string][]resolve.Exception{
+		"hq":   {{Email: "dan@x.gov", Until: "2020-01-31"}},
+		"west": {{Email: "Eve@X.gov", Until: "2099-12-31", Reason: "badge pending"}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("exceptions by org (-want +got):\n%s", diff)
+	}
+
+	// In full mode the live exception keeps eve, a jit member in no mapped
+	// group; dan's has expired, so dan goes, and says why.
+	tn.Parent.Mode = resolve.ModeFull
+	res := resolve.Resolve(resolve.Input{Users: tn.Users, Groups: tn.Groups, Parent: tn.Parent, Orgs: tn.Orgs, Members: tn.Members, Now: time.Now()})
+	var removed, kept []string
+	for _, oc := range res.Outcomes {
+		switch oc.Action {
+		case resolve.ActionRemove:
+			removed = append(removed, oc.Org+" "+oc.Email+": "+oc.Reason)
+		case resolve.ActionKeep:
+			kept = append(kept, oc.Org+" "+oc.Email)
+		}
+	}
+	if diff := cmp.Diff([]string{"hq dan@x.gov: " + resolve.ReasonExceptionExpired}, removed); diff != "" {
+		t.Errorf("removals on full (-want +got):\n%s", diff)
+	}
+	if !slices.Contains(kept, "west eve@x.gov") {
+		t.Errorf("eve is not kept by her exception; kept %v", kept)
 	}
 }
