@@ -55,7 +55,7 @@ func readOnlyReason(given string, t *tenant.Tenant) string {
 	case given != "":
 		return given
 	case t.Kind == tenant.KindMembersExport:
-		return "the target is a members export: a server exposing only /Users and /Groups, read with the console's CSV export, has no organization configuration to PATCH"
+		return "the target is a members export, from a server with only /Users and /Groups and no organization configuration to write"
 	}
 	return "the target offers no way to write organizations"
 }

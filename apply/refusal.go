@@ -197,7 +197,7 @@ type ReadOnlyError struct {
 func (e *ReadOnlyError) Error() string   { return "target is read-only: " + e.Reason }
 func (e *ReadOnlyError) Summary() string { return "Target is read-only" }
 func (e *ReadOnlyError) Detail() string {
-	return "This plan cannot be applied: " + e.Reason + ". Its target exposes no organization configuration to write; make the changes the plan lists in the admin console, then plan again to check that nothing is left."
+	return "This plan cannot be applied because " + e.Reason + "; make its changes in the admin console and plan again to confirm none are left, or move to a server with the organization extension so that apply can write them."
 }
 func (e *ReadOnlyError) Gate() bool { return false }
 

@@ -400,3 +400,23 @@ func TestShrunkGroups(t *testing.T) {
 		t.Errorf("got %v, want %q", e, want)
 	}
 }
+
+// The read-only refusal is a heading and one sentence that says why and what
+// to do instead, without saying the same thing twice.
+func TestReadOnlyDetail(t *testing.T) {
+	for _, tn := range []*tenant.Tenant{{Kind: tenant.KindMembersExport, ReadOnly: true}, {ReadOnly: true}} {
+		e := &ReadOnlyError{Reason: readOnlyReason("", tn)}
+		d := e.Detail()
+		if strings.Count(d, ".") != 1 || !strings.HasSuffix(d, ".") {
+			t.Errorf("detail %q: want one sentence", d)
+		}
+		if n := strings.Count(d, "organization configuration"); n > 1 {
+			t.Errorf("detail %q says organization configuration %d times", d, n)
+		}
+		for _, w := range []string{"because " + e.Reason + ";", "admin console", "organization extension"} {
+			if !strings.Contains(d, w) {
+				t.Errorf("detail %q lacks %q", d, w)
+			}
+		}
+	}
+}
