@@ -93,36 +93,35 @@ func Resolve(in Input) Result {
 	}
 	orgs := slices.Clone(in.Orgs)
 	slices.SortFunc(orgs, func(a, b Org) int { return cmp.Compare(a.ID, b.ID) })
-	// Each organization's members, copied in order into one array.
+	// Each organization's members, in order: pointers into in.Members,
+	// which outcomes point to and nothing changes.
 	count := map[string]int{}
 	for _, m := range in.Members {
 		count[m.Org]++
 	}
-	all := make([]Member, len(in.Members))
-	byOrg := make(map[string][]Member, len(count))
+	all := make([]*Member, len(in.Members))
+	byOrg := make(map[string][]*Member, len(count))
 	at := 0
-	for _, m := range in.Members {
+	for i := range in.Members {
+		m := &in.Members[i]
 		if _, ok := byOrg[m.Org]; !ok {
 			byOrg[m.Org] = all[at : at : at+count[m.Org]]
 			at += count[m.Org]
 		}
 		byOrg[m.Org] = append(byOrg[m.Org], m)
 	}
-	ents := make([][]Entitlement, len(orgs))
-	nent := 0
+	// Every organization's entitlements, then its outcomes, each into one
+	// list: ents[k] is org k's part of res.Entitled.
+	bounds := make([]int, len(orgs)+1)
 	for k, o := range orgs {
-		ents[k] = r.entitlements(o)
-		nent += len(ents[k])
+		res.Entitled = r.entitlements(res.Entitled, o)
+		bounds[k+1] = len(res.Entitled)
 	}
-	if nent > 0 {
-		res.Entitled = make([]Entitlement, 0, nent)
-	}
-	if n := nent + len(in.Members); n > 0 {
+	if n := len(res.Entitled) + len(in.Members); n > 0 {
 		res.Outcomes = make([]Outcome, 0, n)
 	}
 	for k, o := range orgs {
-		res.Entitled = append(res.Entitled, ents[k]...)
-		res.Outcomes = append(res.Outcomes, r.resolveOrg(o, ents[k], byOrg[o.ID])...)
+		res.Outcomes = r.resolveOrg(res.Outcomes, o, res.Entitled[bounds[k]:bounds[k+1]], byOrg[o.ID])
 	}
 	// Members of organizations the input does not know are left alone.
 	known := map[string]bool{}
@@ -340,9 +339,10 @@ func (r *resolver) expand(gid string) []int32 {
 	return out
 }
 
-// entitlements lists the active users entitled in o, sorted by email.
-func (r *resolver) entitlements(o Org) []Entitlement {
-	var out []Entitlement
+// entitlements appends to out the active users entitled in o, sorted by
+// email.
+func (r *resolver) entitlements(out []Entitlement, o Org) []Entitlement {
+	start := len(out)
 	epoch := nextEpoch(r.mark, &r.markEpoch)
 	for _, m := range o.Mappings {
 		if _, ok := r.groups[m.GroupID]; !ok || !m.Role.Grantable() {
@@ -368,19 +368,19 @@ func (r *resolver) entitlements(o Org) []Entitlement {
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b Entitlement) int {
+	slices.SortFunc(out[start:], func(a, b Entitlement) int {
 		return cmp.Or(cmp.Compare(a.Email, b.Email), cmp.Compare(a.UserID, b.UserID))
 	})
 	return out
 }
 
-func (r *resolver) resolveOrg(o Org, ent []Entitlement, members []Member) []Outcome {
-	out := make([]Outcome, 0, len(ent)+len(members))
+// resolveOrg appends to out the outcome of every member of o and of every
+// entitled user without one.
+func (r *resolver) resolveOrg(out []Outcome, o Org, ent []Entitlement, members []*Member) []Outcome {
 	mode := r.in.Parent.Mode
 	if mode != ModeStaged && mode != ModeFull {
 		// jit: SCIM changes nobody.
-		for i := range members {
-			m := &members[i]
+		for _, m := range members {
 			out = append(out, Outcome{Org: o.ID, Email: NormEmail(m.Email), Action: ActionKeep, Before: m, After: m})
 		}
 		return out
@@ -468,7 +468,7 @@ func (r *resolver) resolveOrg(o Org, ent []Entitlement, members []Member) []Outc
 			out = append(out, Outcome{Org: o.ID, Email: e.Email, Action: ActionAdd, After: after, RoleGroup: e.RoleGroup, TierGroup: e.TierGroup})
 			continue
 		}
-		before := &members[idx]
+		before := members[idx]
 		email := norm[idx]
 		taken[email] = true
 		if before.Role == RolePrimaryOwner {
@@ -495,7 +495,7 @@ func (r *resolver) resolveOrg(o Org, ent []Entitlement, members []Member) []Outc
 		if matched[i] {
 			continue
 		}
-		m := &members[i]
+		m := members[i]
 		email := norm[i]
 		keep := m.Role == RolePrimaryOwner ||
 			(mode == ModeStaged && m.Origin != OriginSCIM) ||
