@@ -315,14 +315,18 @@ func (pl *planner) plan() *Plan {
 
 	mode := resolve.Mode(pl.desiredMode())
 	ws := writesOf(p.Writes)
-	sim := pl.simulate(mode, ws)
-	full := sim
 	if mode != resolve.ModeFull {
-		full = pl.simulate(resolve.ModeFull, ws)
+		// The readiness report first, so that its simulation is garbage
+		// before the other one is built: at 100k members each holds tens
+		// of megabytes.
+		pl.readiness(p, pl.simulate(resolve.ModeFull, ws).outcomes)
+	}
+	sim := pl.simulate(mode, ws)
+	if mode == resolve.ModeFull {
+		pl.readiness(p, sim.outcomes)
 	}
 	in := pl.desired(mode)
 	pl.memberChanges(p, sim.outcomes)
-	pl.readiness(p, full.outcomes)
 	pl.seats(p, in, sim)
 	pl.findings(p, in, sim.final)
 	pl.groupSizes(p, sim.final)
