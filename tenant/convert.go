@@ -36,6 +36,25 @@ func FromSCIM(users []scim.User, groups []scim.Group, orgs []scim.Organization, 
 		Members:     make([]resolve.Member, 0, len(members)),
 	}
 
+	// Strings that repeat (ids in group members and members, roles, tiers,
+	// origins) are decoded each time; the model keeps one copy of each, so
+	// that a large tenant holds its ids once.
+	ids := make(map[string]string, len(users)+len(groups))
+	words := map[string]string{}
+	word := func(s string) string {
+		if w, ok := words[s]; ok {
+			return w
+		}
+		words[s] = s
+		return s
+	}
+	idOf := func(s string) string {
+		if c, ok := ids[s]; ok {
+			return c
+		}
+		return s
+	}
+
 	seen := make(map[string]bool, len(users))
 	for i, u := range users {
 		switch {
@@ -47,6 +66,7 @@ func FromSCIM(users []scim.User, groups []scim.Group, orgs []scim.Organization, 
 			continue
 		}
 		seen[u.ID] = true
+		ids[u.ID] = u.ID
 		t.Users = append(t.Users, userFromSCIM(u))
 	}
 
@@ -61,12 +81,18 @@ func FromSCIM(users []scim.User, groups []scim.Group, orgs []scim.Organization, 
 			continue
 		}
 		seen[g.ID] = true
+		ids[g.ID] = g.ID
+	}
+	for _, g := range groups {
+		if g.ID == "" || t.MembersRead[g.ID] {
+			continue // no id, or a duplicate: reported above
+		}
 		rg := resolve.Group{ID: g.ID, DisplayName: g.DisplayName}
 		if len(g.Members) > 0 {
 			rg.Members = make([]string, 0, len(g.Members))
 			for _, m := range g.Members {
 				if m.Value != "" {
-					rg.Members = append(rg.Members, m.Value)
+					rg.Members = append(rg.Members, idOf(m.Value))
 				}
 			}
 		}
@@ -149,7 +175,10 @@ func FromSCIM(users []scim.User, groups []scim.Group, orgs []scim.Organization, 
 		if !validOrigin(m.Origin) {
 			bad("member %s (%s): origin %q is not one of scim, jit, manual", m.ID, m.Email, m.Origin)
 		}
-		t.Members = append(t.Members, memberFromSCIM(m))
+		rm := memberFromSCIM(m)
+		rm.Org, rm.UserID = word(rm.Org), idOf(rm.UserID)
+		rm.Role, rm.SeatTier, rm.Origin = resolve.Role(word(string(rm.Role))), word(rm.SeatTier), resolve.Origin(word(string(rm.Origin)))
+		t.Members = append(t.Members, rm)
 	}
 
 	if len(errs) > 0 {
