@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -229,6 +230,13 @@ launch:
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
+	// Every page is in memory: grow the list once to hold them all, rather
+	// than by doubling (a million users would be copied four times).
+	n := 0
+	for _, p := range results {
+		n += len(p.items)
+	}
+	l.items = slices.Grow(l.items, n)
 	for i, s := range starts {
 		p := results[i]
 		if p.total != l.total {
