@@ -42,9 +42,9 @@ func (s *Server) handle(r *http.Request, ri reqInfo) *response {
 		}
 		return s.schemas(r, id)
 	case "Users":
-		return s.users(r, ri, id)
+		return resource(s, r, ri, userType, id)
 	case "Groups":
-		return s.groups(r, ri, id)
+		return resource(s, r, ri, groupType, id)
 	case "Organizations":
 		return s.organizations(r, ri, id)
 	case "Members":

@@ -12,15 +12,77 @@ import (
 	"github.com/scimsync/scimsync/tenant"
 )
 
-func (s *Server) users(r *http.Request, ri reqInfo, id string) *response {
+// collection describes a resource type clients create, replace, patch and
+// delete (users and groups) to the generic handlers resource, create,
+// update and remove.
+type collection[T any] struct {
+	acc   accessor[T]
+	noun  string // the type in messages: "user"
+	items func(*state) []T
+	idx   func(*state) map[string]int
+	setID func(*T, string)
+	// blank is what a POST body is decoded into: the defaults of a new
+	// resource.
+	blank func() T
+	// validate checks and normalizes a new or changed resource; the
+	// caller holds the write lock.
+	validate func(*Server, *T) *scimError
+	// put commits items as the type's new list.
+	put func(s *Server, now time.Time, items []T) *scimError
+	// drop commits the deletion of the i-th resource, whose id is id,
+	// taking it out of the groups it is a member of.
+	drop func(s *Server, now time.Time, i int, id string) *scimError
+}
+
+var (
+	userType = &collection[scim.User]{
+		acc:   userAcc,
+		noun:  "user",
+		items: func(st *state) []scim.User { return st.users },
+		idx:   func(st *state) map[string]int { return st.userIdx },
+		setID: func(u *scim.User, id string) { u.ID = id },
+		blank: func() scim.User {
+			return scim.User{Active: true} // RFC 7643 leaves the default to the provider
+		},
+		validate: (*Server).validateUser,
+		put: func(s *Server, now time.Time, users []scim.User) *scimError {
+			return s.commit(now, users, nil, nil)
+		},
+		drop: func(s *Server, now time.Time, i int, id string) *scimError {
+			users := slices.Delete(slices.Clone(s.st.users), i, i+1)
+			return s.commit(now, users, s.withoutMember(id, now), nil)
+		},
+	}
+	groupType = &collection[scim.Group]{
+		acc:      groupAcc,
+		noun:     "group",
+		items:    func(st *state) []scim.Group { return st.groups },
+		idx:      func(st *state) map[string]int { return st.groupIdx },
+		setID:    func(g *scim.Group, id string) { g.ID = id },
+		blank:    func() scim.Group { return scim.Group{} },
+		validate: (*Server).validateGroup,
+		put: func(s *Server, now time.Time, groups []scim.Group) *scimError {
+			return s.commit(now, nil, groups, nil)
+		},
+		drop: func(s *Server, now time.Time, i int, id string) *scimError {
+			groups := s.withoutMember(id, now)
+			groups = slices.Delete(groups, i, i+1)
+			return s.commit(now, nil, groups, nil)
+		},
+	}
+)
+
+// resource answers the requests to a writable type's endpoint: list and
+// create without an id; get, replace, patch and delete with one.
+func resource[T any](s *Server, r *http.Request, ri reqInfo, k *collection[T], id string) *response {
 	if id == "" {
 		switch r.Method {
 		case http.MethodGet, http.MethodHead:
 			s.mu.RLock()
 			defer s.mu.RUnlock()
-			return list(s, r, ri, userAcc, s.st.users)
+			return list(s, r, ri, k.acc, k.items(s.st))
 		case http.MethodPost:
-			return s.createUser(r)
+			return create(s, r, k)
 		}
 		return allow(r, http.MethodGet, http.MethodPost)
 	}
@@ -28,15 +90,15 @@ func (s *Server) users(r *http.Request, ri reqInfo, id string) *response {
 	case http.MethodGet, http.MethodHead:
 		s.mu.RLock()
 		defer s.mu.RUnlock()
-		i, ok := s.st.userIdx[id]
+		i, ok := k.idx(s.st)[id]
 		if !ok {
-			return errorResponse(notFound("user %q not found", id))
+			return errorResponse(notFound("%s %q not found", k.noun, id))
 		}
-		return single(s, r, userAcc, http.StatusOK, s.st.users[i])
+		return single(s, r, k.acc, http.StatusOK, k.items(s.st)[i])
 	case http.MethodPut, http.MethodPatch:
-		return s.updateUser(r, id)
+		return update(s, r, k, id)
 	case http.MethodDelete:
-		return s.deleteUser(r, id)
+		return remove(s, r, k, id)
 	}
 	return allow(r, http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete)
 }
@@ -70,25 +132,25 @@ func (s *Server) validateUser(u *scim.User) *scimError {
 	return nil
 }
 
-func (s *Server) createUser(r *http.Request) *response {
-	var u scim.User
-	u.Active = true // RFC 7643 leaves the default to the provider
-	if e := s.decodeResource(r, &u); e != nil {
+// create answers POST: a new resource with a new id.
+func create[T any](s *Server, r *http.Request, k *collection[T]) *response {
+	v := k.blank()
+	if e := s.decodeResource(r, &v); e != nil {
 		return errorResponse(e)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	u.ID = s.nextID("User")
-	u.Meta = scim.Meta{}
-	if e := s.validateUser(&u); e != nil {
+	k.setID(&v, s.nextID(k.acc.rt.ID))
+	*k.acc.meta(&v) = scim.Meta{}
+	if e := k.validate(s, &v); e != nil {
 		return errorResponse(e)
 	}
-	touch(&u.Meta, "User", now)
-	if e := s.commit(now, append(slices.Clone(s.st.users), u), nil, nil); e != nil {
+	touch(k.acc.meta(&v), k.acc.rt.ID, now)
+	if e := k.put(s, now, append(slices.Clone(k.items(s.st)), v)); e != nil {
 		return errorResponse(e)
 	}
-	return single(s, r, userAcc, http.StatusCreated, u)
+	return single(s, r, k.acc, http.StatusCreated, v)
 }
 
 func (s *Server) nextID(kind string) string {
@@ -126,8 +188,9 @@ func (s *Server) commit(now time.Time, users []scim.User, groups []scim.Group, o
 	return nil
 }
 
-func (s *Server) updateUser(r *http.Request, id string) *response {
-	var put scim.User
+// update answers PUT (replace) and PATCH on the resource with id.
+func update[T any](s *Server, r *http.Request, k *collection[T], id string) *response {
+	var put T
 	var ops []scim.PatchOp
 	if r.Method == http.MethodPut {
 		if e := s.decodeResource(r, &put); e != nil {
@@ -141,37 +204,39 @@ func (s *Server) updateUser(r *http.Request, id string) *response {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, ok := s.st.userIdx[id]
+	i, ok := k.idx(s.st)[id]
 	if !ok {
-		return errorResponse(notFound("user %q not found", id))
+		return errorResponse(notFound("%s %q not found", k.noun, id))
 	}
-	cur := s.st.users[i]
-	if e := precondition(r, cur.Meta.Version); e != nil {
+	cur := k.items(s.st)[i]
+	if e := precondition(r, k.acc.meta(&cur).Version); e != nil {
 		return errorResponse(e)
 	}
 	next := put
 	if r.Method == http.MethodPatch {
 		doc := toDoc(cur)
-		if e := applyPatch(doc, userSchema, ops); e != nil {
+		if e := applyPatch(doc, k.acc.rt.schema, ops); e != nil {
 			return errorResponse(e)
 		}
-		next = scim.User{}
+		var zero T
+		next = zero
 		if e := fromDoc(doc, &next); e != nil {
 			return errorResponse(e)
 		}
 	}
-	next.ID, next.Meta = cur.ID, cur.Meta
-	if e := s.validateUser(&next); e != nil {
+	k.setID(&next, k.acc.id(&cur))
+	*k.acc.meta(&next) = *k.acc.meta(&cur)
+	if e := k.validate(s, &next); e != nil {
 		return errorResponse(e)
 	}
 	now := s.now()
-	touch(&next.Meta, "User", now)
-	users := slices.Clone(s.st.users)
-	users[i] = next
-	if e := s.commit(now, users, nil, nil); e != nil {
+	touch(k.acc.meta(&next), k.acc.rt.ID, now)
+	items := slices.Clone(k.items(s.st))
+	items[i] = next
+	if e := k.put(s, now, items); e != nil {
 		return errorResponse(e)
 	}
-	return single(s, r, userAcc, http.StatusOK, next)
+	return single(s, r, k.acc, http.StatusOK, next)
 }
 
 func (s *Server) readPatch(r *http.Request) ([]scim.PatchOp, *scimError) {
@@ -186,19 +251,18 @@ func (s *Server) readPatch(r *http.Request) ([]scim.PatchOp, *scimError) {
 	return toPatchOps(raw)
 }
 
-func (s *Server) deleteUser(r *http.Request, id string) *response {
+// remove answers DELETE on the resource with id.
+func remove[T any](s *Server, r *http.Request, k *collection[T], id string) *response {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, ok := s.st.userIdx[id]
+	i, ok := k.idx(s.st)[id]
 	if !ok {
-		return errorResponse(notFound("user %q not found", id))
+		return errorResponse(notFound("%s %q not found", k.noun, id))
 	}
-	if e := precondition(r, s.st.users[i].Meta.Version); e != nil {
+	if e := precondition(r, k.acc.meta(&k.items(s.st)[i]).Version); e != nil {
 		return errorResponse(e)
 	}
-	now := s.now()
-	users := slices.Delete(slices.Clone(s.st.users), i, i+1)
-	if e := s.commit(now, users, s.withoutMember(id, now), nil); e != nil {
+	if e := k.drop(s, s.now(), i, id); e != nil {
 		return errorResponse(e)
 	}
 	return &response{status: http.StatusNoContent, header: http.Header{}}
@@ -217,35 +281,6 @@ func (s *Server) withoutMember(id string, now time.Time) []scim.Group {
 		touch(&g.Meta, "Group", now)
 	}
 	return groups
-}
-
-func (s *Server) groups(r *http.Request, ri reqInfo, id string) *response {
-	if id == "" {
-		switch r.Method {
-		case http.MethodGet, http.MethodHead:
-			s.mu.RLock()
-			defer s.mu.RUnlock()
-			return list(s, r, ri, groupAcc, s.st.groups)
-		case http.MethodPost:
-			return s.createGroup(r)
-		}
-		return allow(r, http.MethodGet, http.MethodPost)
-	}
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		s.mu.RLock()
-		defer s.mu.RUnlock()
-		i, ok := s.st.groupIdx[id]
-		if !ok {
-			return errorResponse(notFound("group %q not found", id))
-		}
-		return single(s, r, groupAcc, http.StatusOK, s.st.groups[i])
-	case http.MethodPut, http.MethodPatch:
-		return s.updateGroup(r, id)
-	case http.MethodDelete:
-		return s.deleteGroup(r, id)
-	}
-	return allow(r, http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete)
 }
 
 // validateGroup checks a group's displayName and members: each must be an
@@ -280,93 +315,6 @@ func (s *Server) validateGroup(g *scim.Group) *scimError {
 	g.Members = out
 	g.Schemas = []string{scim.SchemaGroup}
 	return nil
-}
-
-func (s *Server) createGroup(r *http.Request) *response {
-	var g scim.Group
-	if e := s.decodeResource(r, &g); e != nil {
-		return errorResponse(e)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	g.ID = s.nextID("Group")
-	g.Meta = scim.Meta{}
-	if e := s.validateGroup(&g); e != nil {
-		return errorResponse(e)
-	}
-	touch(&g.Meta, "Group", now)
-	if e := s.commit(now, nil, append(slices.Clone(s.st.groups), g), nil); e != nil {
-		return errorResponse(e)
-	}
-	return single(s, r, groupAcc, http.StatusCreated, g)
-}
-
-func (s *Server) updateGroup(r *http.Request, id string) *response {
-	var put scim.Group
-	var ops []scim.PatchOp
-	if r.Method == http.MethodPut {
-		if e := s.decodeResource(r, &put); e != nil {
-			return errorResponse(e)
-		}
-	} else {
-		var e *scimError
-		if ops, e = s.readPatch(r); e != nil {
-			return errorResponse(e)
-		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i, ok := s.st.groupIdx[id]
-	if !ok {
-		return errorResponse(notFound("group %q not found", id))
-	}
-	cur := s.st.groups[i]
-	if e := precondition(r, cur.Meta.Version); e != nil {
-		return errorResponse(e)
-	}
-	next := put
-	if r.Method == http.MethodPatch {
-		doc := toDoc(cur)
-		if e := applyPatch(doc, groupSchema, ops); e != nil {
-			return errorResponse(e)
-		}
-		next = scim.Group{}
-		if e := fromDoc(doc, &next); e != nil {
-			return errorResponse(e)
-		}
-	}
-	next.ID, next.Meta = cur.ID, cur.Meta
-	if e := s.validateGroup(&next); e != nil {
-		return errorResponse(e)
-	}
-	now := s.now()
-	touch(&next.Meta, "Group", now)
-	groups := slices.Clone(s.st.groups)
-	groups[i] = next
-	if e := s.commit(now, nil, groups, nil); e != nil {
-		return errorResponse(e)
-	}
-	return single(s, r, groupAcc, http.StatusOK, next)
-}
-
-func (s *Server) deleteGroup(r *http.Request, id string) *response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i, ok := s.st.groupIdx[id]
-	if !ok {
-		return errorResponse(notFound("group %q not found", id))
-	}
-	if e := precondition(r, s.st.groups[i].Meta.Version); e != nil {
-		return errorResponse(e)
-	}
-	now := s.now()
-	groups := s.withoutMember(id, now)
-	groups = slices.Delete(groups, i, i+1)
-	if e := s.commit(now, nil, groups, nil); e != nil {
-		return errorResponse(e)
-	}
-	return &response{status: http.StatusNoContent, header: http.Header{}}
 }
 
 func (s *Server) organizations(r *http.Request, ri reqInfo, id string) *response {
