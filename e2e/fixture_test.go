@@ -141,22 +141,6 @@ func getenv(name string) string {
 	return ""
 }
 
-// readRequest asks for the members of every group the spec maps, as the
-// command does.
-func readRequest(s *spec.Spec) tenant.ReadRequest {
-	var req tenant.ReadRequest
-	for _, o := range s.Organizations {
-		for _, m := range o.Mappings {
-			if m.GroupID != "" {
-				req.GroupIDs = append(req.GroupIDs, m.GroupID)
-			} else if m.Group != "" {
-				req.GroupNames = append(req.GroupNames, m.Group)
-			}
-		}
-	}
-	return req
-}
-
 // openSpec opens the spec's target as the command does, with cfg tuning
 // the SCIM client.
 func openSpec(t testing.TB, s *spec.Spec, cfg scim.Config) (tenant.Source, tenant.Writer) {
@@ -172,7 +156,7 @@ func openSpec(t testing.TB, s *spec.Spec, cfg scim.Config) (tenant.Source, tenan
 func plan(ctx context.Context, t testing.TB, s *spec.Spec, cfg scim.Config) (*diff.Plan, error) {
 	t.Helper()
 	src, _ := openSpec(t, s, cfg)
-	tn, err := src.Read(ctx, readRequest(s))
+	tn, err := src.Read(ctx, tenant.RequestFor(s))
 	if err != nil {
 		return nil, err
 	}

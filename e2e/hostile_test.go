@@ -173,7 +173,7 @@ func hostilePlan(t *testing.T) (*diff.Plan, string) {
 	path := writeSpec(t, dir, text, "")
 	s := loadSpec(t, path)
 	src := &tenant.SnapshotSource{Path: filepath.Join(dir, "tenant.json")}
-	tn, err := src.Read(t.Context(), readRequest(s))
+	tn, err := src.Read(t.Context(), tenant.RequestFor(s))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -124,6 +124,23 @@ func OpenSpec(ctx context.Context, s *spec.Spec, opts OpenOptions) (Source, Writ
 	return Open(ctx, target, opts)
 }
 
+// RequestFor returns the ReadRequest for a loaded spec: the members of
+// every group the spec maps, by id (mappings[].groupId) or else by name
+// (mappings[].group). Callers add Progress or AllGroupMembers as they need.
+func RequestFor(s *spec.Spec) ReadRequest {
+	var req ReadRequest
+	for _, o := range s.Organizations {
+		for _, m := range o.Mappings {
+			if m.GroupID != "" {
+				req.GroupIDs = append(req.GroupIDs, m.GroupID)
+			} else if m.Group != "" {
+				req.GroupNames = append(req.GroupNames, m.Group)
+			}
+		}
+	}
+	return req
+}
+
 // SpecTarget returns the spec's target with file, tokenFile, caFile and
 // membersCsv resolved against the directory of the spec file that sets each
 // (spec.Spec.ResolvePath); in a spec read from stdin they stay relative to

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/scimsync/scimsync/scim"
 	"github.com/scimsync/scimsync/spec"
 )
@@ -161,5 +162,16 @@ func TestOpenSpecAndSpecDir(t *testing.T) {
 	}
 	if got := src.(*SnapshotSource).Path; got != "/srv/tenant.json" {
 		t.Errorf("path %s, want /srv/tenant.json", got)
+	}
+}
+
+func TestRequestFor(t *testing.T) {
+	s := &spec.Spec{Organizations: []spec.Organization{
+		{Name: "hq", Mappings: []spec.Mapping{{Group: "hq-users"}, {GroupID: "g-42", Group: "ignored"}}},
+		{Name: "west", Mappings: []spec.Mapping{{Group: "west-admins"}, {}}},
+	}}
+	want := ReadRequest{GroupNames: []string{"hq-users", "west-admins"}, GroupIDs: []string{"g-42"}}
+	if diff := cmp.Diff(want, RequestFor(s)); diff != "" {
+		t.Errorf("RequestFor (-want +got):\n%s", diff)
 	}
 }

@@ -190,7 +190,7 @@ func readAndPlan(ctx context.Context, env *cmdEnv, s *spec.Spec, opts planReadOp
 	if err != nil {
 		return nil, nil, err
 	}
-	req := readRequest(s)
+	req := tenant.RequestFor(s)
 	var prog *progressLine
 	if opts.progress {
 		prog = &progressLine{w: env.Stderr}
@@ -206,22 +206,6 @@ func readAndPlan(ctx context.Context, env *cmdEnv, s *spec.Spec, opts planReadOp
 		return nil, nil, err
 	}
 	return p, t, nil
-}
-
-// readRequest asks for the members of every group the spec maps, by name or
-// by id.
-func readRequest(s *spec.Spec) tenant.ReadRequest {
-	var req tenant.ReadRequest
-	for _, o := range s.Organizations {
-		for _, m := range o.Mappings {
-			if m.GroupID != "" {
-				req.GroupIDs = append(req.GroupIDs, m.GroupID)
-			} else if m.Group != "" {
-				req.GroupNames = append(req.GroupNames, m.Group)
-			}
-		}
-	}
-	return req
 }
 
 // openSource opens the spec's target with tenant.OpenSpec: a snapshot file

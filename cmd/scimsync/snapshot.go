@@ -152,7 +152,7 @@ func runSnapshot(env *cmdEnv, args []string) int {
 		return fail("target %s cannot be snapshotted", s.Target.URL)
 	}
 
-	req := readRequest(s)
+	req := tenant.RequestFor(s)
 	req.AllGroupMembers = true
 	var prog *progressLine
 	if env.IsTTY(env.Stderr) {
