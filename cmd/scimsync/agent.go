@@ -162,20 +162,9 @@ func parseAgentArgs(fs *flag.FlagSet, args []string) (agentOptions, error) {
 	if err := fs.Parse(args); err != nil {
 		return opts, err
 	}
-	if fs.NArg() > 0 {
-		return opts, fmt.Errorf("unexpected argument %q: pass spec paths with -f", fs.Arg(0))
-	}
-	for _, f := range files {
-		if f == "" {
-			return opts, errors.New("flag -f: empty path")
-		}
-		if f == "-" {
-			return opts, errors.New("flag -f: the agent re-reads the spec on every run; give a file or directory, not stdin")
-		}
-	}
-	opts.files = files
-	if len(opts.files) == 0 {
-		opts.files = []string{"scimsync.yaml"}
+	var err error
+	if opts.files, err = checkSpecFiles(fs, files, "the agent re-reads the spec on every run; give a file or directory, not stdin"); err != nil {
+		return opts, err
 	}
 	if opts.jitter < 0 {
 		return opts, errors.New("flag --jitter: must not be negative")

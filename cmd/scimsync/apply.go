@@ -155,20 +155,15 @@ func parseApplyArgs(fs *flag.FlagSet, args []string) (applyOptions, error) {
 	default:
 		return opts, fmt.Errorf("unexpected argument %q: apply takes one plan file", positional[1])
 	}
-	for _, f := range files {
-		if f == "" {
-			return opts, errors.New("flag -f: empty path")
-		}
+	var err error
+	if opts.files, err = checkSpecFiles(fs, files, ""); err != nil {
+		return opts, err
 	}
 	if flagSet(fs, "journal") && opts.journal == "" {
 		return opts, errors.New("flag --journal: empty path")
 	}
 	if opts.auditLog == "" {
 		return opts, errors.New("flag --audit-log: empty path")
-	}
-	opts.files = files
-	if len(opts.files) == 0 {
-		opts.files = []string{"scimsync.yaml"}
 	}
 	return opts, nil
 }

@@ -135,6 +135,29 @@ func parseFlags[T any](env *cmdEnv, name, usage string, args []string, parse fun
 	return opts, exitOK, false
 }
 
+// checkSpecFiles checks the paths a command read with -f, once fs is
+// parsed, and returns them, or scimsync.yaml when there are none. It
+// refuses a positional argument (spec paths go with -f; a command that
+// takes positional arguments, or words the refusal its own way, consumes
+// them first), an empty path and, when noStdin gives the reason, - (stdin).
+func checkSpecFiles(fs *flag.FlagSet, files []string, noStdin string) ([]string, error) {
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q: pass spec paths with -f", fs.Arg(0))
+	}
+	for _, f := range files {
+		if f == "" {
+			return nil, errors.New("flag -f: empty path")
+		}
+		if f == "-" && noStdin != "" {
+			return nil, errors.New("flag -f: " + noStdin)
+		}
+	}
+	if len(files) == 0 {
+		return []string{"scimsync.yaml"}, nil
+	}
+	return files, nil
+}
+
 func printHelp(w io.Writer) {
 	fmt.Fprint(w, `scimsync keeps an organization's identity configuration in git and
 reconciles it, safely, against a live SCIM 2.0 server.

@@ -84,13 +84,9 @@ func parsePlanArgs(fs *flag.FlagSet, args []string) (planOptions, error) {
 	if err := fs.Parse(args); err != nil {
 		return opts, err
 	}
-	if fs.NArg() > 0 {
-		return opts, fmt.Errorf("unexpected argument %q: pass spec paths with -f", fs.Arg(0))
-	}
-	for _, f := range files {
-		if f == "" {
-			return opts, fmt.Errorf("flag -f: empty path")
-		}
+	var err error
+	if opts.files, err = checkSpecFiles(fs, files, ""); err != nil {
+		return opts, err
 	}
 	switch opts.format {
 	case "text", "json", "markdown":
@@ -99,10 +95,6 @@ func parsePlanArgs(fs *flag.FlagSet, args []string) (planOptions, error) {
 	}
 	if opts.out == "" && flagSet(fs, "o") {
 		return opts, fmt.Errorf("flag -o: empty path")
-	}
-	opts.files = files
-	if len(opts.files) == 0 {
-		opts.files = []string{"scimsync.yaml"}
 	}
 	return opts, nil
 }

@@ -82,17 +82,12 @@ func parseSnapshotArgs(fs *flag.FlagSet, args []string) (snapshotOptions, error)
 	if fs.NArg() > 0 {
 		return opts, fmt.Errorf("unexpected argument %q: pass spec paths with -f and the output with -o", fs.Arg(0))
 	}
-	for _, f := range files {
-		if f == "" {
-			return opts, errors.New("flag -f: empty path")
-		}
+	var err error
+	if opts.files, err = checkSpecFiles(fs, files, ""); err != nil {
+		return opts, err
 	}
 	if opts.out == "" {
 		return opts, errors.New("flag -o: say where to write the snapshot (-o tenant.json, or -o - for stdout)")
-	}
-	opts.files = files
-	if len(opts.files) == 0 {
-		opts.files = []string{"scimsync.yaml"}
 	}
 	if opts.out == "-" && len(opts.files) == 1 && opts.files[0] == "-" {
 		return opts, errors.New("flag -o: the spec comes from stdin; write the snapshot to a file")

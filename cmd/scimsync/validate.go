@@ -63,20 +63,12 @@ func parseValidateArgs(fs *flag.FlagSet, args []string) (validateOptions, error)
 	if err := fs.Parse(args); err != nil {
 		return opts, err
 	}
-	if fs.NArg() > 0 {
-		return opts, fmt.Errorf("unexpected argument %q: pass spec paths with -f", fs.Arg(0))
-	}
-	for _, f := range files {
-		if f == "" {
-			return opts, fmt.Errorf("flag -f: empty path")
-		}
+	var err error
+	if opts.files, err = checkSpecFiles(fs, files, ""); err != nil {
+		return opts, err
 	}
 	if opts.format != "text" && opts.format != "json" {
 		return opts, fmt.Errorf("flag --format: %q is not text or json", opts.format)
-	}
-	opts.files = files
-	if len(opts.files) == 0 {
-		opts.files = []string{"scimsync.yaml"}
 	}
 	return opts, nil
 }
