@@ -191,7 +191,7 @@ func runApply(env *cmdEnv, args []string) int {
 		return exitError
 	}
 
-	s, ok := loadSpecFor(env, "apply", opts.files)
+	s, ok := loadSpecFor(env, "apply", opts.files, "nothing was read or written")
 	if !ok {
 		return exitError
 	}
@@ -239,24 +239,6 @@ func runApply(env *cmdEnv, args []string) int {
 
 	rep, err := applyPlan(ctx, env, s, p, opts)
 	return reportApply(env, rep, err, opts.planFile != "")
-}
-
-// loadSpecFor loads and validates the spec for command name, printing its
-// diagnostics on stderr; ok is false when it is unusable.
-func loadSpecFor(env *cmdEnv, name string, files []string) (*spec.Spec, bool) {
-	s, diags, err := spec.LoadWith(spec.LoadOptions{Now: env.Now(), Stdin: env.Stdin}, files...)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "scimsync %s: %v\n", name, err)
-		return nil, false
-	}
-	for _, d := range diags {
-		fmt.Fprintln(env.Stderr, d.String())
-	}
-	if diags.HasErrors() || s == nil {
-		fmt.Fprintf(env.Stderr, "scimsync %s: the spec is invalid (%s); nothing was read or written\n", name, plural(len(diags.Errors()), "error"))
-		return nil, false
-	}
-	return s, true
 }
 
 // applyPlan opens the spec's target and runs apply.Run on p, confirmed: the

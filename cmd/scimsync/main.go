@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/term"
+
+	"github.com/scimsync/scimsync/spec"
 )
 
 // Exit codes shared by plan, apply and the other diff-like commands
@@ -156,6 +158,26 @@ func checkSpecFiles(fs *flag.FlagSet, files []string, noStdin string) ([]string,
 		return []string{"scimsync.yaml"}, nil
 	}
 	return files, nil
+}
+
+// loadSpecFor loads and validates the spec for command name, printing its
+// diagnostics on stderr; ok is false when it is unusable, and the refusal
+// ends with nothing, what the command did not do ("nothing was read or
+// written").
+func loadSpecFor(env *cmdEnv, name string, files []string, nothing string) (*spec.Spec, bool) {
+	s, diags, err := spec.LoadWith(spec.LoadOptions{Now: env.Now(), Stdin: env.Stdin}, files...)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "scimsync %s: %v\n", name, err)
+		return nil, false
+	}
+	for _, d := range diags {
+		fmt.Fprintln(env.Stderr, d.String())
+	}
+	if diags.HasErrors() || s == nil {
+		fmt.Fprintf(env.Stderr, "scimsync %s: the spec is invalid (%s); %s\n", name, plural(len(diags.Errors()), "error"), nothing)
+		return nil, false
+	}
+	return s, true
 }
 
 func printHelp(w io.Writer) {

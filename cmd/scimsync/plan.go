@@ -116,16 +116,8 @@ func runPlan(env *cmdEnv, args []string) int {
 		return code
 	}
 
-	s, diags, err := spec.LoadWith(spec.LoadOptions{Now: env.Now(), Stdin: env.Stdin}, opts.files...)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "scimsync plan: %v\n", err)
-		return exitError
-	}
-	for _, d := range diags {
-		fmt.Fprintln(env.Stderr, d.String())
-	}
-	if diags.HasErrors() || s == nil {
-		fmt.Fprintf(env.Stderr, "scimsync plan: the spec is invalid (%s); nothing was read or planned\n", plural(len(diags.Errors()), "error"))
+	s, ok := loadSpecFor(env, "plan", opts.files, "nothing was read or planned")
+	if !ok {
 		return exitError
 	}
 
