@@ -56,31 +56,34 @@ func FromSCIM(users []scim.User, groups []scim.Group, orgs []scim.Organization, 
 	}
 
 	seen := make(map[string]bool, len(users))
-	for i, u := range users {
+	// unique reports whether id, that of the i-th resource of kind
+	// (described by label), is present and not seen before, and marks it
+	// seen; otherwise it reports the problem.
+	unique := func(kind string, i int, id, label string) bool {
 		switch {
-		case u.ID == "":
-			bad("user %d (%q): no id", i, u.UserName)
-			continue
-		case seen[u.ID]:
-			bad("user %s: duplicate id", u.ID)
+		case id == "":
+			bad("%s %d (%q): no id", kind, i, label)
+			return false
+		case seen[id]:
+			bad("%s %s: duplicate id", kind, id)
+			return false
+		}
+		seen[id] = true
+		return true
+	}
+	for i, u := range users {
+		if !unique("user", i, u.ID, u.UserName) {
 			continue
 		}
-		seen[u.ID] = true
 		ids[u.ID] = u.ID
 		t.Users = append(t.Users, userFromSCIM(u))
 	}
 
 	clear(seen)
 	for i, g := range groups {
-		switch {
-		case g.ID == "":
-			bad("group %d (%q): no id", i, g.DisplayName)
-			continue
-		case seen[g.ID]:
-			bad("group %s: duplicate id", g.ID)
+		if !unique("group", i, g.ID, g.DisplayName) {
 			continue
 		}
-		seen[g.ID] = true
 		ids[g.ID] = g.ID
 	}
 	for _, g := range groups {
@@ -103,15 +106,9 @@ func FromSCIM(users []scim.User, groups []scim.Group, orgs []scim.Organization, 
 	var parents []scim.Organization
 	clear(seen)
 	for i, o := range orgs {
-		switch {
-		case o.ID == "":
-			bad("organization %d (%q): no id", i, o.Name)
-			continue
-		case seen[o.ID]:
-			bad("organization %s: duplicate id", o.ID)
+		if !unique("organization", i, o.ID, o.Name) {
 			continue
 		}
-		seen[o.ID] = true
 		if o.Parent == "" {
 			parents = append(parents, o)
 		}
@@ -157,15 +154,9 @@ func FromSCIM(users []scim.User, groups []scim.Group, orgs []scim.Organization, 
 
 	clear(seen)
 	for i, m := range members {
-		switch {
-		case m.ID == "":
-			bad("member %d (%q): no id", i, m.Email)
-			continue
-		case seen[m.ID]:
-			bad("member %s: duplicate id", m.ID)
+		if !unique("member", i, m.ID, m.Email) {
 			continue
 		}
-		seen[m.ID] = true
 		if !children[m.Organization] {
 			bad("member %s (%s): organization %q is not a child organization", m.ID, m.Email, m.Organization)
 		}
