@@ -112,10 +112,28 @@ func Resolve(in Input) Result {
 	}
 	// Every organization's entitlements, then its outcomes, each into one
 	// list: ents[k] is org k's part of res.Entitled.
+	// Room for them all: at most the users an org's mapped groups hold
+	// (their expansions are cached for what follows).
+	room := 0
+	for _, o := range orgs {
+		n := 0
+		for _, m := range o.Mappings {
+			if _, ok := r.groups[m.GroupID]; ok && m.Role.Grantable() {
+				n += len(r.expand(m.GroupID))
+			}
+		}
+		room += min(n, len(r.list))
+	}
+	if room > 0 {
+		res.Entitled = make([]Entitlement, 0, room)
+	}
 	bounds := make([]int, len(orgs)+1)
 	for k, o := range orgs {
 		res.Entitled = r.entitlements(res.Entitled, o)
 		bounds[k+1] = len(res.Entitled)
+	}
+	if len(res.Entitled) == 0 {
+		res.Entitled = nil
 	}
 	if n := len(res.Entitled) + len(in.Members); n > 0 {
 		res.Outcomes = make([]Outcome, 0, n)
