@@ -544,6 +544,13 @@ func assignment(m *resolve.Member) *Assignment {
 }
 
 func (pl *planner) memberChanges(p *Plan, outcomes []resolve.Outcome) {
+	n := 0
+	for i := range outcomes {
+		if outcomes[i].Action != resolve.ActionKeep {
+			n++
+		}
+	}
+	p.Members = slices.Grow(p.Members, n)
 	for _, oc := range outcomes {
 		name, known := pl.orgName[oc.Org]
 		if !known {
@@ -834,7 +841,14 @@ func (pl *planner) groupSizes(p *Plan, res resolve.Result) {
 }
 
 func (pl *planner) predicted(p *Plan, members []resolve.Member) {
-	byOrg := map[string][]resolve.Member{}
+	count := map[string]int{}
+	for i := range members {
+		count[members[i].Org]++
+	}
+	byOrg := make(map[string][]resolve.Member, len(count))
+	for org, n := range count {
+		byOrg[org] = make([]resolve.Member, 0, n)
+	}
 	for _, m := range members {
 		byOrg[m.Org] = append(byOrg[m.Org], m)
 	}

@@ -106,8 +106,8 @@ func (pl *planner) simulate(mode resolve.Mode, ws writeSet) simulation {
 		reason               string
 		roleGroup, tierGroup string
 	}
-	tracks := map[string]*track{}
-	var order []string
+	tracks := make(map[string]*track, len(t.Members))
+	order := make([]string, 0, len(t.Members))
 	key := func(m *resolve.Member) string {
 		if m.ID != "" {
 			return m.ID
@@ -161,6 +161,7 @@ func (pl *planner) simulate(mode resolve.Mode, ws writeSet) simulation {
 		sim.final = resolve.Resolve(in)
 	}
 
+	sim.outcomes = make([]resolve.Outcome, 0, len(order))
 	for _, k := range order {
 		tr := tracks[k]
 		oc := resolve.Outcome{Org: tr.org, Email: tr.email, Before: tr.before, After: tr.after, RoleGroup: tr.roleGroup, TierGroup: tr.tierGroup}
