@@ -60,6 +60,29 @@ func (m *mdWriter) more(n int) {
 	}
 }
 
+// capped writes a row for each of items up to m's limit, then notes how
+// many were left out.
+func capped[T any](m *mdWriter, items []T, row func(T)) {
+	for i, x := range items {
+		if i == m.limit {
+			m.more(len(items) - m.limit)
+			return
+		}
+		row(x)
+	}
+}
+
+// details writes a collapsible <details> block around what body writes.
+// summary must be HTML-escaped already.
+func (m *mdWriter) details(summary string, body func()) {
+	m.line("")
+	m.line("<details><summary>%s</summary>", summary)
+	m.line("")
+	body()
+	m.line("")
+	m.line("</details>")
+}
+
 func markdown(p *Plan, limit int) string {
 	m := &mdWriter{limit: limit}
 	m.line("### scimsync plan: %s", mdEscape(p.Parent.Name))
@@ -118,11 +141,7 @@ func markdown(p *Plan, limit int) string {
 		m.line("")
 		m.line("#### Findings")
 		m.line("")
-		for i, f := range p.Findings {
-			if i == limit {
-				m.more(len(p.Findings) - limit)
-				break
-			}
+		capped(m, p.Findings, func(f Finding) {
 			where := ""
 			if f.Org != "" {
 				where = mdEscape(f.Org) + ": "
@@ -132,7 +151,7 @@ func markdown(p *Plan, limit int) string {
 				icon = "⛔"
 			}
 			m.line("- %s **%s** %s%s", icon, f.Severity, where, mdEscape(f.Message))
-		}
+		})
 	}
 
 	var removals []MemberChange
@@ -147,17 +166,13 @@ func markdown(p *Plan, limit int) string {
 		m.line("")
 		m.line("| org | email | role / tier | origin | reason |")
 		m.line("|---|---|---|---|---|")
-		for i, mc := range removals {
-			if i == limit {
-				m.more(len(removals) - limit)
-				break
-			}
+		capped(m, removals, func(mc MemberChange) {
 			role, tier, origin := "", "", ""
 			if mc.Before != nil {
 				role, tier, origin = mc.Before.Role, mc.Before.SeatTier, mc.Before.Origin
 			}
 			m.line("| %s | %s | %s / %s | %s | %s |", mdEscape(mc.Org), mdEscape(mc.Email), mdEscape(role), mdEscape(tier), mdEscape(origin), mdEscape(mc.Reason))
-		}
+		})
 	}
 
 	if len(p.ConfigChanges) > 0 {
@@ -166,17 +181,13 @@ func markdown(p *Plan, limit int) string {
 		m.line("")
 		m.line("| | org | field | before | after |")
 		m.line("|---|---|---|---|---|")
-		for i, c := range p.ConfigChanges {
-			if i == limit {
-				m.more(len(p.ConfigChanges) - limit)
-				break
-			}
+		capped(m, p.ConfigChanges, func(c ConfigChange) {
 			field := c.Field
 			if c.Key != "" {
 				field += " " + c.Key
 			}
 			m.line("| %s | %s | %s | %s | %s |", mdEscape(symbols[configAction(c)]), mdEscape(c.Org), mdEscape(field), mdEscape(c.Before), mdEscape(c.After))
-		}
+		})
 	}
 
 	memberOrgs := groupBy(p.Members, func(mc MemberChange) string { return mc.Org })
@@ -189,27 +200,21 @@ func markdown(p *Plan, limit int) string {
 				return cmp.Or(cmp.Compare(actionRank(a.Action), actionRank(b.Action)), cmp.Compare(a.Email, b.Email))
 			})
 			c := per[g[0].Org]
-			m.line("")
-			m.line("<details><summary>%s: %d to add, %d to change, %d to remove</summary>", htmlEscape(g[0].Org), c.add, c.change, c.remove)
-			m.line("")
-			m.line("| | email | before | after | note |")
-			m.line("|---|---|---|---|---|")
-			for i, mc := range g {
-				if i == limit {
-					m.more(len(g) - limit)
-					break
-				}
-				note := mc.Reason
-				if mc.Via != "" {
-					note = "via " + mc.Via
-					if mc.ViaTier != "" {
-						note += ", tier via " + mc.ViaTier
+			summary := fmt.Sprintf("%s: %d to add, %d to change, %d to remove", htmlEscape(g[0].Org), c.add, c.change, c.remove)
+			m.details(summary, func() {
+				m.line("| | email | before | after | note |")
+				m.line("|---|---|---|---|---|")
+				capped(m, g, func(mc MemberChange) {
+					note := mc.Reason
+					if mc.Via != "" {
+						note = "via " + mc.Via
+						if mc.ViaTier != "" {
+							note += ", tier via " + mc.ViaTier
+						}
 					}
-				}
-				m.line("| %s | %s | %s | %s | %s |", mdEscape(symbols[mc.Action]), mdEscape(mc.Email), mdAssignment(mc.Before), mdAssignment(mc.After), mdEscape(note))
-			}
-			m.line("")
-			m.line("</details>")
+					m.line("| %s | %s | %s | %s | %s |", mdEscape(symbols[mc.Action]), mdEscape(mc.Email), mdAssignment(mc.Before), mdAssignment(mc.After), mdEscape(note))
+				})
+			})
 		}
 	}
 
@@ -232,20 +237,14 @@ func markdown(p *Plan, limit int) string {
 			if len(r.WouldRemove) == 0 {
 				continue
 			}
-			m.line("")
-			m.line("<details><summary>%s: %d would be removed</summary>", htmlEscape(r.Org), len(r.WouldRemove))
-			m.line("")
-			m.line("| email | reason |")
-			m.line("|---|---|")
-			for i, x := range r.WouldRemove {
-				if i == limit {
-					m.more(len(r.WouldRemove) - limit)
-					break
-				}
-				m.line("| %s | %s |", mdEscape(x.Email), mdEscape(x.Reason))
-			}
-			m.line("")
-			m.line("</details>")
+			summary := fmt.Sprintf("%s: %d would be removed", htmlEscape(r.Org), len(r.WouldRemove))
+			m.details(summary, func() {
+				m.line("| email | reason |")
+				m.line("|---|---|")
+				capped(m, r.WouldRemove, func(x Removal) {
+					m.line("| %s | %s |", mdEscape(x.Email), mdEscape(x.Reason))
+				})
+			})
 		}
 	}
 
@@ -255,17 +254,13 @@ func markdown(p *Plan, limit int) string {
 		m.line("")
 		m.line("| org | tier | purchased | now | after | entitled | |")
 		m.line("|---|---|---:|---:|---:|---:|---|")
-		for i, s := range p.Seats {
-			if i == limit {
-				m.more(len(p.Seats) - limit)
-				break
-			}
+		capped(m, p.Seats, func(s SeatUsage) {
 			note := ""
 			if s.Overcommit {
 				note = "⛔ overcommitted"
 			}
 			m.line("| %s | %s | %d | %d | %d | %d | %s |", mdEscape(s.Org), mdEscape(s.Tier), s.Purchased, s.Now, s.After, s.Entitled, note)
-		}
+		})
 	}
 	return m.b.String()
 }
