@@ -212,25 +212,23 @@ func looksLikeToken(v string) bool {
 
 // parent checks a parent block and returns its seat tiers.
 func (c *checker) parent(path string, p *Parent) []string {
-	seen := map[string]int{}
-	for i, t := range p.SeatTiers {
-		tp := indexPath(path+".seatTiers", i)
-		if j, dup := seen[strings.ToLower(t)]; dup {
-			c.errorf(tp, "remove one of them", "duplicate seat tier %q (first at %s)", t, c.at(indexPath(path+".seatTiers", j)))
-			continue
-		}
-		seen[strings.ToLower(t)] = i
-	}
-	seenD := map[string]int{}
-	for i, d := range p.LoginDomains {
-		dp := indexPath(path+".loginDomains", i)
-		if j, dup := seenD[strings.ToLower(d)]; dup {
-			c.errorf(dp, "remove one of them", "duplicate login domain %q (first at %s)", d, c.at(indexPath(path+".loginDomains", j)))
-			continue
-		}
-		seenD[strings.ToLower(d)] = i
-	}
+	c.noRepeats(path+".seatTiers", "seat tier", p.SeatTiers)
+	c.noRepeats(path+".loginDomains", "login domain", p.LoginDomains)
 	return p.SeatTiers
+}
+
+// noRepeats reports, as an error, every entry of the list at path that
+// repeats an earlier one in any case; what names an entry ("seat tier").
+func (c *checker) noRepeats(path, what string, list []string) {
+	seen := map[string]int{}
+	for i, v := range list {
+		k := strings.ToLower(v)
+		if j, dup := seen[k]; dup {
+			c.errorf(indexPath(path, i), "remove one of them", "duplicate %s %q (first at %s)", what, v, c.at(indexPath(path, j)))
+			continue
+		}
+		seen[k] = i
+	}
 }
 
 // --- organizations ----------------------------------------------------------
