@@ -12,14 +12,15 @@ import (
 	"github.com/scimsync/scimsync/tenant"
 )
 
-// collection describes a resource type clients create, replace, patch and
-// delete (users and groups) to the generic handlers resource, create,
-// update and remove.
+// collection describes a resource type to the generic handlers: get
+// reads any type; resource, create, update and remove serve the types
+// clients write (users and groups), which set the fields from setID on.
 type collection[T any] struct {
 	acc   accessor[T]
 	noun  string // the type in messages: "user"
 	items func(*state) []T
 	idx   func(*state) map[string]int
+
 	setID func(*T, string)
 	// blank is what a POST body is decoded into: the defaults of a new
 	// resource.
@@ -70,37 +71,51 @@ var (
 			return s.commit(now, nil, groups, nil)
 		},
 	}
+	orgType = &collection[scim.Organization]{
+		acc:   orgAcc,
+		noun:  "organization",
+		items: func(st *state) []scim.Organization { return st.orgs },
+		idx:   func(st *state) map[string]int { return st.orgIdx },
+	}
+	memberType = &collection[scim.Member]{
+		acc:   memberAcc,
+		noun:  "member",
+		items: func(st *state) []scim.Member { return st.members },
+		idx:   func(st *state) map[string]int { return st.memberIdx },
+	}
 )
 
 // resource answers the requests to a writable type's endpoint: list and
 // create without an id; get, replace, patch and delete with one.
 func resource[T any](s *Server, r *http.Request, ri reqInfo, k *collection[T], id string) *response {
-	if id == "" {
-		switch r.Method {
-		case http.MethodGet, http.MethodHead:
-			s.mu.RLock()
-			defer s.mu.RUnlock()
-			return list(s, r, ri, k.acc, k.items(s.st))
-		case http.MethodPost:
-			return create(s, r, k)
-		}
+	switch {
+	case r.Method == http.MethodGet || r.Method == http.MethodHead:
+		return get(s, r, ri, k, id)
+	case id == "" && r.Method == http.MethodPost:
+		return create(s, r, k)
+	case id == "":
 		return allow(r, http.MethodGet, http.MethodPost)
-	}
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		s.mu.RLock()
-		defer s.mu.RUnlock()
-		i, ok := k.idx(s.st)[id]
-		if !ok {
-			return errorResponse(notFound("%s %q not found", k.noun, id))
-		}
-		return single(s, r, k.acc, http.StatusOK, k.items(s.st)[i])
-	case http.MethodPut, http.MethodPatch:
+	case r.Method == http.MethodPut || r.Method == http.MethodPatch:
 		return update(s, r, k, id)
-	case http.MethodDelete:
+	case r.Method == http.MethodDelete:
 		return remove(s, r, k, id)
 	}
 	return allow(r, http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete)
+}
+
+// get answers GET and HEAD: the list without an id, else the resource
+// with id.
+func get[T any](s *Server, r *http.Request, ri reqInfo, k *collection[T], id string) *response {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if id == "" {
+		return list(s, r, ri, k.acc, k.items(s.st))
+	}
+	i, ok := k.idx(s.st)[id]
+	if !ok {
+		return errorResponse(notFound("%s %q not found", k.noun, id))
+	}
+	return single(s, r, k.acc, http.StatusOK, k.items(s.st)[i])
 }
 
 // decodeResource reads a POST or PUT body into out.
@@ -321,16 +336,7 @@ func (s *Server) organizations(r *http.Request, ri reqInfo, id string) *response
 	const noWrite = "organizations are created and deleted by support, not through the API; change one with PATCH"
 	switch {
 	case r.Method == http.MethodGet || r.Method == http.MethodHead:
-		s.mu.RLock()
-		defer s.mu.RUnlock()
-		if id == "" {
-			return list(s, r, ri, orgAcc, s.st.orgs)
-		}
-		i, ok := s.st.orgIdx[id]
-		if !ok {
-			return errorResponse(notFound("organization %q not found", id))
-		}
-		return single(s, r, orgAcc, http.StatusOK, s.st.orgs[i])
+		return get(s, r, ri, orgType, id)
 	case r.Method == http.MethodPatch && id != "":
 		return s.patchOrg(r, id)
 	}
@@ -381,14 +387,5 @@ func (s *Server) patchOrg(r *http.Request, id string) *response {
 }
 
 func (s *Server) members(r *http.Request, ri reqInfo, id string) *response {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if id == "" {
-		return list(s, r, ri, memberAcc, s.st.members)
-	}
-	i, ok := s.st.memberIdx[id]
-	if !ok {
-		return errorResponse(notFound("member %q not found", id))
-	}
-	return single(s, r, memberAcc, http.StatusOK, s.st.members[i])
+	return get(s, r, ri, memberType, id)
 }
