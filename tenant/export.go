@@ -72,13 +72,7 @@ func (s *MembersExportSource) Read(ctx context.Context, req ReadRequest) (*Tenan
 	if err != nil {
 		return nil, err
 	}
-	var mapped []string
-	for _, o := range orgs {
-		for _, m := range o.Mappings {
-			mapped = append(mapped, m.Group)
-		}
-	}
-	read, err := readGroupMembers(ctx, s.Client, groups, wantedGroups(groups, req, mapped), s.Concurrency, req.Progress)
+	read, err := readGroupMembers(ctx, s.Client, groups, wantedGroups(groups, orgs, req), s.Concurrency, req.Progress)
 	if err != nil {
 		return nil, err
 	}

@@ -140,13 +140,7 @@ func (s *SCIMSource) read(ctx context.Context, req ReadRequest) (*Snapshot, map[
 			req.Progress("members", done, -1)
 		}
 	}
-	var mapped []string
-	for _, o := range orgs {
-		for _, m := range o.Mappings {
-			mapped = append(mapped, m.Group)
-		}
-	}
-	read, err := readGroupMembers(ctx, s.Client, groups, wantedGroups(groups, req, mapped), s.Concurrency, req.Progress)
+	read, err := readGroupMembers(ctx, s.Client, groups, wantedGroups(groups, orgs, req), s.Concurrency, req.Progress)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -175,11 +169,11 @@ func progressOpt(req ReadRequest, kind string) scim.ListOption {
 }
 
 // wantedGroups returns the ids of the listed groups whose members a read
-// needs: every group with AllGroupMembers, else those in mapped (ids the
-// server's organizations map), req.GroupIDs and, by displayName in any
-// case, req.GroupNames. Ids that no listed group has are left out: they
-// name deleted groups, which resolution reports as such.
-func wantedGroups(groups []scim.Group, req ReadRequest, mapped []string) []string {
+// needs: every group with AllGroupMembers, else those orgs map (by id),
+// req.GroupIDs and, by displayName in any case, req.GroupNames. Ids that
+// no listed group has are left out: they name deleted groups, which
+// resolution reports as such.
+func wantedGroups(groups []scim.Group, orgs []scim.Organization, req ReadRequest) []string {
 	var out []string
 	if req.AllGroupMembers {
 		for _, g := range groups {
@@ -201,8 +195,10 @@ func wantedGroups(groups []scim.Group, req ReadRequest, mapped []string) []strin
 			out = append(out, id)
 		}
 	}
-	for _, id := range mapped {
-		add(id)
+	for _, o := range orgs {
+		for _, m := range o.Mappings {
+			add(m.Group)
+		}
 	}
 	for _, id := range req.GroupIDs {
 		add(id)
