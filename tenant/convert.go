@@ -196,16 +196,23 @@ func validOrigin(o string) bool {
 
 func userFromSCIM(u scim.User) resolve.User {
 	ru := resolve.User{ID: u.ID, UserName: u.UserName, Active: bool(u.Active)}
+	// An email is most often the userName: keep one copy of the string.
+	value := func(e scim.Email) string {
+		if e.Value == u.UserName {
+			return u.UserName
+		}
+		return e.Value
+	}
 	if len(u.Emails) > 0 {
 		ru.Emails = make([]string, 0, len(u.Emails))
 		for _, e := range u.Emails {
 			if e.Primary && e.Value != "" {
-				ru.Emails = append(ru.Emails, e.Value)
+				ru.Emails = append(ru.Emails, value(e))
 			}
 		}
 		for _, e := range u.Emails {
 			if !e.Primary && e.Value != "" {
-				ru.Emails = append(ru.Emails, e.Value)
+				ru.Emails = append(ru.Emails, value(e))
 			}
 		}
 	}

@@ -64,7 +64,7 @@ type SCIMSource struct {
 
 // Read implements Source.
 func (s *SCIMSource) Read(ctx context.Context, req ReadRequest) (*Tenant, error) {
-	snap, read, err := s.read(ctx, req)
+	snap, read, err := s.read(ctx, req, true)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +83,7 @@ func (s *SCIMSource) Read(ctx context.Context, req ReadRequest) (*Tenant, error)
 // meta.location is dropped: it names where the server was, not what the
 // resource is, and would make two snapshots of one tenant differ.
 func (s *SCIMSource) ReadSnapshot(ctx context.Context, req ReadRequest) (*Snapshot, error) {
-	snap, _, err := s.read(ctx, req)
+	snap, _, err := s.read(ctx, req, false)
 	if err != nil {
 		return nil, err
 	}
@@ -106,13 +106,22 @@ func (s *SCIMSource) ReadSnapshot(ctx context.Context, req ReadRequest) (*Snapsh
 	return snap, nil
 }
 
-func (s *SCIMSource) read(ctx context.Context, req ReadRequest) (*Snapshot, map[string]bool, error) {
+// read reads the tenant as wire resources. With slim, users and members
+// keep only what FromSCIM reads, as soon as each listing is in: a large
+// tenant's names, timestamps and schemas are not held while the rest is
+// read.
+func (s *SCIMSource) read(ctx context.Context, req ReadRequest, slim bool) (*Snapshot, map[string]bool, error) {
 	if s.Client == nil {
 		return nil, nil, errors.New("reading tenant: no SCIM client")
 	}
 	users, groups, err := readDirectory(ctx, s.Client, req)
 	if err != nil {
 		return nil, nil, err
+	}
+	if slim {
+		for i, u := range users {
+			users[i] = scim.User{ID: u.ID, UserName: u.UserName, Emails: u.Emails, Active: u.Active}
+		}
 	}
 	orgs, err := s.Client.ListOrganizations(ctx, progressOpt(req, "organizations"))
 	if err != nil {
@@ -133,6 +142,12 @@ func (s *SCIMSource) read(ctx context.Context, req ReadRequest) (*Snapshot, map[
 		ms, err := s.Client.ListMembers(ctx, o.ID)
 		if err != nil {
 			return nil, nil, fmt.Errorf("reading members of organization %s (%s): %w", o.ID, o.Name, err)
+		}
+		if slim {
+			for i, m := range ms {
+				ms[i] = scim.Member{ID: m.ID, Organization: m.Organization, Email: m.Email, UserID: m.UserID,
+					Role: m.Role, SeatTier: m.SeatTier, Origin: m.Origin, Meta: scim.Meta{LastModified: m.Meta.LastModified}}
+			}
 		}
 		members = append(members, ms...)
 		done += len(ms)
