@@ -207,14 +207,14 @@ func run(o options) error {
 	bin := o.scimsync
 	if bin == "" {
 		bin = filepath.Join(work, "scimsync")
-		logf(o, "building scimsync")
+		logf("building scimsync")
 		if err := buildScimsync(bin); err != nil {
 			return err
 		}
 	}
 
 	token := randomToken()
-	logf(o, "starting the reference server: tier %s, seed %d, latency %s, page cap %d", o.tier, o.seed, o.latency, o.pageCap)
+	logf("starting the reference server: tier %s, seed %d, latency %s, page cap %d", o.tier, o.seed, o.latency, o.pageCap)
 	srv, err := startServer(o, token)
 	if err != nil {
 		return err
@@ -225,7 +225,7 @@ func run(o options) error {
 		return err
 	}
 	rep.Tenant = info
-	logf(o, "server ready at %s: %d users, %d groups, %d memberships, %d members (generated in %.1fs)",
+	logf("server ready at %s: %d users, %d groups, %d memberships, %d members (generated in %.1fs)",
 		srv.url, info.Users, info.Groups, info.Memberships, info.Members, info.GenerateSec)
 
 	changed, converged := filepath.Join(work, "changed.yaml"), filepath.Join(work, "converged.yaml")
@@ -249,29 +249,29 @@ func run(o options) error {
 	var plans, floors, drifts []runFigures
 	for i := range o.repeat {
 		rep.Host.LoadAvg = cmpOr(rep.Host.LoadAvg, loadAvg())
-		logf(o, "run %d/%d: plan (changes)", i+1, o.repeat)
+		logf("run %d/%d: plan (changes)", i+1, o.repeat)
 		p, lines, err := planRun(ctx, o, srv, bin, changed, filepath.Join(work, "plan.txt"), env)
 		if err != nil {
 			return err
 		}
 		plans = append(plans, p)
-		logf(o, "  %.2fs, %d requests, peak RSS %s", p.WallSec, p.Requests, mib(p.PeakRSS))
+		logf("  %.2fs, %d requests, peak RSS %s", p.WallSec, p.Requests, mib(p.PeakRSS))
 
-		logf(o, "run %d/%d: floor (%d requests, %d at once)", i+1, o.repeat, len(lines), o.concurrency)
+		logf("run %d/%d: floor (%d requests, %d at once)", i+1, o.repeat, len(lines), o.concurrency)
 		f, err := floorRun(ctx, srv, token, lines, o.concurrency)
 		if err != nil {
 			return err
 		}
 		floors = append(floors, f)
-		logf(o, "  %.2fs", f.WallSec)
+		logf("  %.2fs", f.WallSec)
 
-		logf(o, "run %d/%d: no-change plan", i+1, o.repeat)
+		logf("run %d/%d: no-change plan", i+1, o.repeat)
 		d, _, err := planRun(ctx, o, srv, bin, converged, filepath.Join(work, "nochange.txt"), env)
 		if err != nil {
 			return err
 		}
 		drifts = append(drifts, d)
-		logf(o, "  %.2fs, %d requests", d.WallSec, d.Requests)
+		logf("  %.2fs, %d requests", d.WallSec, d.Requests)
 	}
 	rep.Plan, rep.Floor, rep.NoChange = median(plans), median(floors), median(drifts)
 	if rep.Floor.WallSec > 0 {
@@ -291,7 +291,7 @@ func run(o options) error {
 	return nil
 }
 
-func logf(o options, format string, args ...any) {
+func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
 }
 
