@@ -52,8 +52,9 @@ type Config struct {
 	// InsecureSkipTLSVerify turns off certificate verification. New logs a
 	// warning when it is set. Ignored when HTTPClient is set.
 	InsecureSkipTLSVerify bool
-	// Concurrency bounds the pages fetched at once. Default 4; 1 reads
-	// pages one by one.
+	// Concurrency bounds the requests in flight at once, across every call
+	// on the client: the pages of one listing, and listings read side by
+	// side. Default 4; 1 sends requests one by one.
 	Concurrency int
 	// PageSize is the count requested per page. Default 1000. Servers may
 	// return fewer; the client adapts.
@@ -100,6 +101,10 @@ type Client struct {
 	cfg    Config
 	log    *slog.Logger
 	retry  *retryablehttp.Client
+	// slots bounds the requests in flight across every call on the client
+	// (Config.Concurrency), so that listings read side by side share one
+	// limit rather than multiply it.
+	slots  chan struct{}
 	nreq   atomic.Int64
 	nbytes atomic.Int64
 }
@@ -202,6 +207,7 @@ func New(cfg Config) (*Client, error) {
 	hc.Transport = &countingTransport{next: next, c: c}
 	hc.CheckRedirect = c.checkRedirect
 
+	c.slots = make(chan struct{}, cfg.Concurrency)
 	c.retry = &retryablehttp.Client{
 		HTTPClient:   &hc,
 		Logger:       leveledLogger{log: log, redact: c.redact},
@@ -341,8 +347,14 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		return st.readErr
 	})
 
+	select {
+	case c.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%s %s: %w", r.method, r.endpoint, ctx.Err())
+	}
 	start := time.Now()
 	resp, err := c.retry.Do(req)
+	<-c.slots
 	if err != nil {
 		if resp != nil && resp.Body != nil {
 			resp.Body.Close()
