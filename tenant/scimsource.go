@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -114,52 +115,115 @@ func (s *SCIMSource) read(ctx context.Context, req ReadRequest, slim bool) (*Sna
 	if s.Client == nil {
 		return nil, nil, errors.New("reading tenant: no SCIM client")
 	}
-	users, groups, err := readDirectory(ctx, s.Client, req)
+	// Users come first and are slimmed before anything else is read, so a
+	// large tenant never holds its users whole beside its members. The
+	// members of the organizations and of the groups are then read side by
+	// side (readConfig); the client bounds the requests in flight.
+	req.Progress = serialProgress(req.Progress)
+	users, err := s.Client.ListUsers(ctx, progressOpt(req, "users"))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("reading users: %w", err)
 	}
 	if slim {
 		for i, u := range users {
 			users[i] = scim.User{ID: u.ID, UserName: u.UserName, Emails: u.Emails, Active: u.Active}
 		}
 	}
-	orgs, err := s.Client.ListOrganizations(ctx, progressOpt(req, "organizations"))
-	if err != nil {
-		var se *scim.Error
-		if errors.As(err, &se) && (se.Status == http.StatusNotFound || se.Status == http.StatusNotImplemented) {
-			return nil, nil, fmt.Errorf("reading organizations: %w; %w. For a server with only /Users and /Groups, "+
-				"export the members from the admin console as CSV, set target.membersCsv to it and describe the "+
-				"current configuration in the spec's current: block: plan then works, apply does not", ErrNoOrganizations, err)
-		}
-		return nil, nil, fmt.Errorf("reading organizations: %w", err)
-	}
-	var members []scim.Member
-	done := 0
-	for _, o := range orgs {
-		if o.Parent == "" {
-			continue
-		}
-		ms, err := s.Client.ListMembers(ctx, o.ID)
-		if err != nil {
-			return nil, nil, fmt.Errorf("reading members of organization %s (%s): %w", o.ID, o.Name, err)
-		}
-		if slim {
-			for i, m := range ms {
-				ms[i] = scim.Member{ID: m.ID, Organization: m.Organization, Email: m.Email, UserID: m.UserID,
-					Role: m.Role, SeatTier: m.SeatTier, Origin: m.Origin, Meta: scim.Meta{LastModified: m.Meta.LastModified}}
-			}
-		}
-		members = append(members, ms...)
-		done += len(ms)
-		if req.Progress != nil {
-			req.Progress("members", done, -1)
-		}
-	}
-	read, err := readGroupMembers(ctx, s.Client, groups, wantedGroups(groups, orgs, req), s.Concurrency, req.Progress)
+	groups, orgs, members, read, err := s.readConfig(ctx, req, slim)
 	if err != nil {
 		return nil, nil, err
 	}
 	return &Snapshot{Users: users, Groups: groups, Organizations: orgs, Members: members}, read, nil
+}
+
+// readConfig reads the groups and organizations, then, side by side, the
+// members of every child organization and of the groups a read needs. Each
+// listing runs to its end, so that when several fail the error reported is
+// always the same one: the first in reading order.
+func (s *SCIMSource) readConfig(ctx context.Context, req ReadRequest, slim bool) ([]scim.Group, []scim.Organization, []scim.Member, map[string]bool, error) {
+	groups, err := s.Client.ListGroups(ctx, true, progressOpt(req, "groups"))
+	if err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("reading groups: %w", err)
+	}
+	orgs, err := s.Client.ListOrganizations(ctx, progressOpt(req, "organizations"))
+	if err != nil {
+		var se *scim.Error
+		if errors.As(err, &se) && (se.Status == http.StatusNotFound || se.Status == http.StatusNotImplemented) {
+			return nil, nil, nil, nil, fmt.Errorf("reading organizations: %w; %w. For a server with only /Users and /Groups, "+
+				"export the members from the admin console as CSV, set target.membersCsv to it and describe the "+
+				"current configuration in the spec's current: block: plan then works, apply does not", ErrNoOrganizations, err)
+		}
+		return nil, nil, nil, nil, fmt.Errorf("reading organizations: %w", err)
+	}
+	var children []scim.Organization
+	for _, o := range orgs {
+		if o.Parent != "" {
+			children = append(children, o)
+		}
+	}
+	perOrg := make([][]scim.Member, len(children))
+	errs := make([]error, len(children)+1)
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		done int
+		read map[string]bool
+	)
+	for i, o := range children {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ms, err := s.Client.ListMembers(ctx, o.ID)
+			if err != nil {
+				errs[i] = fmt.Errorf("reading members of organization %s (%s): %w", o.ID, o.Name, err)
+				return
+			}
+			if slim {
+				for i, m := range ms {
+					ms[i] = scim.Member{ID: m.ID, Organization: m.Organization, Email: m.Email, UserID: m.UserID,
+						Role: m.Role, SeatTier: m.SeatTier, Origin: m.Origin, Meta: scim.Meta{LastModified: m.Meta.LastModified}}
+				}
+			}
+			perOrg[i] = ms
+			mu.Lock()
+			done += len(ms)
+			if req.Progress != nil {
+				req.Progress("members", done, -1)
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var err error
+		if read, err = readGroupMembers(ctx, s.Client, groups, wantedGroups(groups, orgs, req), s.Concurrency, req.Progress); err != nil {
+			errs[len(children)] = err
+		}
+	}()
+	wg.Wait()
+	if err := cmp.Or(errs...); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	var members []scim.Member
+	for _, ms := range perOrg {
+		members = append(members, ms...)
+	}
+	return groups, orgs, members, read, nil
+}
+
+// serialProgress makes a progress callback safe to call from the listings
+// read side by side.
+func serialProgress(fn func(kind string, done, total int)) func(string, int, int) {
+	if fn == nil {
+		return nil
+	}
+	var mu sync.Mutex
+	return func(kind string, done, total int) {
+		mu.Lock()
+		defer mu.Unlock()
+		fn(kind, done, total)
+	}
 }
 
 // readDirectory lists every user and every group, without members.

@@ -261,6 +261,15 @@ func TestSCIMSourceNeverPartial(t *testing.T) {
 			}
 			return false
 		}, "reading members of organization o-west (west): "},
+		// Read side by side, several listings failing at once always give
+		// the first in reading order: the first child organization's.
+		{"every member listing and a group read fail", func(w http.ResponseWriter, r *http.Request) bool {
+			if r.URL.Path == basePath+"/Members" || r.URL.Path == basePath+"/Groups/g-deep" {
+				scimError(w, http.StatusServiceUnavailable, "later")
+				return true
+			}
+			return false
+		}, "reading members of organization o-hq (hq): "},
 		{"a nested group read fails", func(w http.ResponseWriter, r *http.Request) bool {
 			if r.URL.Path == basePath+"/Groups/g-deep" {
 				scimError(w, http.StatusBadGateway, "upstream")
