@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -142,38 +140,7 @@ func TestServer503MidApplyThenResume(t *testing.T) {
 
 func TestServerConcurrentApplies(t *testing.T) {
 	sf := newServerFixture(t)
-	p := sf.plan()
-	var ready sync.WaitGroup
-	ready.Add(2)
-	reps := make([]*Report, 2)
-	errs := make([]error, 2)
-	var wg sync.WaitGroup
-	for i := range 2 {
-		o := sf.opts()
-		o.Journal = filepath.Join(sf.dir, fmt.Sprintf("m%d.journal", i))
-		o.AuditLog = filepath.Join(sf.dir, fmt.Sprintf("m%d.audit", i))
-		o.LockPath = filepath.Join(sf.dir, fmt.Sprintf("m%d.lock", i))
-		o.Writer = &gateWriter{w: sf.client, ready: &ready}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			reps[i], errs[i] = Run(context.Background(), p, o)
-		}()
-	}
-	wg.Wait()
-	winner, loser := 0, 1
-	if errs[0] != nil {
-		winner, loser = 1, 0
-	}
-	if errs[winner] != nil || !errors.Is(errs[loser], scim.ErrPrecondition) {
-		t.Fatalf("errors %v / %v: want one success and one 412", errs[winner], errs[loser])
-	}
-	if got, want := statuses(reps[loser]), "hq:failed west:not-run agency:not-run"; got != want {
-		t.Errorf("loser's steps %q, want %q", got, want)
-	}
-	if !reps[winner].Verification.OK() {
-		t.Errorf("winner not verified: %v", reps[winner].Verification.Differences)
-	}
+	raceTwoApplies(t, sf.plan(), sf.dir, sf.opts, sf.client)
 	sf.converged()
 	noToken(t, sf.dir)
 }
