@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"flag"
 	"io"
 	"log/slog"
 	"net/http"
@@ -66,25 +65,13 @@ func TestParseAgentArgs(t *testing.T) {
 		{name: "unknown", args: []string{"--interval", "1m"}, wantErr: "flag provided but not defined: -interval"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fs := flag.NewFlagSet("agent", flag.ContinueOnError)
-			fs.SetOutput(io.Discard)
-			got, err := parseAgentArgs(fs, tc.args)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
-				if strings.Contains(err.Error(), "SECRET") {
-					t.Errorf("error echoes the webhook URL: %v", err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
 			want := defaults
-			tc.want(&want)
-			if diff := cmp.Diff(want, got, cmp.AllowUnexported(agentOptions{})); diff != "" {
-				t.Errorf("options (-want +got):\n%s", diff)
+			if tc.want != nil {
+				tc.want(&want)
+			}
+			err := checkParse(t, parseAgentArgs, tc.args, want, tc.wantErr, strings.Contains)
+			if err != nil && strings.Contains(err.Error(), "SECRET") {
+				t.Errorf("error echoes the webhook URL: %v", err)
 			}
 		})
 	}

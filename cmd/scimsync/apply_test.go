@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"flag"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/rogpeppe/go-internal/testscript"
 	"golang.org/x/tools/txtar"
 
@@ -82,21 +79,7 @@ func TestParseApplyArgs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fs := flag.NewFlagSet("apply", flag.ContinueOnError)
-			fs.SetOutput(io.Discard)
-			got, err := parseApplyArgs(fs, tt.args)
-			if tt.wantErr != "" {
-				if err == nil || err.Error() != tt.wantErr {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d := cmp.Diff(tt.want, got, cmp.AllowUnexported(applyOptions{})); d != "" {
-				t.Errorf("options (-want +got):\n%s", d)
-			}
+			checkParse(t, parseApplyArgs, tt.args, tt.want, tt.wantErr, exactErr)
 		})
 	}
 }

@@ -2,13 +2,11 @@ package main
 
 import (
 	"errors"
-	"flag"
-	"io"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -62,21 +60,8 @@ func TestParsePlanArgs(t *testing.T) {
 		{args: []string{"--nope"}, wantErr: "flag provided but not defined: -nope"},
 	}
 	for _, tt := range tests {
-		fs := flag.NewFlagSet("plan", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
-		got, err := parsePlanArgs(fs, tt.args)
-		if tt.wantErr != "" {
-			if err == nil || err.Error() != tt.wantErr {
-				t.Errorf("parsePlanArgs(%q) error = %v, want %q", tt.args, err, tt.wantErr)
-			}
-			continue
-		}
-		if err != nil {
-			t.Errorf("parsePlanArgs(%q): %v", tt.args, err)
-			continue
-		}
-		if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(planOptions{})); diff != "" {
-			t.Errorf("parsePlanArgs(%q) (-want +got):\n%s", tt.args, diff)
-		}
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			checkParse(t, parsePlanArgs, tt.args, tt.want, tt.wantErr, exactErr)
+		})
 	}
 }

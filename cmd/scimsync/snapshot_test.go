@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/scimsync/scimsync/scimtest"
 	"github.com/scimsync/scimsync/tenant"
@@ -92,21 +91,7 @@ func TestParseSnapshotArgs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			fs := flag.NewFlagSet("snapshot", flag.ContinueOnError)
-			fs.SetOutput(io.Discard)
-			got, err := parseSnapshotArgs(fs, tt.args)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(snapshotOptions{})); diff != "" {
-				t.Errorf("options (-want +got):\n%s", diff)
-			}
+			checkParse(t, parseSnapshotArgs, tt.args, tt.want, tt.wantErr, strings.Contains)
 		})
 	}
 	fs := flag.NewFlagSet("snapshot", flag.ContinueOnError)

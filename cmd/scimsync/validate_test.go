@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"io"
 	"strings"
 	"testing"
@@ -31,21 +30,7 @@ func TestParseValidateArgs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-			fs.SetOutput(io.Discard)
-			got, err := parseValidateArgs(fs, tt.args)
-			if tt.wantErr != "" {
-				if err == nil || err.Error() != tt.wantErr {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(validateOptions{})); diff != "" {
-				t.Errorf("options (-want +got):\n%s", diff)
-			}
+			checkParse(t, parseValidateArgs, tt.args, tt.want, tt.wantErr, exactErr)
 		})
 	}
 }
