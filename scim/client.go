@@ -414,24 +414,6 @@ func (c *Client) readBody(resp *http.Response) ([]byte, error) {
 	return data, nil
 }
 
-// checkJSON rejects a success body that is not one JSON value; a value cut
-// short is an incomplete read.
-func checkJSON(body []byte) error {
-	if len(bytes.TrimSpace(body)) == 0 || json.Valid(body) {
-		return nil
-	}
-	var v any
-	dec := json.NewDecoder(bytes.NewReader(body))
-	err := dec.Decode(&v)
-	if err == nil {
-		err = errors.New("data after the JSON value")
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("%w: JSON body ends after %d bytes", ErrIncompleteRead, len(body))
-	}
-	return fmt.Errorf("decoding response body: %w", err)
-}
-
 // redact removes the token from s.
 func (c *Client) redact(s string) string {
 	if c.token == "" {

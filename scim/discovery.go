@@ -3,7 +3,6 @@ package scim
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -96,8 +95,8 @@ func (c *Client) ServiceProviderConfig(ctx context.Context) (*ServiceProviderCon
 		return nil, fmt.Errorf("reading service provider config: %w", err)
 	}
 	var spc ServiceProviderConfig
-	if err := json.Unmarshal(resp.body, &spc); err != nil {
-		return nil, fmt.Errorf("reading service provider config: decoding: %w", err)
+	if err := unmarshal(resp.body, &spc); err != nil {
+		return nil, fmt.Errorf("reading service provider config: decoding: %w", invalid(err))
 	}
 	return &spc, nil
 }
@@ -153,14 +152,14 @@ func getAll[T any](ctx context.Context, c *Client, endpoint string) ([]T, error)
 	body := bytes.TrimSpace(resp.body)
 	var out []T
 	if len(body) > 0 && body[0] == '[' {
-		err = json.Unmarshal(body, &out)
+		err = unmarshal(body, &out)
 	} else {
 		var l ListResponse[T]
-		err = json.Unmarshal(body, &l)
+		err = unmarshal(body, &l)
 		out = l.Resources
 	}
 	if err != nil {
-		return nil, fmt.Errorf("decoding %s: %w", endpoint, err)
+		return nil, invalid(fmt.Errorf("decoding %s: %w", endpoint, err))
 	}
 	return out, nil
 }

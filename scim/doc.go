@@ -16,6 +16,14 @@
 // returns a short list: a reconciler would read unread users as users to
 // remove.
 //
+// # Decoding
+//
+// Bodies are decoded with the JSON v2 implementation
+// (github.com/go-json-experiment/json), in one pass, with attribute names
+// matched case-insensitively. A success body that is not JSON, or not the
+// list or resource asked for (no totalResults, a resource without an id),
+// fails with an error matching ErrInvalidResponse.
+//
 // # Retries
 //
 // Requests go through github.com/hashicorp/go-retryablehttp with this policy:

@@ -2,7 +2,6 @@ package scim
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"html"
 	"net/http"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Sentinel errors. Test with errors.Is.
@@ -25,7 +26,22 @@ var (
 	ErrPrecondition = errors.New("precondition failed")
 	// ErrNotFound matches an *Error with status 404.
 	ErrNotFound = errors.New("not found")
+	// ErrInvalidResponse means a success response could not be used: its
+	// body is not JSON, or not the resource or list response asked for.
+	// Such errors print as their cause alone.
+	ErrInvalidResponse = errors.New("invalid response")
 )
+
+// invalidResponse marks err as an ErrInvalidResponse without changing
+// its message.
+type invalidResponse struct{ err error }
+
+func (e *invalidResponse) Error() string        { return e.err.Error() }
+func (e *invalidResponse) Unwrap() error        { return e.err }
+func (e *invalidResponse) Is(target error) bool { return target == ErrInvalidResponse }
+
+// invalid marks err as an ErrInvalidResponse.
+func invalid(err error) error { return &invalidResponse{err} }
 
 // Error is an HTTP error response from a SCIM server (RFC 7644 §3.12). It
 // prints like
@@ -81,10 +97,10 @@ func (e *Error) Is(target error) bool {
 // wireError is the SCIM error body. status is a string by the RFC and a
 // number in some servers, so it is kept raw.
 type wireError struct {
-	Schemas  []string        `json:"schemas"`
-	Status   json.RawMessage `json:"status"`
-	SCIMType string          `json:"scimType"`
-	Detail   string          `json:"detail"`
+	Schemas  []string       `json:"schemas"`
+	Status   jsontext.Value `json:"status"`
+	SCIMType string         `json:"scimType"`
+	Detail   string         `json:"detail"`
 }
 
 const maxDetail = 300
@@ -107,7 +123,7 @@ func decodeErrorBody(body []byte) (scimType, detail string) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) > 0 && trimmed[0] == '{' {
 		var w wireError
-		if json.Unmarshal(trimmed, &w) == nil && (w.Detail != "" || w.SCIMType != "") {
+		if unmarshal(trimmed, &w) == nil && (w.Detail != "" || w.SCIMType != "") {
 			return sanitize(w.SCIMType, 64), sanitize(w.Detail, maxDetail)
 		}
 	}

@@ -2,7 +2,6 @@ package scim
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // ListQuery narrows and observes a listing.
@@ -313,9 +314,9 @@ func (l *lister[T]) fetch(ctx context.Context, start, count int) (page[T], error
 
 // rawList is a list response with its resources still encoded.
 type rawList struct {
-	Schemas      []string          `json:"schemas"`
-	TotalResults *int              `json:"totalResults"`
-	Resources    []json.RawMessage `json:"Resources"`
+	Schemas      []string         `json:"schemas"`
+	TotalResults *int             `json:"totalResults"`
+	Resources    []jsontext.Value `json:"Resources"`
 }
 
 // decodePage decodes a list response body. Attribute names match
@@ -331,14 +332,14 @@ func decodePage[T any](body []byte) (page[T], error) {
 // list first, then each resource's id, then the resource.
 func decodePageSlow[T any](body []byte) (page[T], error) {
 	var raw rawList
-	if err := json.Unmarshal(body, &raw); err != nil {
-		return page[T]{}, fmt.Errorf("decoding list response: %w", err)
+	if err := unmarshal(body, &raw); err != nil {
+		return page[T]{}, invalid(fmt.Errorf("decoding list response: %w", err))
 	}
 	if raw.TotalResults == nil {
-		return page[T]{}, errors.New("decoding list response: no totalResults")
+		return page[T]{}, invalid(errors.New("decoding list response: no totalResults"))
 	}
 	if *raw.TotalResults < 0 {
-		return page[T]{}, fmt.Errorf("decoding list response: negative totalResults %d", *raw.TotalResults)
+		return page[T]{}, invalid(fmt.Errorf("decoding list response: negative totalResults %d", *raw.TotalResults))
 	}
 	p := page[T]{
 		total: *raw.TotalResults,
@@ -349,14 +350,14 @@ func decodePageSlow[T any](body []byte) (page[T], error) {
 		var id struct {
 			ID string `json:"id"`
 		}
-		if err := json.Unmarshal(r, &id); err != nil {
-			return page[T]{}, fmt.Errorf("decoding resource %d: %w", i, err)
+		if err := unmarshal(r, &id); err != nil {
+			return page[T]{}, invalid(fmt.Errorf("decoding resource %d: %w", i, err))
 		}
 		if id.ID == "" {
-			return page[T]{}, fmt.Errorf("decoding resource %d: no id", i)
+			return page[T]{}, invalid(fmt.Errorf("decoding resource %d: no id", i))
 		}
-		if err := json.Unmarshal(r, &p.items[i]); err != nil {
-			return page[T]{}, fmt.Errorf("decoding resource %s: %w", id.ID, err)
+		if err := unmarshal(r, &p.items[i]); err != nil {
+			return page[T]{}, invalid(fmt.Errorf("decoding resource %s: %w", id.ID, err))
 		}
 		p.ids[i] = id.ID
 	}
@@ -375,11 +376,11 @@ func decodePageFast[T any](body []byte) (page[T], bool) {
 		return page[T]{}, false
 	}
 	var l struct {
-		Schemas      []string     `json:"schemas"`
-		TotalResults *int         `json:"totalResults"`
-		Resources    freshList[T] `json:"Resources"`
+		Schemas      []string `json:"schemas"`
+		TotalResults *int     `json:"totalResults"`
+		Resources    []T      `json:"Resources"`
 	}
-	if err := json.Unmarshal(body, &l); err != nil || l.TotalResults == nil || *l.TotalResults < 0 {
+	if err := unmarshal(body, &l); err != nil || l.TotalResults == nil || *l.TotalResults < 0 {
 		return page[T]{}, false
 	}
 	p := page[T]{total: *l.TotalResults, items: l.Resources, ids: make([]string, len(l.Resources))}
@@ -394,22 +395,6 @@ func decodePageFast[T any](body []byte) (page[T], bool) {
 		p.ids[i] = id
 	}
 	return p, true
-}
-
-// freshList decodes a JSON array into a new slice each time, so that a
-// Resources key repeated in a body replaces the earlier array, as it does in
-// the general path, instead of being decoded into its elements
-// (encoding/json reuses a slice's elements, so a resource of the second
-// array would keep the id of the first's).
-type freshList[T any] []T
-
-func (f *freshList[T]) UnmarshalJSON(b []byte) error {
-	var v []T
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	*f = v
-	return nil
 }
 
 // resourceID returns the id of a resource of a type this package defines,

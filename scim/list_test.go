@@ -180,13 +180,19 @@ func TestListDecoding(t *testing.T) {
 }
 
 func TestListRejectsMalformedPages(t *testing.T) {
-	tests := []struct{ name, body, wantErr string }{
-		{"no totalResults", `{"Resources":[{"id":"a"}]}`, "no totalResults"},
-		{"negative totalResults", `{"totalResults":-1,"Resources":[]}`, "negative totalResults"},
-		{"resource without id", `{"totalResults":1,"Resources":[{"userName":"x"}]}`, "no id"},
-		{"same id twice on one page", `{"totalResults":2,"Resources":[{"id":"a"},{"id":"a"}]}`, `id "a"`},
-		{"wrong type", `{"totalResults":1,"Resources":[{"id":"a","active":"maybe"}]}`, "boolean"},
-		{"not JSON", `<html>oops</html>`, "decoding response body"},
+	tests := []struct {
+		name, body, wantErr string
+		sentinel            error
+	}{
+		{"no totalResults", `{"Resources":[{"id":"a"}]}`, "no totalResults", scim.ErrInvalidResponse},
+		{"negative totalResults", `{"totalResults":-1,"Resources":[]}`, "negative totalResults", scim.ErrInvalidResponse},
+		{"resource without id", `{"totalResults":1,"Resources":[{"userName":"x"}]}`, "no id", scim.ErrInvalidResponse},
+		{"same id twice on one page", `{"totalResults":2,"Resources":[{"id":"a"},{"id":"a"}]}`, `id "a"`, scim.ErrIncompleteRead},
+		{"wrong type", `{"totalResults":1,"Resources":[{"id":"a","active":"maybe"}]}`, "boolean", scim.ErrInvalidResponse},
+		{"Resources not an array", `{"totalResults":1,"Resources":{"id":"a"}}`, "decoding list response", scim.ErrInvalidResponse},
+		{"not JSON", `<html>oops</html>`, "decoding response body", scim.ErrInvalidResponse},
+		{"too deep", strings.Repeat("[", 20000) + strings.Repeat("]", 20000), "max depth", scim.ErrInvalidResponse},
+		{"cut short", `{"totalResults":1,"Resources":[{"id":"a"`, "JSON body ends after", scim.ErrIncompleteRead},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -198,6 +204,9 @@ func TestListRejectsMalformedPages(t *testing.T) {
 			users, err := c.ListUsers(context.Background())
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("ListUsers = %d users, %v; want an error containing %q", len(users), err, tc.wantErr)
+			}
+			if !errors.Is(err, tc.sentinel) {
+				t.Errorf("ListUsers error %q does not match %v", err, tc.sentinel)
 			}
 		})
 	}

@@ -2,7 +2,6 @@ package scim
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -56,7 +55,7 @@ func get[T any](ctx context.Context, c *Client, collection, id string) (*T, http
 	// when that fails, so that errors say which.
 	if _, known := resourceID(new(T)); known {
 		var fast T
-		if err := json.Unmarshal(resp.body, &fast); err == nil {
+		if err := unmarshal(resp.body, &fast); err == nil {
 			if got, _ := resourceID(&fast); got == id {
 				return &fast, resp.header, nil
 			}
@@ -65,15 +64,15 @@ func get[T any](ctx context.Context, c *Client, collection, id string) (*T, http
 	var got struct {
 		ID string `json:"id"`
 	}
-	if err := json.Unmarshal(resp.body, &got); err != nil {
-		return nil, nil, fmt.Errorf("decoding: %w", err)
+	if err := unmarshal(resp.body, &got); err != nil {
+		return nil, nil, invalid(fmt.Errorf("decoding: %w", err))
 	}
 	if got.ID != id {
-		return nil, nil, fmt.Errorf("the server answered with resource %q", got.ID)
+		return nil, nil, invalid(fmt.Errorf("the server answered with resource %q", got.ID))
 	}
 	var v T
-	if err := json.Unmarshal(resp.body, &v); err != nil {
-		return nil, nil, fmt.Errorf("decoding: %w", err)
+	if err := unmarshal(resp.body, &v); err != nil {
+		return nil, nil, invalid(fmt.Errorf("decoding: %w", err))
 	}
 	return &v, resp.header, nil
 }
@@ -159,8 +158,8 @@ func (c *Client) PatchOrganization(ctx context.Context, id, version string, ops 
 	}
 	if resp.status != http.StatusNoContent && len(strings.TrimSpace(string(resp.body))) > 0 {
 		var o Organization
-		if err := json.Unmarshal(resp.body, &o); err != nil {
-			return "", fmt.Errorf("patching organization %s: decoding response: %w", id, err)
+		if err := unmarshal(resp.body, &o); err != nil {
+			return "", fmt.Errorf("patching organization %s: decoding response: %w", id, invalid(err))
 		}
 		if o.Meta.Version != "" {
 			return o.Meta.Version, nil
