@@ -205,7 +205,11 @@ func (l *lister[T]) concurrent(ctx context.Context, next, pageLen int) (int, err
 		wg       sync.WaitGroup
 		once     sync.Once
 		firstErr error
-		sem      = make(chan struct{}, l.c.cfg.Concurrency)
+		// Twice as many pages in progress as requests in flight: a page
+		// is decoded after its request has given its slot back, and
+		// meanwhile another page's request takes the slot. The client
+		// still bounds the requests (Config.Concurrency).
+		sem = make(chan struct{}, 2*l.c.cfg.Concurrency)
 	)
 launch:
 	for i, s := range starts {
