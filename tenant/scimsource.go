@@ -115,46 +115,76 @@ func (s *SCIMSource) read(ctx context.Context, req ReadRequest, slim bool) (*Sna
 	if s.Client == nil {
 		return nil, nil, errors.New("reading tenant: no SCIM client")
 	}
-	// Users come first and are slimmed before anything else is read, so a
-	// large tenant never holds its users whole beside its members. The
-	// members of the organizations and of the groups are then read side by
-	// side (readConfig); the client bounds the requests in flight.
+	// The groups and organizations are listed beside the users: they are
+	// small, and fill the request slots the users' listing leaves free at
+	// its start and end. The members of the organizations and of the
+	// groups are read once the users are in and slimmed, so that a large
+	// tenant never holds its users whole beside its members; they are read
+	// side by side (readMembers), the client bounding the requests in
+	// flight. When several listings fail, the error reported is the first
+	// in this order: users, groups, organizations, members.
 	req.Progress = serialProgress(req.Progress)
+	var (
+		groups    []scim.Group
+		orgs      []scim.Organization
+		configErr error
+		wg        sync.WaitGroup
+	)
+	configCtx, cancelConfig := context.WithCancel(ctx)
+	defer cancelConfig()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		groups, orgs, configErr = s.listConfig(configCtx, req)
+	}()
 	users, err := s.Client.ListUsers(ctx, progressOpt(req, "users"))
 	if err != nil {
+		cancelConfig() // its error would not be reported
+	}
+	wg.Wait()
+	if err != nil {
 		return nil, nil, fmt.Errorf("reading users: %w", err)
+	}
+	if configErr != nil {
+		return nil, nil, configErr
 	}
 	if slim {
 		for i, u := range users {
 			users[i] = scim.User{ID: u.ID, UserName: u.UserName, Emails: u.Emails, Active: u.Active}
 		}
 	}
-	groups, orgs, members, read, err := s.readConfig(ctx, req, slim)
+	members, read, err := s.readMembers(ctx, req, groups, orgs, slim)
 	if err != nil {
 		return nil, nil, err
 	}
 	return &Snapshot{Users: users, Groups: groups, Organizations: orgs, Members: members}, read, nil
 }
 
-// readConfig reads the groups and organizations, then, side by side, the
-// members of every child organization and of the groups a read needs. Each
-// listing runs to its end, so that when several fail the error reported is
-// always the same one: the first in reading order.
-func (s *SCIMSource) readConfig(ctx context.Context, req ReadRequest, slim bool) ([]scim.Group, []scim.Organization, []scim.Member, map[string]bool, error) {
+// listConfig lists the groups, without their members, and the
+// organizations.
+func (s *SCIMSource) listConfig(ctx context.Context, req ReadRequest) ([]scim.Group, []scim.Organization, error) {
 	groups, err := s.Client.ListGroups(ctx, true, progressOpt(req, "groups"))
 	if err != nil {
-		return nil, nil, nil, nil, fmt.Errorf("reading groups: %w", err)
+		return nil, nil, fmt.Errorf("reading groups: %w", err)
 	}
 	orgs, err := s.Client.ListOrganizations(ctx, progressOpt(req, "organizations"))
 	if err != nil {
 		var se *scim.Error
 		if errors.As(err, &se) && (se.Status == http.StatusNotFound || se.Status == http.StatusNotImplemented) {
-			return nil, nil, nil, nil, fmt.Errorf("reading organizations: %w; %w. For a server with only /Users and /Groups, "+
+			return nil, nil, fmt.Errorf("reading organizations: %w; %w. For a server with only /Users and /Groups, "+
 				"export the members from the admin console as CSV, set target.membersCsv to it and describe the "+
 				"current configuration in the spec's current: block: plan then works, apply does not", ErrNoOrganizations, err)
 		}
-		return nil, nil, nil, nil, fmt.Errorf("reading organizations: %w", err)
+		return nil, nil, fmt.Errorf("reading organizations: %w", err)
 	}
+	return groups, orgs, nil
+}
+
+// readMembers reads, side by side, the members of every child
+// organization and of the groups a read needs. Each listing runs to its
+// end, so that when several fail the error reported is always the same
+// one: the first in reading order.
+func (s *SCIMSource) readMembers(ctx context.Context, req ReadRequest, groups []scim.Group, orgs []scim.Organization, slim bool) ([]scim.Member, map[string]bool, error) {
 	var children []scim.Organization
 	for _, o := range orgs {
 		if o.Parent != "" {
@@ -203,13 +233,13 @@ func (s *SCIMSource) readConfig(ctx context.Context, req ReadRequest, slim bool)
 	}()
 	wg.Wait()
 	if err := cmp.Or(errs...); err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, err
 	}
 	var members []scim.Member
 	for _, ms := range perOrg {
 		members = append(members, ms...)
 	}
-	return groups, orgs, members, read, nil
+	return members, read, nil
 }
 
 // serialProgress makes a progress callback safe to call from the listings

@@ -254,6 +254,15 @@ func TestSCIMSourceNeverPartial(t *testing.T) {
 			}
 			return false
 		}, "reading groups: "},
+		// Listed side by side, users and groups failing together always
+		// give the users' error.
+		{"users and groups both fail", func(w http.ResponseWriter, r *http.Request) bool {
+			if r.URL.Path == basePath+"/Groups" || (r.URL.Path == basePath+"/Users" && r.URL.Query().Get("startIndex") == "3") {
+				scimError(w, http.StatusBadRequest, "no")
+				return true
+			}
+			return false
+		}, "reading users: "},
 		{"members of one org fail", func(w http.ResponseWriter, r *http.Request) bool {
 			if r.URL.Path == basePath+"/Members" && strings.Contains(r.URL.Query().Get("filter"), "o-west") {
 				scimError(w, http.StatusServiceUnavailable, "later")
