@@ -227,7 +227,7 @@ func (s *SCIMSource) readMembers(ctx context.Context, req ReadRequest, groups []
 	go func() {
 		defer wg.Done()
 		var err error
-		if read, err = readGroupMembers(ctx, s.Client, groups, wantedGroups(groups, orgs, req), s.Concurrency, req.Progress); err != nil {
+		if read, err = readGroupMembers(ctx, s.Client, groups, wantedGroups(groups, orgs, req), s.Concurrency, slim, req.Progress); err != nil {
 			errs[len(children)] = err
 		}
 	}()
@@ -324,8 +324,10 @@ func wantedGroups(groups []scim.Group, orgs []scim.Organization, req ReadRequest
 // once, the members of the groups in want and of every group nested in
 // them, into groups (the listing, without members). It returns the ids of
 // the groups read. Any failure is returned and leaves the caller nothing to
-// use: the read is whole or an error.
-func readGroupMembers(ctx context.Context, c DirectoryClient, groups []scim.Group, want []string, concurrency int, progress func(string, int, int)) (map[string]bool, error) {
+// use: the read is whole or an error. With slim, each member keeps only its
+// value and type, as soon as its group is in: a group of a million members
+// is not held with their $ref and display strings.
+func readGroupMembers(ctx context.Context, c DirectoryClient, groups []scim.Group, want []string, concurrency int, slim bool, progress func(string, int, int)) (map[string]bool, error) {
 	if concurrency <= 0 {
 		concurrency = DefaultGroupConcurrency
 	}
@@ -361,6 +363,9 @@ func readGroupMembers(ctx context.Context, c DirectoryClient, groups []scim.Grou
 					errs[i] = fmt.Errorf("reading group members (%s): %w", groups[index[id]].DisplayName, err)
 					cancel()
 					return
+				}
+				if slim {
+					slimMembers(g.Members)
 				}
 				results[i] = g
 			}()
@@ -411,4 +416,19 @@ func readGroupMembers(ctx context.Context, c DirectoryClient, groups []scim.Grou
 		level = next
 	}
 	return read, nil
+}
+
+// slimMembers keeps of each group member only its value and its type, with
+// the usual types sharing one string.
+func slimMembers(ms []scim.GroupMember) {
+	for i, m := range ms {
+		typ := m.Type
+		switch {
+		case strings.EqualFold(typ, "User"):
+			typ = "User"
+		case strings.EqualFold(typ, "Group"):
+			typ = "Group"
+		}
+		ms[i] = scim.GroupMember{Value: m.Value, Type: typ}
+	}
 }

@@ -205,6 +205,39 @@ func TestSCIMSourceRead(t *testing.T) {
 	}
 }
 
+// TestSCIMSourceReadSlim checks that what Read drops as it reads (names,
+// meta, a group member's $ref and display) changes nothing: its tenant is
+// the one converted from the whole resources ReadSnapshot returns.
+func TestSCIMSourceReadSlim(t *testing.T) {
+	snap := nestedSample()
+	for i := range snap.Groups {
+		for j := range snap.Groups[i].Members {
+			m := &snap.Groups[i].Members[j]
+			m.Ref, m.Display, m.Type = "../Users/"+m.Value, "Someone "+m.Value, strings.ToLower(m.Type)
+		}
+	}
+	src := newSCIMSource(t, &fakeServer{snap: snap, pageSize: 2})
+	got, err := src.Read(context.Background(), ReadRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := src.ReadSnapshot(context.Background(), ReadRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := whole.Groups[slices.IndexFunc(whole.Groups, func(g scim.Group) bool { return len(g.Members) > 0 })].Members[0]; m.Ref == "" || m.Display == "" {
+		t.Fatalf("the snapshot lost the members' $ref and display: %+v", m)
+	}
+	want, err := FromSCIM(whole.Users, whole.Groups, whole.Organizations, whole.Members)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.MembersRead, want.Kind = got.MembersRead, got.Kind
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Read differs from the converted snapshot (-snapshot +Read):\n%s", diff)
+	}
+}
+
 func TestSCIMSourceReadRequestedGroups(t *testing.T) {
 	f := &fakeServer{snap: nestedSample(), pageSize: 50}
 	src := newSCIMSource(t, f)
