@@ -77,6 +77,26 @@ type Result struct {
 // result. It is pure and deterministic: resolving its own result again (with
 // the resulting members as input) changes nothing.
 func Resolve(in Input) Result {
+	orgs := slices.Clone(in.Orgs)
+	slices.SortFunc(orgs, func(a, b Org) int { return cmp.Compare(a.ID, b.ID) })
+	// The members' side (grouping them by organization and indexing each
+	// organization's members by email and user id) does not depend on the
+	// users' side (the user index, group expansions and entitlements):
+	// they run side by side, each on a core.
+	var byOrg map[string][]*Member
+	idx := make([]*memberIndex, len(orgs))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		byOrg = groupMembers(in.Members)
+		if in.Parent.Mode != ModeStaged && in.Parent.Mode != ModeFull {
+			return // jit: resolveOrg matches nobody
+		}
+		for k, o := range orgs {
+			idx[k] = indexMembers(byOrg[o.ID])
+		}
+	}()
+
 	r := newResolver(in)
 	res := Result{GroupUsers: map[string]int{}}
 	for gid := range r.mappedGroups() {
@@ -90,25 +110,6 @@ func Resolve(in Input) Result {
 			}
 		}
 		res.GroupUsers[gid] = n
-	}
-	orgs := slices.Clone(in.Orgs)
-	slices.SortFunc(orgs, func(a, b Org) int { return cmp.Compare(a.ID, b.ID) })
-	// Each organization's members, in order: pointers into in.Members,
-	// which outcomes point to and nothing changes.
-	count := map[string]int{}
-	for _, m := range in.Members {
-		count[m.Org]++
-	}
-	all := make([]*Member, len(in.Members))
-	byOrg := make(map[string][]*Member, len(count))
-	at := 0
-	for i := range in.Members {
-		m := &in.Members[i]
-		if _, ok := byOrg[m.Org]; !ok {
-			byOrg[m.Org] = all[at : at : at+count[m.Org]]
-			at += count[m.Org]
-		}
-		byOrg[m.Org] = append(byOrg[m.Org], m)
 	}
 	// Every organization's entitlements, then its outcomes, each into one
 	// list: ents[k] is org k's part of res.Entitled.
@@ -138,8 +139,9 @@ func Resolve(in Input) Result {
 	if n := len(res.Entitled) + len(in.Members); n > 0 {
 		res.Outcomes = make([]Outcome, 0, n)
 	}
+	<-done
 	for k, o := range orgs {
-		res.Outcomes = r.resolveOrg(res.Outcomes, o, res.Entitled[bounds[k]:bounds[k+1]], byOrg[o.ID])
+		res.Outcomes = r.resolveOrg(res.Outcomes, o, res.Entitled[bounds[k]:bounds[k+1]], byOrg[o.ID], idx[k])
 	}
 	// Members of organizations the input does not know are left alone.
 	known := map[string]bool{}
@@ -170,6 +172,74 @@ func Resolve(in Input) Result {
 		}
 	}
 	return res
+}
+
+// groupMembers returns each organization's members, in order: pointers
+// into members, which outcomes point to and nothing changes.
+func groupMembers(members []Member) map[string][]*Member {
+	count := map[string]int{}
+	for _, m := range members {
+		count[m.Org]++
+	}
+	all := make([]*Member, len(members))
+	byOrg := make(map[string][]*Member, len(count))
+	at := 0
+	for i := range members {
+		m := &members[i]
+		if _, ok := byOrg[m.Org]; !ok {
+			byOrg[m.Org] = all[at : at : at+count[m.Org]]
+			at += count[m.Org]
+		}
+		byOrg[m.Org] = append(byOrg[m.Org], m)
+	}
+	return byOrg
+}
+
+// memberIndex finds an organization's members by normalized email and by
+// SCIM user id. It depends on the members alone, so it is built beside the
+// entitlements.
+type memberIndex struct {
+	// norm holds each member's normalized email. The members holding an
+	// email, in order: the first at byEmail[email], each next one at
+	// next[i] (-1 ends).
+	norm    []string
+	byEmail map[string]int
+	next    []int
+	// byUserID maps a user id to the first scim member linked to it.
+	byUserID map[string]int
+}
+
+func indexMembers(members []*Member) *memberIndex {
+	x := &memberIndex{
+		norm:     make([]string, len(members)),
+		byEmail:  make(map[string]int, len(members)),
+		next:     make([]int, len(members)),
+		byUserID: make(map[string]int, len(members)),
+	}
+	for i := len(members) - 1; i >= 0; i-- {
+		x.norm[i] = NormEmail(members[i].Email)
+		x.next[i] = -1
+		if h, ok := x.byEmail[x.norm[i]]; ok {
+			x.next[i] = h
+		}
+		x.byEmail[x.norm[i]] = i
+	}
+	for i, m := range members {
+		if m.Origin == OriginSCIM && m.UserID != "" {
+			if _, dup := x.byUserID[m.UserID]; !dup {
+				x.byUserID[m.UserID] = i
+			}
+		}
+	}
+	return x
+}
+
+// holders returns the first member holding email, -1 if none.
+func (x *memberIndex) holders(email string) int {
+	if h, ok := x.byEmail[email]; ok {
+		return h
+	}
+	return -1
 }
 
 type resolver struct {
@@ -393,8 +463,8 @@ func (r *resolver) entitlements(out []Entitlement, o Org) []Entitlement {
 }
 
 // resolveOrg appends to out the outcome of every member of o and of every
-// entitled user without one.
-func (r *resolver) resolveOrg(out []Outcome, o Org, ent []Entitlement, members []*Member) []Outcome {
+// entitled user without one. x indexes members; it is nil under jit.
+func (r *resolver) resolveOrg(out []Outcome, o Org, ent []Entitlement, members []*Member, x *memberIndex) []Outcome {
 	mode := r.in.Parent.Mode
 	if mode != ModeStaged && mode != ModeFull {
 		// jit: SCIM changes nobody.
@@ -403,33 +473,7 @@ func (r *resolver) resolveOrg(out []Outcome, o Org, ent []Entitlement, members [
 		}
 		return out
 	}
-	// The members holding each normalized email, in order: the first at
-	// byEmail[email], each next one at next[i] (-1 ends).
-	norm := make([]string, len(members))
-	byEmail := make(map[string]int, len(members))
-	next := make([]int, len(members))
-	byUserID := make(map[string]int, len(members))
-	for i := len(members) - 1; i >= 0; i-- {
-		norm[i] = NormEmail(members[i].Email)
-		next[i] = -1
-		if h, ok := byEmail[norm[i]]; ok {
-			next[i] = h
-		}
-		byEmail[norm[i]] = i
-	}
-	holders := func(email string) int {
-		if h, ok := byEmail[email]; ok {
-			return h
-		}
-		return -1
-	}
-	for i, m := range members {
-		if m.Origin == OriginSCIM && m.UserID != "" {
-			if _, dup := byUserID[m.UserID]; !dup {
-				byUserID[m.UserID] = i
-			}
-		}
-	}
+	norm, next, byUserID, holders := x.norm, x.next, x.byUserID, x.holders
 	// Match entitled users to existing members in three passes, so that no
 	// user's alias takes a member that another user holds more directly:
 	// first a scim member linked to the user's id, then a member holding the
