@@ -25,6 +25,9 @@ type ListQuery struct {
 	// Progress, when set, is called as pages arrive with the resources read
 	// so far and totalResults. Calls are serialized, not ordered by page.
 	Progress func(done, total int)
+
+	// page is a func([]T) set by WithPageFunc.
+	page any
 }
 
 // ListOption adjusts the query of a typed List* method.
@@ -33,6 +36,16 @@ type ListOption func(*ListQuery)
 // WithProgress reports the progress of a listing; see ListQuery.Progress.
 func WithProgress(fn func(done, total int)) ListOption {
 	return func(q *ListQuery) { q.Progress = fn }
+}
+
+// WithPageFunc calls fn with the resources of each page as soon as the page
+// is decoded, before it joins the listing: fn may change them in place, for
+// instance to drop attributes that its caller does not need, so that a large
+// listing is never held whole. Calls come from several goroutines at once,
+// each with its own page. A listing that fails after fn has seen some pages
+// still returns only an error. T must be the listing's resource type.
+func WithPageFunc[T any](fn func([]T)) ListOption {
+	return func(q *ListQuery) { q.page = fn }
 }
 
 // ListUsers reads every user.
@@ -109,6 +122,13 @@ func query(q ListQuery, opts []ListOption) ListQuery {
 // returned.
 func List[T any](ctx context.Context, c *Client, endpoint string, q ListQuery) ([]T, error) {
 	l := &lister[T]{c: c, endpoint: endpoint, q: q}
+	if q.page != nil {
+		fn, ok := q.page.(func([]T))
+		if !ok {
+			return nil, fmt.Errorf("listing %s: WithPageFunc takes a %T, not a func([]%T)", endpoint, q.page, *new(T))
+		}
+		l.pageFn = fn
+	}
 	out, err := l.run(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("listing %s: %w", endpoint, err)
@@ -120,6 +140,8 @@ type lister[T any] struct {
 	c        *Client
 	endpoint string
 	q        ListQuery
+
+	pageFn func([]T) // WithPageFunc's
 
 	items []T
 	seen  map[string]int // id → startIndex where it was read
@@ -307,6 +329,9 @@ func (l *lister[T]) fetch(ctx context.Context, start, count int) (page[T], error
 		return page[T]{}, fmt.Errorf("page at startIndex %d: %w", start, err)
 	}
 	p.start = start
+	if l.pageFn != nil {
+		l.pageFn(p.items)
+	}
 	if l.q.Progress != nil {
 		l.mu.Lock()
 		l.fetched += len(p.items)

@@ -152,6 +152,35 @@ func TestListProgress(t *testing.T) {
 	}
 }
 
+func TestListPageFunc(t *testing.T) {
+	c, _ := setup(t, &pagedUsers{n: 95, pageLen: capAt(10)})
+	var (
+		mu    sync.Mutex
+		pages int
+	)
+	// The function sees each page once and may change its resources; the
+	// listing's checks (ids, totals) are unaffected.
+	users, err := c.ListUsers(context.Background(), scim.WithPageFunc(func(page []scim.User) {
+		mu.Lock()
+		pages++
+		mu.Unlock()
+		for i := range page {
+			page[i] = scim.User{ID: "x", UserName: strings.ToUpper(page[i].UserName)}
+		}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pages != 10 || len(users) != 95 || users[94].UserName != "USER095@EXAMPLE.GOV" || users[0].ID != "x" {
+		t.Errorf("%d pages seen, %d users, last %+v", pages, len(users), users[len(users)-1])
+	}
+
+	_, err = c.ListUsers(context.Background(), scim.WithPageFunc(func([]scim.Group) {}))
+	if err == nil || !strings.Contains(err.Error(), "not a func([]scim.User)") {
+		t.Errorf("a page function of groups on a listing of users: %v", err)
+	}
+}
+
 func TestListDecoding(t *testing.T) {
 	// Attribute names are case-insensitive (RFC 7643 §2.1); booleans may
 	// come as strings (Entra's legacy mode).

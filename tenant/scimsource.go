@@ -107,10 +107,10 @@ func (s *SCIMSource) ReadSnapshot(ctx context.Context, req ReadRequest) (*Snapsh
 	return snap, nil
 }
 
-// read reads the tenant as wire resources. With slim, users and members
-// keep only what FromSCIM reads, as soon as each listing is in: a large
-// tenant's names, timestamps and schemas are not held while the rest is
-// read.
+// read reads the tenant as wire resources. With slim, users, members and
+// group members keep only what FromSCIM reads, as soon as each page or
+// group is in: a large tenant's names, timestamps and schemas are never
+// held.
 func (s *SCIMSource) read(ctx context.Context, req ReadRequest, slim bool) (*Snapshot, map[string]bool, error) {
 	if s.Client == nil {
 		return nil, nil, errors.New("reading tenant: no SCIM client")
@@ -118,11 +118,10 @@ func (s *SCIMSource) read(ctx context.Context, req ReadRequest, slim bool) (*Sna
 	// The groups and organizations are listed beside the users: they are
 	// small, and fill the request slots the users' listing leaves free at
 	// its start and end. The members of the organizations and of the
-	// groups are read once the users are in and slimmed, so that a large
-	// tenant never holds its users whole beside its members; they are read
-	// side by side (readMembers), the client bounding the requests in
-	// flight. When several listings fail, the error reported is the first
-	// in this order: users, groups, organizations, members.
+	// groups are then read side by side (readMembers), the client bounding
+	// the requests in flight. When several listings fail, the error
+	// reported is the first in this order: users, groups, organizations,
+	// members.
 	req.Progress = serialProgress(req.Progress)
 	var (
 		groups    []scim.Group
@@ -137,7 +136,11 @@ func (s *SCIMSource) read(ctx context.Context, req ReadRequest, slim bool) (*Sna
 		defer wg.Done()
 		groups, orgs, configErr = s.listConfig(configCtx, req)
 	}()
-	users, err := s.Client.ListUsers(ctx, progressOpt(req, "users"))
+	userOpts := []scim.ListOption{progressOpt(req, "users")}
+	if slim {
+		userOpts = append(userOpts, scim.WithPageFunc(slimUsers))
+	}
+	users, err := s.Client.ListUsers(ctx, userOpts...)
 	if err != nil {
 		cancelConfig() // its error would not be reported
 	}
@@ -147,11 +150,6 @@ func (s *SCIMSource) read(ctx context.Context, req ReadRequest, slim bool) (*Sna
 	}
 	if configErr != nil {
 		return nil, nil, configErr
-	}
-	if slim {
-		for i, u := range users {
-			users[i] = scim.User{ID: u.ID, UserName: u.UserName, Emails: u.Emails, Active: u.Active}
-		}
 	}
 	members, read, err := s.readMembers(ctx, req, groups, orgs, slim)
 	if err != nil {
@@ -203,16 +201,14 @@ func (s *SCIMSource) readMembers(ctx context.Context, req ReadRequest, groups []
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ms, err := s.Client.ListMembers(ctx, o.ID)
+			var opts []scim.ListOption
+			if slim {
+				opts = append(opts, scim.WithPageFunc(slimOrgMembers))
+			}
+			ms, err := s.Client.ListMembers(ctx, o.ID, opts...)
 			if err != nil {
 				errs[i] = fmt.Errorf("reading members of organization %s (%s): %w", o.ID, o.Name, err)
 				return
-			}
-			if slim {
-				for i, m := range ms {
-					ms[i] = scim.Member{ID: m.ID, Organization: m.Organization, Email: m.Email, UserID: m.UserID,
-						Role: m.Role, SeatTier: m.SeatTier, Origin: m.Origin, Meta: scim.Meta{LastModified: m.Meta.LastModified}}
-				}
 			}
 			perOrg[i] = ms
 			mu.Lock()
@@ -416,6 +412,24 @@ func readGroupMembers(ctx context.Context, c DirectoryClient, groups []scim.Grou
 		level = next
 	}
 	return read, nil
+}
+
+// slimUsers keeps of each user what FromSCIM reads.
+func slimUsers(users []scim.User) {
+	for i, u := range users {
+		for j := range u.Emails {
+			u.Emails[j].Type = ""
+		}
+		users[i] = scim.User{ID: u.ID, UserName: u.UserName, Emails: u.Emails, Active: u.Active}
+	}
+}
+
+// slimOrgMembers keeps of each organization member what FromSCIM reads.
+func slimOrgMembers(ms []scim.Member) {
+	for i, m := range ms {
+		ms[i] = scim.Member{ID: m.ID, Organization: m.Organization, Email: m.Email, UserID: m.UserID,
+			Role: m.Role, SeatTier: m.SeatTier, Origin: m.Origin, Meta: scim.Meta{LastModified: m.Meta.LastModified}}
+	}
 }
 
 // slimMembers keeps of each group member only its value and its type, with
