@@ -115,7 +115,7 @@ func Resolve(in Input) Result {
 	// list: ents[k] is org k's part of res.Entitled.
 	// Room for them all: at most the users an org's mapped groups hold
 	// (their expansions are cached for what follows).
-	room := 0
+	room, most := 0, 0 // in all, and in the largest org
 	for _, o := range orgs {
 		n := 0
 		for _, m := range o.Mappings {
@@ -124,9 +124,11 @@ func Resolve(in Input) Result {
 			}
 		}
 		room += min(n, len(r.list))
+		most = max(most, min(n, len(r.list)))
 	}
 	if room > 0 {
 		res.Entitled = make([]Entitlement, 0, room)
+		r.grants = make([]grant, 0, most)
 	}
 	bounds := make([]int, len(orgs)+1)
 	for k, o := range orgs {
@@ -267,6 +269,8 @@ type resolver struct {
 	mark      []uint32
 	markEpoch uint32
 	slot      []int32
+	// grants is entitlements' scratch list, kept for the next org.
+	grants []grant
 }
 
 func newResolver(in Input) *resolver {
@@ -427,38 +431,75 @@ func (r *resolver) expand(gid string) []int32 {
 	return out
 }
 
+// grant is an entitled user while entitlements collects them: role and
+// tier are the indices of the mappings that decide them. It is small and
+// sorts by key first, so that sorting rarely reads the emails.
+type grant struct {
+	key        uint64 // emailKey of the user's canonical email
+	ui         int32
+	role, tier int32
+}
+
+// emailKey is the first 8 bytes of s, big-endian, zero-padded: a < b
+// whenever emailKey(a) < emailKey(b), and only equal keys need a string
+// comparison.
+func emailKey(s string) uint64 {
+	var k uint64
+	for i := range 8 {
+		k <<= 8
+		if i < len(s) {
+			k |= uint64(s[i])
+		}
+	}
+	return k
+}
+
 // entitlements appends to out the active users entitled in o, sorted by
-// email.
+// email (then user id: a user index appears once per org, and user ids are
+// unique among the indices expansions hold, so no two are equal).
 func (r *resolver) entitlements(out []Entitlement, o Org) []Entitlement {
-	start := len(out)
 	epoch := nextEpoch(r.mark, &r.markEpoch)
-	for _, m := range o.Mappings {
+	gs := r.grants[:0]
+	// Ranks by mapping index, so that comparing them reads no map.
+	roleRank := make([]int, len(o.Mappings))
+	tierRank := make([]int, len(o.Mappings))
+	for mi, m := range o.Mappings {
+		roleRank[mi], tierRank[mi] = m.Role.Rank(), r.tierRank[m.SeatTier]
+	}
+	for mi, m := range o.Mappings {
 		if _, ok := r.groups[m.GroupID]; !ok || !m.Role.Grantable() {
 			continue
 		}
 		for _, ui := range r.expand(m.GroupID) {
-			u := r.list[ui]
-			if !u.Active {
+			if !r.list[ui].Active {
 				continue
 			}
 			if r.mark[ui] != epoch {
 				r.mark[ui] = epoch
-				r.slot[ui] = int32(len(out))
-				out = append(out, Entitlement{Org: o.ID, UserID: u.ID, Email: r.canonical(ui), Role: m.Role, SeatTier: m.SeatTier, RoleGroup: m.GroupID, TierGroup: m.GroupID})
+				r.slot[ui] = int32(len(gs))
+				gs = append(gs, grant{key: emailKey(r.canonical(ui)), ui: ui, role: int32(mi), tier: int32(mi)})
 				continue
 			}
-			e := &out[r.slot[ui]]
-			if m.Role.Rank() > e.Role.Rank() {
-				e.Role, e.RoleGroup = m.Role, m.GroupID
+			g := &gs[r.slot[ui]]
+			if roleRank[mi] > roleRank[g.role] {
+				g.role = int32(mi)
 			}
-			if r.tierRank[m.SeatTier] > r.tierRank[e.SeatTier] {
-				e.SeatTier, e.TierGroup = m.SeatTier, m.GroupID
+			if tierRank[mi] > tierRank[g.tier] {
+				g.tier = int32(mi)
 			}
 		}
 	}
-	slices.SortFunc(out[start:], func(a, b Entitlement) int {
-		return cmp.Or(cmp.Compare(a.Email, b.Email), cmp.Compare(a.UserID, b.UserID))
+	slices.SortFunc(gs, func(a, b grant) int {
+		if a.key != b.key {
+			return cmp.Compare(a.key, b.key)
+		}
+		return cmp.Or(cmp.Compare(r.canonical(a.ui), r.canonical(b.ui)), cmp.Compare(r.list[a.ui].ID, r.list[b.ui].ID))
 	})
+	for _, g := range gs {
+		rm, tm := o.Mappings[g.role], o.Mappings[g.tier]
+		out = append(out, Entitlement{Org: o.ID, UserID: r.list[g.ui].ID, Email: r.canonical(g.ui), Role: rm.Role, SeatTier: tm.SeatTier, RoleGroup: rm.GroupID, TierGroup: tm.GroupID})
+	}
+	r.grants = gs
 	return out
 }
 
@@ -517,22 +558,24 @@ func (r *resolver) resolveOrg(out []Outcome, o Org, ent []Entitlement, members [
 			}
 		}
 	}
-	taken := make(map[string]bool, len(ent)) // emails held by a resulting member
+	// Emails of the members added so far. A matched member's email is a
+	// member's email, which holders already finds: only additions need
+	// recording.
+	added := map[string]bool{}
 	for k, e := range ent {
 		idx := match[k]
 		if idx < 0 {
-			if taken[e.Email] || holders(e.Email) >= 0 {
+			if added[e.Email] || holders(e.Email) >= 0 {
 				// Another user already holds this email here.
 				continue
 			}
-			taken[e.Email] = true
+			added[e.Email] = true
 			after := &Member{Org: o.ID, Email: e.Email, UserID: e.UserID, Role: e.Role, SeatTier: e.SeatTier, Origin: OriginSCIM, LastModified: r.in.Now}
 			out = append(out, Outcome{Org: o.ID, Email: e.Email, Action: ActionAdd, After: after, RoleGroup: e.RoleGroup, TierGroup: e.TierGroup})
 			continue
 		}
 		before := members[idx]
 		email := norm[idx]
-		taken[email] = true
 		if before.Role == RolePrimaryOwner {
 			out = append(out, Outcome{Org: o.ID, Email: email, Action: ActionKeep, Before: before, After: before})
 			continue
