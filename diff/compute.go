@@ -291,11 +291,14 @@ func (pl *planner) desired(mode resolve.Mode) resolve.Input {
 
 func (pl *planner) plan() *Plan {
 	s, t := pl.s, pl.t
+	// The fingerprint reads the tenant only: hash it on the other core
+	// while the members are simulated.
+	fp := make(chan Fingerprint, 1)
+	go func() { fp <- FingerprintOf(t) }()
 	p := &Plan{
 		FormatVersion: FormatVersion,
 		GeneratedAt:   pl.now,
 		SpecHash:      s.Hash(),
-		Fingerprint:   FingerprintOf(t),
 		Parent:        OrgRef{ID: t.Parent.ID, Name: normName(t.Parent.Name), Version: t.Parent.Version},
 		Mode:          ModeChange{Before: string(t.Parent.Mode), After: pl.desiredMode()},
 		ConfigChanges: []ConfigChange{},
@@ -334,6 +337,7 @@ func (pl *planner) plan() *Plan {
 
 	p.Summary.Config = len(p.ConfigChanges)
 	sortMembers(p.Members)
+	p.Fingerprint = <-fp
 	return p
 }
 
