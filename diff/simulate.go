@@ -2,6 +2,7 @@ package diff
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 
 	"github.com/scimsync/scimsync/resolve"
@@ -183,8 +184,70 @@ func (pl *planner) simulate(mode resolve.Mode, ws writeSet) simulation {
 		}
 		sim.outcomes = append(sim.outcomes, oc)
 	}
-	slices.SortStableFunc(sim.outcomes, func(a, b resolve.Outcome) int {
-		return cmp.Or(cmp.Compare(a.Org, b.Org), cmp.Compare(a.Email, b.Email))
-	})
+	sortOutcomes(sim.outcomes)
 	return sim
+}
+
+// sortOutcomes sorts outcomes by org id, then email, stably. It sorts
+// small records instead of the outcomes, by (org rank, the email's first
+// bytes, email, position), which is the same total order as a stable sort
+// by (org, email), then moves each outcome once into its place.
+func sortOutcomes(outcomes []resolve.Outcome) {
+	rank := map[string]int32{}
+	for i := range outcomes {
+		rank[outcomes[i].Org] = 0
+	}
+	for k, org := range slices.Sorted(maps.Keys(rank)) {
+		rank[org] = int32(k)
+	}
+	type rec struct {
+		key      uint64 // emailKey of the outcome's email
+		org, pos int32
+	}
+	recs := make([]rec, len(outcomes))
+	for i := range outcomes {
+		recs[i] = rec{key: emailKey(outcomes[i].Email), org: rank[outcomes[i].Org], pos: int32(i)}
+	}
+	slices.SortFunc(recs, func(a, b rec) int {
+		if a.org != b.org {
+			return cmp.Compare(a.org, b.org)
+		}
+		if a.key != b.key {
+			return cmp.Compare(a.key, b.key)
+		}
+		return cmp.Or(cmp.Compare(outcomes[a.pos].Email, outcomes[b.pos].Email), cmp.Compare(a.pos, b.pos))
+	})
+	// Place i takes the outcome at recs[i].pos: follow each cycle of that
+	// permutation, marking the places done with -1.
+	for i := range recs {
+		if recs[i].pos < 0 {
+			continue
+		}
+		held := outcomes[i]
+		j := i
+		for {
+			k := int(recs[j].pos)
+			recs[j].pos = -1
+			if k == i {
+				outcomes[j] = held
+				break
+			}
+			outcomes[j] = outcomes[k]
+			j = k
+		}
+	}
+}
+
+// emailKey is the first 8 bytes of s, big-endian, zero-padded: a < b
+// whenever emailKey(a) < emailKey(b), and only equal keys need a string
+// comparison.
+func emailKey(s string) uint64 {
+	var k uint64
+	for i := range 8 {
+		k <<= 8
+		if i < len(s) {
+			k |= uint64(s[i])
+		}
+	}
+	return k
 }
