@@ -328,12 +328,16 @@ func (pl *planner) plan() *Plan {
 	if mode == resolve.ModeFull {
 		pl.readiness(p, sim.outcomes)
 	}
+	// The predictions depend on the final members alone: hash them on the
+	// other core while the rest of the plan is built.
+	predicted := make(chan []Prediction, 1)
+	go func() { predicted <- pl.predicted(sim.members) }()
 	in := pl.desired(mode)
 	pl.memberChanges(p, sim.outcomes)
 	pl.seats(p, in, sim)
 	pl.findings(p, in, sim.final)
 	pl.groupSizes(p, sim.final)
-	pl.predicted(p, sim.members)
+	p.Predicted = append(p.Predicted, <-predicted...)
 
 	p.Summary.Config = len(p.ConfigChanges)
 	sortMembers(p.Members)
@@ -844,7 +848,8 @@ func (pl *planner) groupSizes(p *Plan, res resolve.Result) {
 	slices.SortFunc(p.GroupSizes, func(a, b GroupSize) int { return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID)) })
 }
 
-func (pl *planner) predicted(p *Plan, members []resolve.Member) {
+// predicted returns PredictMembers of every child org, by name.
+func (pl *planner) predicted(members []resolve.Member) []Prediction {
 	count := map[string]int{}
 	for i := range members {
 		count[members[i].Org]++
@@ -856,9 +861,11 @@ func (pl *planner) predicted(p *Plan, members []resolve.Member) {
 	for _, m := range members {
 		byOrg[m.Org] = append(byOrg[m.Org], m)
 	}
+	var out []Prediction
 	for _, o := range pl.sortedOrgs() {
-		p.Predicted = append(p.Predicted, PredictMembers(o.ID, o.Name, byOrg[o.ID]))
+		out = append(out, PredictMembers(o.ID, o.Name, byOrg[o.ID]))
 	}
+	return out
 }
 
 func actionRank(a string) int {
