@@ -26,65 +26,43 @@ import (
 // a caller that listed groups without members says otherwise. Kind is left
 // empty for the caller to set.
 func FromSCIM(users []scim.User, groups []scim.Group, orgs []scim.Organization, members []scim.Member) (*Tenant, error) {
-	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-
 	t := &Tenant{
-		Users:       make([]resolve.User, 0, len(users)),
 		Groups:      make([]resolve.Group, 0, len(groups)),
 		MembersRead: make(map[string]bool, len(groups)),
-		Members:     make([]resolve.Member, 0, len(members)),
 	}
+	// The users, and the organizations with their members, are converted
+	// side by side: neither needs the other. The groups come after the
+	// users, whose ids their members name.
+	var (
+		ids     map[string]string
+		userErr []error
+		done    = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		t.Users, ids, userErr = usersFromSCIM(users, len(groups))
+	}()
+	orgErr := orgsFromSCIM(t, orgs)
+	var memberErr []error
+	t.Members, memberErr = membersFromSCIM(members, t.Orgs)
+	<-done
 
-	// Strings that repeat (ids in group members and members, roles, tiers,
-	// origins) are decoded each time; the model keeps one copy of each, so
-	// that a large tenant holds its ids once.
-	ids := make(map[string]string, len(users)+len(groups))
-	words := map[string]string{}
-	word := func(s string) string {
-		if w, ok := words[s]; ok {
-			return w
+	var groupErr []error
+	seen := make(map[string]bool, len(groups))
+	for i, g := range groups {
+		if !unique(seen, &groupErr, "group", i, g.ID, g.DisplayName) {
+			continue
 		}
-		words[s] = s
-		return s
+		ids[g.ID] = g.ID
 	}
+	// Strings that repeat (ids in group members and members) are decoded
+	// each time; the model keeps one copy of each, so that a large tenant
+	// holds its ids once.
 	idOf := func(s string) string {
 		if c, ok := ids[s]; ok {
 			return c
 		}
 		return s
-	}
-
-	seen := make(map[string]bool, len(users))
-	// unique reports whether id, that of the i-th resource of kind
-	// (described by label), is present and not seen before, and marks it
-	// seen; otherwise it reports the problem.
-	unique := func(kind string, i int, id, label string) bool {
-		switch {
-		case id == "":
-			bad("%s %d (%q): no id", kind, i, label)
-			return false
-		case seen[id]:
-			bad("%s %s: duplicate id", kind, id)
-			return false
-		}
-		seen[id] = true
-		return true
-	}
-	for i, u := range users {
-		if !unique("user", i, u.ID, u.UserName) {
-			continue
-		}
-		ids[u.ID] = u.ID
-		t.Users = append(t.Users, userFromSCIM(u))
-	}
-
-	clear(seen)
-	for i, g := range groups {
-		if !unique("group", i, g.ID, g.DisplayName) {
-			continue
-		}
-		ids[g.ID] = g.ID
 	}
 	for _, g := range groups {
 		if g.ID == "" || t.MembersRead[g.ID] {
@@ -102,11 +80,61 @@ func FromSCIM(users []scim.User, groups []scim.Group, orgs []scim.Organization, 
 		t.Groups = append(t.Groups, rg)
 		t.MembersRead[g.ID] = true
 	}
+	for i := range t.Members {
+		t.Members[i].UserID = idOf(t.Members[i].UserID)
+	}
 
+	if errs := slices.Concat(userErr, groupErr, orgErr, memberErr); len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return t, nil
+}
+
+// unique reports whether id, that of the i-th resource of kind (described
+// by label), is present and not in seen, and adds it there; otherwise it
+// appends the problem to errs.
+func unique(seen map[string]bool, errs *[]error, kind string, i int, id, label string) bool {
+	switch {
+	case id == "":
+		*errs = append(*errs, fmt.Errorf("%s %d (%q): no id", kind, i, label))
+		return false
+	case seen[id]:
+		*errs = append(*errs, fmt.Errorf("%s %s: duplicate id", kind, id))
+		return false
+	}
+	seen[id] = true
+	return true
+}
+
+// usersFromSCIM converts the users, and returns their ids, each mapped to
+// itself, with room for extra more.
+func usersFromSCIM(users []scim.User, extra int) ([]resolve.User, map[string]string, []error) {
+	var errs []error
+	out := make([]resolve.User, 0, len(users))
+	ids := make(map[string]string, len(users)+extra)
+	for i, u := range users {
+		switch {
+		case u.ID == "":
+			errs = append(errs, fmt.Errorf("user %d (%q): no id", i, u.UserName))
+			continue
+		case ids[u.ID] != "":
+			errs = append(errs, fmt.Errorf("user %s: duplicate id", u.ID))
+			continue
+		}
+		ids[u.ID] = u.ID
+		out = append(out, userFromSCIM(u))
+	}
+	return out, ids, errs
+}
+
+// orgsFromSCIM sets t's parent and child organizations.
+func orgsFromSCIM(t *Tenant, orgs []scim.Organization) []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	var parents []scim.Organization
-	clear(seen)
+	seen := make(map[string]bool, len(orgs))
 	for i, o := range orgs {
-		if !unique("organization", i, o.ID, o.Name) {
+		if !unique(seen, &errs, "organization", i, o.ID, o.Name) {
 			continue
 		}
 		if o.Parent == "" {
@@ -151,13 +179,34 @@ func FromSCIM(users []scim.User, groups []scim.Group, orgs []scim.Organization, 
 		children[o.ID] = true
 		t.Orgs = append(t.Orgs, orgFromSCIM(o))
 	}
+	return errs
+}
 
-	clear(seen)
+// membersFromSCIM converts the members of the child organizations
+// children. The strings that repeat (organization ids, roles, tiers,
+// origins) are kept once.
+func membersFromSCIM(members []scim.Member, children []resolve.Org) ([]resolve.Member, []error) {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	isChild := make(map[string]bool, len(children))
+	for _, o := range children {
+		isChild[o.ID] = true
+	}
+	words := map[string]string{}
+	word := func(s string) string {
+		if w, ok := words[s]; ok {
+			return w
+		}
+		words[s] = s
+		return s
+	}
+	out := make([]resolve.Member, 0, len(members))
+	seen := make(map[string]bool, len(members))
 	for i, m := range members {
-		if !unique("member", i, m.ID, m.Email) {
+		if !unique(seen, &errs, "member", i, m.ID, m.Email) {
 			continue
 		}
-		if !children[m.Organization] {
+		if !isChild[m.Organization] {
 			bad("member %s (%s): organization %q is not a child organization", m.ID, m.Email, m.Organization)
 		}
 		if r := resolve.Role(m.Role); !r.Grantable() && r != resolve.RolePrimaryOwner {
@@ -167,15 +216,11 @@ func FromSCIM(users []scim.User, groups []scim.Group, orgs []scim.Organization, 
 			bad("member %s (%s): origin %q is not one of scim, jit, manual", m.ID, m.Email, m.Origin)
 		}
 		rm := memberFromSCIM(m)
-		rm.Org, rm.UserID = word(rm.Org), idOf(rm.UserID)
+		rm.Org = word(rm.Org)
 		rm.Role, rm.SeatTier, rm.Origin = resolve.Role(word(string(rm.Role))), word(rm.SeatTier), resolve.Origin(word(string(rm.Origin)))
-		t.Members = append(t.Members, rm)
+		out = append(out, rm)
 	}
-
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return t, nil
+	return out, errs
 }
 
 func validMode(m string) bool {
