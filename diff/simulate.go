@@ -74,29 +74,28 @@ func (pl *planner) simulate(mode resolve.Mode, ws writeSet) simulation {
 	t := pl.t
 	cur := t.Parent.Mode
 	desired := pl.desired(mode)
-	pre := desired.Parent
-	pre.Mode = cur
 	curOrgs := t.Orgs
 
+	// Every step's parent is the desired one, under the step's mode.
 	type config struct {
-		parent resolve.Org
-		orgs   []resolve.Org
+		mode resolve.Mode
+		orgs []resolve.Org
 	}
 	var steps []config
 	if enforcement(mode) > enforcement(cur) {
 		if ws.parentOther {
-			steps = append(steps, config{pre, curOrgs})
+			steps = append(steps, config{cur, curOrgs})
 		}
 		if ws.children {
-			steps = append(steps, config{pre, desired.Orgs})
+			steps = append(steps, config{cur, desired.Orgs})
 		}
-		steps = append(steps, config{desired.Parent, desired.Orgs})
+		steps = append(steps, config{mode, desired.Orgs})
 	} else {
 		if ws.parentOther || mode != cur {
-			steps = append(steps, config{desired.Parent, curOrgs})
+			steps = append(steps, config{mode, curOrgs})
 		}
 		if ws.children {
-			steps = append(steps, config{desired.Parent, desired.Orgs})
+			steps = append(steps, config{mode, desired.Orgs})
 		}
 	}
 
@@ -127,10 +126,17 @@ func (pl *planner) simulate(mode resolve.Mode, ws writeSet) simulation {
 
 	members := t.Members
 	var res resolve.Result
-	for _, st := range steps {
-		in := desired
-		in.Parent, in.Orgs, in.Members = st.parent, st.orgs, members
-		res = resolve.Resolve(in)
+	// Steps with the same orgs resolve the same configuration but for the
+	// mode and members: they share a Resolver, which computes the
+	// entitlements once.
+	var rv *resolve.Resolver
+	for i, st := range steps {
+		if i == 0 || !sameSlice(st.orgs, steps[i-1].orgs) {
+			in := desired
+			in.Orgs = st.orgs
+			rv = resolve.NewResolver(in)
+		}
+		res = rv.Resolve(st.mode, members)
 		for _, oc := range res.Outcomes {
 			var k string
 			if oc.Before != nil {
@@ -186,6 +192,12 @@ func (pl *planner) simulate(mode resolve.Mode, ws writeSet) simulation {
 	}
 	sortOutcomes(sim.outcomes)
 	return sim
+}
+
+// sameSlice reports whether a and b are the same slice: same elements,
+// same length.
+func sameSlice[T any](a, b []T) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // sortOutcomes sorts outcomes by org id, then email, stably. It sorts

@@ -303,3 +303,21 @@ func TestPropertyInputOrder(t *testing.T) {
 		}
 	})
 }
+
+// A Resolver reused across modes and members gives what Resolve gives: the
+// second call reuses the entitlements of the first.
+func TestPropertyResolverReuse(t *testing.T) {
+	forEachTenant(t, func(t *testing.T, in Input, res Result) {
+		rv := NewResolver(in)
+		if diff := cmp.Diff(res, rv.Resolve(in.Parent.Mode, in.Members)); diff != "" {
+			t.Fatalf("first call differs from Resolve (-Resolve +Resolver):\n%s", diff)
+		}
+		for _, mode := range modes {
+			again := in
+			again.Parent.Mode, again.Members = mode, res.Members
+			if diff := cmp.Diff(Resolve(again), rv.Resolve(mode, res.Members)); diff != "" {
+				t.Errorf("%s on the resulting members differs from Resolve (-Resolve +Resolver):\n%s", mode, diff)
+			}
+		}
+	})
+}

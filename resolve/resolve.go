@@ -2,6 +2,7 @@ package resolve
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"time"
 )
@@ -77,80 +78,81 @@ type Result struct {
 // result. It is pure and deterministic: resolving its own result again (with
 // the resulting members as input) changes nothing.
 func Resolve(in Input) Result {
+	return NewResolver(in).Resolve(in.Parent.Mode, in.Members)
+}
+
+// A Resolver resolves one configuration against members under a mode:
+// Resolve(mode, members) is Resolve of its input with Parent.Mode set to mode
+// and Members set to members. The users' side of resolution (the user index,
+// group expansions and entitlements) depends on neither, so the first call
+// computes it and later calls reuse it: a plan's simulation resolves the same
+// configuration under two modes, or against the members of its previous step.
+//
+// A Resolver is not safe for concurrent use.
+type Resolver struct {
+	r    *resolver
+	orgs []Org // the child orgs, sorted by id
+	// Filled by the first Resolve: every org's entitlements in one list,
+	// org k's at entitled[bounds[k]:bounds[k+1]], and the mapped groups'
+	// sizes.
+	prepared   bool
+	entitled   []Entitlement
+	bounds     []int
+	groupUsers map[string]int
+}
+
+// NewResolver returns a Resolver for in's users, groups, child orgs, parent
+// (whose mode is ignored) and instant; in.Members is ignored too.
+func NewResolver(in Input) *Resolver {
+	in.Members, in.Parent.Mode = nil, ""
 	orgs := slices.Clone(in.Orgs)
 	slices.SortFunc(orgs, func(a, b Org) int { return cmp.Compare(a.ID, b.ID) })
+	return &Resolver{r: newResolver(in), orgs: orgs}
+}
+
+// Resolve resolves members under mode. Results share Entitled, which the
+// caller must not modify.
+func (rv *Resolver) Resolve(mode Mode, members []Member) Result {
+	r, orgs := rv.r, rv.orgs
 	// The members' side (grouping them by organization and indexing each
 	// organization's members by email and user id) does not depend on the
-	// users' side (the user index, group expansions and entitlements):
-	// they run side by side, each on a core.
+	// users' side: the first call runs them side by side, each on a core.
 	var byOrg map[string][]*Member
 	idx := make([]*memberIndex, len(orgs))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		byOrg = groupMembers(in.Members)
-		if in.Parent.Mode != ModeStaged && in.Parent.Mode != ModeFull {
+	index := func() {
+		byOrg = groupMembers(members)
+		if mode != ModeStaged && mode != ModeFull {
 			return // jit: resolveOrg matches nobody
 		}
 		for k, o := range orgs {
 			idx[k] = indexMembers(byOrg[o.ID])
 		}
-	}()
+	}
+	if rv.prepared {
+		index()
+	} else {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			index()
+		}()
+		rv.prepare()
+		<-done
+	}
 
-	r := newResolver(in)
-	res := Result{GroupUsers: map[string]int{}}
-	for gid := range r.mappedGroups() {
-		if _, ok := r.groups[gid]; !ok {
-			continue
-		}
-		n := 0
-		for _, ui := range r.expand(gid) {
-			if r.list[ui].Active {
-				n++
-			}
-		}
-		res.GroupUsers[gid] = n
-	}
-	// Every organization's entitlements, then its outcomes, each into one
-	// list: ents[k] is org k's part of res.Entitled.
-	// Room for them all: at most the users an org's mapped groups hold
-	// (their expansions are cached for what follows).
-	room, most := 0, 0 // in all, and in the largest org
-	for _, o := range orgs {
-		n := 0
-		for _, m := range o.Mappings {
-			if _, ok := r.groups[m.GroupID]; ok && m.Role.Grantable() {
-				n += len(r.expand(m.GroupID))
-			}
-		}
-		room += min(n, len(r.list))
-		most = max(most, min(n, len(r.list)))
-	}
-	if room > 0 {
-		res.Entitled = make([]Entitlement, 0, room)
-		r.grants = make([]grant, 0, most)
-	}
-	bounds := make([]int, len(orgs)+1)
-	for k, o := range orgs {
-		res.Entitled = r.entitlements(res.Entitled, o)
-		bounds[k+1] = len(res.Entitled)
-	}
-	if len(res.Entitled) == 0 {
-		res.Entitled = nil
-	}
-	if n := len(res.Entitled) + len(in.Members); n > 0 {
+	res := Result{Entitled: rv.entitled, GroupUsers: maps.Clone(rv.groupUsers)}
+	if n := len(res.Entitled) + len(members); n > 0 {
 		res.Outcomes = make([]Outcome, 0, n)
 	}
-	<-done
 	for k, o := range orgs {
-		res.Outcomes = r.resolveOrg(res.Outcomes, o, res.Entitled[bounds[k]:bounds[k+1]], byOrg[o.ID], idx[k])
+		res.Outcomes = r.resolveOrg(res.Outcomes, o, mode, res.Entitled[rv.bounds[k]:rv.bounds[k+1]], byOrg[o.ID], idx[k])
 	}
 	// Members of organizations the input does not know are left alone.
 	known := map[string]bool{}
 	for _, o := range orgs {
 		known[o.ID] = true
 	}
-	for _, m := range in.Members {
+	for _, m := range members {
 		if !known[m.Org] {
 			m := m
 			res.Outcomes = append(res.Outcomes, Outcome{Org: m.Org, Email: NormEmail(m.Email), Action: ActionKeep, Before: &m, After: &m})
@@ -174,6 +176,52 @@ func Resolve(in Input) Result {
 		}
 	}
 	return res
+}
+
+// prepare computes the users' side: the mapped groups' sizes and every
+// org's entitlements.
+func (rv *Resolver) prepare() {
+	r, orgs := rv.r, rv.orgs
+	rv.prepared = true
+	rv.groupUsers = map[string]int{}
+	for gid := range r.mappedGroups() {
+		if _, ok := r.groups[gid]; !ok {
+			continue
+		}
+		n := 0
+		for _, ui := range r.expand(gid) {
+			if r.list[ui].Active {
+				n++
+			}
+		}
+		rv.groupUsers[gid] = n
+	}
+	// Room for every org's entitlements: at most the users an org's mapped
+	// groups hold (their expansions are cached for what follows).
+	room, most := 0, 0 // in all, and in the largest org
+	for _, o := range orgs {
+		n := 0
+		for _, m := range o.Mappings {
+			if _, ok := r.groups[m.GroupID]; ok && m.Role.Grantable() {
+				n += len(r.expand(m.GroupID))
+			}
+		}
+		room += min(n, len(r.list))
+		most = max(most, min(n, len(r.list)))
+	}
+	if room > 0 {
+		rv.entitled = make([]Entitlement, 0, room)
+		r.grants = make([]grant, 0, most)
+	}
+	rv.bounds = make([]int, len(orgs)+1)
+	for k, o := range orgs {
+		rv.entitled = r.entitlements(rv.entitled, o)
+		rv.bounds[k+1] = len(rv.entitled)
+	}
+	if len(rv.entitled) == 0 {
+		rv.entitled = nil
+	}
+	r.grants = nil
 }
 
 // groupMembers returns each organization's members, in order: pointers
@@ -505,8 +553,7 @@ func (r *resolver) entitlements(out []Entitlement, o Org) []Entitlement {
 
 // resolveOrg appends to out the outcome of every member of o and of every
 // entitled user without one. x indexes members; it is nil under jit.
-func (r *resolver) resolveOrg(out []Outcome, o Org, ent []Entitlement, members []*Member, x *memberIndex) []Outcome {
-	mode := r.in.Parent.Mode
+func (r *resolver) resolveOrg(out []Outcome, o Org, mode Mode, ent []Entitlement, members []*Member, x *memberIndex) []Outcome {
 	if mode != ModeStaged && mode != ModeFull {
 		// jit: SCIM changes nobody.
 		for _, m := range members {
