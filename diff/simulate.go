@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"maps"
 	"slices"
+	"unsafe"
 
 	"github.com/scimsync/scimsync/resolve"
 )
@@ -99,6 +100,10 @@ func (pl *planner) simulate(mode resolve.Mode, ws writeSet) simulation {
 		}
 	}
 
+	// A track follows one member from the observed one to its final form.
+	// Members are identified as the server does, by key: their id, or
+	// their org and email without one (as additions are); members sharing
+	// a key share a track. Tracks are in order of first appearance.
 	type track struct {
 		org                  string
 		email                string
@@ -106,22 +111,29 @@ func (pl *planner) simulate(mode resolve.Mode, ws writeSet) simulation {
 		reason               string
 		roleGroup, tierGroup string
 	}
-	tracks := make(map[string]*track, len(t.Members))
-	order := make([]string, 0, len(t.Members))
+	tracks := make([]track, 0, len(t.Members))
+	byKey := make(map[string]int32, len(t.Members))
 	key := func(m *resolve.Member) string {
 		if m.ID != "" {
 			return m.ID
 		}
 		return "\x00" + m.Org + "\x00" + resolve.NormEmail(m.Email)
 	}
+	// of[j] is the track of members[j]: a step's members are its outcomes'
+	// After, in order, and an outcome's Before is one of the step's
+	// members, so each step's tracks follow from the previous one's
+	// without a key.
+	of := make([]int32, len(t.Members))
 	for i := range t.Members {
 		m := &t.Members[i]
 		k := key(m)
-		if _, dup := tracks[k]; dup {
-			continue
+		at, dup := byKey[k]
+		if !dup {
+			at = int32(len(tracks))
+			byKey[k] = at
+			tracks = append(tracks, track{org: m.Org, email: resolve.NormEmail(m.Email), before: m, after: m})
 		}
-		tracks[k] = &track{org: m.Org, email: resolve.NormEmail(m.Email), before: m, after: m}
-		order = append(order, k)
+		of[i] = at
 	}
 
 	members := t.Members
@@ -137,19 +149,21 @@ func (pl *planner) simulate(mode resolve.Mode, ws writeSet) simulation {
 			rv = resolve.NewResolver(in)
 		}
 		res = rv.Resolve(st.mode, members)
+		next := make([]int32, 0, len(res.Members))
 		for _, oc := range res.Outcomes {
-			var k string
+			var at int32
 			if oc.Before != nil {
-				k = key(oc.Before)
+				at = of[indexIn(members, oc.Before)]
 			} else {
-				k = key(oc.After)
+				k := key(oc.After)
+				var ok bool
+				if at, ok = byKey[k]; !ok {
+					at = int32(len(tracks))
+					byKey[k] = at
+					tracks = append(tracks, track{org: oc.Org, email: oc.Email})
+				}
 			}
-			tr := tracks[k]
-			if tr == nil {
-				tr = &track{org: oc.Org, email: oc.Email}
-				tracks[k] = tr
-				order = append(order, k)
-			}
+			tr := &tracks[at]
 			tr.after = oc.After
 			if oc.Action == resolve.ActionRemove {
 				tr.reason = oc.Reason
@@ -157,8 +171,11 @@ func (pl *planner) simulate(mode resolve.Mode, ws writeSet) simulation {
 			if oc.RoleGroup != "" {
 				tr.roleGroup, tr.tierGroup = oc.RoleGroup, oc.TierGroup
 			}
+			if oc.After != nil {
+				next = append(next, at)
+			}
 		}
-		members = res.Members
+		members, of = res.Members, next
 	}
 	sim := simulation{members: members, final: res}
 	if len(steps) == 0 {
@@ -168,9 +185,9 @@ func (pl *planner) simulate(mode resolve.Mode, ws writeSet) simulation {
 		sim.final = resolve.Resolve(in)
 	}
 
-	sim.outcomes = make([]resolve.Outcome, 0, len(order))
-	for _, k := range order {
-		tr := tracks[k]
+	sim.outcomes = make([]resolve.Outcome, 0, len(tracks))
+	for i := range tracks {
+		tr := &tracks[i]
 		oc := resolve.Outcome{Org: tr.org, Email: tr.email, Before: tr.before, After: tr.after, RoleGroup: tr.roleGroup, TierGroup: tr.tierGroup}
 		switch {
 		case tr.before == nil && tr.after == nil:
@@ -198,6 +215,17 @@ func (pl *planner) simulate(mode resolve.Mode, ws writeSet) simulation {
 // same length.
 func sameSlice[T any](a, b []T) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// indexIn returns the index in ms of the member p points to, which must be
+// one of them: resolve.Outcome's Before points into the members resolved.
+func indexIn(ms []resolve.Member, p *resolve.Member) int {
+	size := unsafe.Sizeof(resolve.Member{})
+	off := uintptr(unsafe.Pointer(p)) - uintptr(unsafe.Pointer(unsafe.SliceData(ms)))
+	if off%size != 0 || off/size >= uintptr(len(ms)) {
+		panic("diff: an outcome's member is not one of the members resolved")
+	}
+	return int(off / size)
 }
 
 // sortOutcomes sorts outcomes by org id, then email, stably. It sorts

@@ -282,7 +282,31 @@ func TestPropertyOutcomesWellFormed(t *testing.T) {
 		if got, want := len(res.Members), len(res.Outcomes)-removed; got != want {
 			t.Errorf("%d members, want %d", got, want)
 		}
+		// Members are the outcomes' After, in order; Before points into
+		// the input members.
+		var afters []Member
+		for _, oc := range res.Outcomes {
+			if oc.After != nil {
+				afters = append(afters, *oc.After)
+			}
+			if oc.Before != nil && !pointsInto(in.Members, oc.Before) {
+				t.Errorf("%s in %s: Before does not point into the input members", oc.Email, oc.Org)
+			}
+		}
+		if diff := cmp.Diff(afters, res.Members); diff != "" {
+			t.Errorf("members are not the outcomes' After (-After +Members):\n%s", diff)
+		}
 	})
+}
+
+// pointsInto reports whether p points to an element of ms.
+func pointsInto(ms []Member, p *Member) bool {
+	for i := range ms {
+		if &ms[i] == p {
+			return true
+		}
+	}
+	return false
 }
 
 // Resolution does not depend on the order of its input lists.

@@ -51,6 +51,8 @@ type Entitlement struct {
 
 // Outcome is the fate of one member, existing or new. Before is nil for an
 // addition and After is nil for a removal, which then carries Reason.
+// Before points into the members resolved, and so does After when the
+// member stays exactly as it is.
 type Outcome struct {
 	Org       string
 	Email     string
@@ -63,7 +65,8 @@ type Outcome struct {
 }
 
 // Result is what resolution yields. Members, Outcomes and Entitled are sorted
-// by organization id, then email.
+// by organization id, then email. Members holds the After of every outcome
+// that has one, in order.
 type Result struct {
 	Members  []Member
 	Outcomes []Outcome
@@ -152,10 +155,9 @@ func (rv *Resolver) Resolve(mode Mode, members []Member) Result {
 	for _, o := range orgs {
 		known[o.ID] = true
 	}
-	for _, m := range members {
-		if !known[m.Org] {
-			m := m
-			res.Outcomes = append(res.Outcomes, Outcome{Org: m.Org, Email: NormEmail(m.Email), Action: ActionKeep, Before: &m, After: &m})
+	for i := range members {
+		if m := &members[i]; !known[m.Org] {
+			res.Outcomes = append(res.Outcomes, Outcome{Org: m.Org, Email: NormEmail(m.Email), Action: ActionKeep, Before: m, After: m})
 		}
 	}
 	slices.SortStableFunc(res.Outcomes, func(a, b Outcome) int {
