@@ -2,6 +2,7 @@ package diff
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"fmt"
 	"io"
@@ -139,15 +140,14 @@ func (r *textRenderer) render(p *Plan) {
 		r.line("")
 		r.line("Member changes:")
 		for _, g := range groupBy(p.Members, func(m MemberChange) string { return m.Org }) {
-			g = slices.Clone(g)
-			slices.SortStableFunc(g, func(a, b MemberChange) int {
-				return cmp.Or(cmp.Compare(actionRank(a.Action), actionRank(b.Action)), cmp.Compare(a.Email, b.Email))
-			})
 			r.line("  %s", clean(g[0].Org))
-			var rows [][]string
-			var acts []string
-			for _, m := range g {
-				rows = append(rows, memberRow(m))
+			// One backing array for all the rows' cells.
+			cells := make([]string, 0, 3*len(g))
+			rows := make([][]string, 0, len(g))
+			acts := make([]string, 0, len(g))
+			for _, m := range byActionThenEmail(g) {
+				cells = append(cells, memberRow(*m)...)
+				rows = append(rows, cells[len(cells)-3:len(cells):len(cells)])
 				acts = append(acts, m.Action)
 			}
 			r.table("    ", acts, rows)
@@ -248,6 +248,27 @@ func (r *textRenderer) render(p *Plan) {
 	r.line("%s", line)
 }
 
+// byActionThenEmail returns pointers to g's changes sorted stably by action
+// rank, then email. g is usually sorted by email already (as Compute sorts
+// a plan's members), so each rank's changes, taken in order, need sorting
+// only when they are not.
+func byActionThenEmail(g []MemberChange) []*MemberChange {
+	var byRank [5][]*MemberChange // actionRank's values
+	for i := range g {
+		k := actionRank(g[i].Action)
+		byRank[k] = append(byRank[k], &g[i])
+	}
+	out := make([]*MemberChange, 0, len(g))
+	for _, ms := range byRank {
+		byEmail := func(a, b *MemberChange) int { return cmp.Compare(a.Email, b.Email) }
+		if !slices.IsSortedFunc(ms, byEmail) {
+			slices.SortStableFunc(ms, byEmail)
+		}
+		out = append(out, ms...)
+	}
+	return out
+}
+
 // table writes rows, each after its action's symbol, with the columns
 // aligned; the last column is not padded.
 func (r *textRenderer) table(indent string, acts []string, rows [][]string) {
@@ -263,20 +284,24 @@ func (r *textRenderer) table(indent string, acts []string, rows [][]string) {
 			widths[i] = max(widths[i], textWidth(c))
 		}
 	}
+	// Each line is built in b, reused, and written without its trailing
+	// spaces.
+	var b []byte
 	for k, row := range rows {
-		var b strings.Builder
-		b.WriteString(indent)
-		b.WriteString(r.sym(acts[k]))
+		b = append(b[:0], indent...)
+		b = append(b, r.sym(acts[k])...)
 		for i, c := range row {
-			b.WriteByte(' ')
+			b = append(b, ' ')
+			b = append(b, c...)
 			if i < len(row)-1 {
-				b.WriteString(pad(c, widths[i]))
-				b.WriteByte(' ')
-			} else {
-				b.WriteString(c)
+				for range widths[i] - textWidth(c) {
+					b = append(b, ' ')
+				}
+				b = append(b, ' ')
 			}
 		}
-		r.line("%s", strings.TrimRight(b.String(), " "))
+		r.w.Write(bytes.TrimRight(b, " "))
+		r.w.WriteByte('\n')
 	}
 }
 
@@ -298,6 +323,10 @@ func memberRow(m MemberChange) []string {
 	case ActionAdd:
 		return []string{clean(m.Email), as(m.After), via}
 	case ActionChange:
+		if m.Before != nil && m.After != nil {
+			// The common case, in one string.
+			return []string{clean(m.Email), clean(m.Before.Role) + "/" + clean(m.Before.SeatTier) + " → " + clean(m.After.Role) + "/" + clean(m.After.SeatTier), via}
+		}
 		return []string{clean(m.Email), as(m.Before) + " → " + as(m.After), via}
 	case ActionRemove:
 		detail := as(m.Before)
@@ -399,6 +428,16 @@ func groupBy[T any](xs []T, key func(T) string) [][]T {
 // overrides) is replaced by its \x or \u escape, and invalid UTF-8 by
 // U+FFFD.
 func clean(s string) string {
+	printable := true // ASCII, no control character: the usual case
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] >= 0x7f {
+			printable = false
+			break
+		}
+	}
+	if printable {
+		return s
+	}
 	ok := true
 	for _, c := range s {
 		if c == utf8.RuneError || unicode.IsControl(c) || unicode.Is(unicode.Cf, c) {
@@ -437,8 +476,12 @@ func textWidth(s string) int {
 			i += j + 1
 			continue
 		}
-		_, size := utf8.DecodeRuneInString(s[i:])
 		n++
+		if s[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		_, size := utf8.DecodeRuneInString(s[i:])
 		i += size
 	}
 	return n
