@@ -850,6 +850,30 @@ func (pl *planner) groupSizes(p *Plan, res resolve.Result) {
 
 // predicted returns PredictMembers of every child org, by name.
 func (pl *planner) predicted(members []resolve.Member) []Prediction {
+	// Resolved members come sorted by org: each org's are then a run of
+	// members, taken as it is. Otherwise they are copied org by org.
+	byOrg := map[string][]resolve.Member{}
+	for i := 0; i < len(members); {
+		j := i + 1
+		for j < len(members) && members[j].Org == members[i].Org {
+			j++
+		}
+		if _, seen := byOrg[members[i].Org]; seen {
+			byOrg = membersByOrg(members)
+			break
+		}
+		byOrg[members[i].Org] = members[i:j:j]
+		i = j
+	}
+	var out []Prediction
+	for _, o := range pl.sortedOrgs() {
+		out = append(out, PredictMembers(o.ID, o.Name, byOrg[o.ID]))
+	}
+	return out
+}
+
+// membersByOrg returns copies of each org's members, in order.
+func membersByOrg(members []resolve.Member) map[string][]resolve.Member {
 	count := map[string]int{}
 	for i := range members {
 		count[members[i].Org]++
@@ -861,11 +885,7 @@ func (pl *planner) predicted(members []resolve.Member) []Prediction {
 	for _, m := range members {
 		byOrg[m.Org] = append(byOrg[m.Org], m)
 	}
-	var out []Prediction
-	for _, o := range pl.sortedOrgs() {
-		out = append(out, PredictMembers(o.ID, o.Name, byOrg[o.ID]))
-	}
-	return out
+	return byOrg
 }
 
 func actionRank(a string) int {

@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
@@ -51,9 +52,9 @@ func ChangedParts(a, b Fingerprint) []string {
 	return out
 }
 
-// encode joins fields unambiguously: each length-prefixed, then a newline.
-func encode(fields ...string) []byte {
-	var buf []byte
+// appendFields appends fields to buf, joined unambiguously: each
+// length-prefixed, then a newline.
+func appendFields(buf []byte, fields ...string) []byte {
 	for _, f := range fields {
 		buf = strconv.AppendInt(buf, int64(len(f)), 10)
 		buf = append(buf, ':')
@@ -72,14 +73,30 @@ func sum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
 // The plan stores PredictMembers of the resolved members; apply verifies a
 // fresh read of the server's members of that org against it.
 func PredictMembers(orgID, org string, ms []resolve.Member) Prediction {
-	lines := make([]string, 0, len(ms))
-	for _, m := range ms {
-		lines = append(lines, string(encode(resolve.NormEmail(m.Email), string(m.Role), m.SeatTier, string(m.Origin), m.UserID)))
+	// Every line in one buffer, line k at buf[spans[k].from:spans[k].to]:
+	// sorting the spans sorts the lines as strings would sort, without a
+	// string per line.
+	type span struct {
+		key      uint64 // the line's first 8 bytes, as emailKey
+		from, to int
 	}
-	slices.Sort(lines)
+	buf := make([]byte, 0, 80*len(ms)) // room for lines of the usual length
+	spans := make([]span, len(ms))
+	for i := range ms {
+		m := &ms[i]
+		from := len(buf)
+		buf = appendFields(buf, resolve.NormEmail(m.Email), string(m.Role), m.SeatTier, string(m.Origin), m.UserID)
+		spans[i] = span{key: emailKey(buf[from:]), from: from, to: len(buf)}
+	}
+	slices.SortFunc(spans, func(a, b span) int {
+		if a.key != b.key {
+			return cmp.Compare(a.key, b.key)
+		}
+		return bytes.Compare(buf[a.from:a.to], buf[b.from:b.to])
+	})
 	h := sha256.New()
-	for _, l := range lines {
-		h.Write([]byte(l))
+	for _, sp := range spans {
+		h.Write(buf[sp.from:sp.to])
 	}
 	return Prediction{OrgID: orgID, Org: strings.ToLower(org), Members: len(ms), Hash: sum(h)}
 }

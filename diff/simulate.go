@@ -281,7 +281,7 @@ func sortOutcomes(outcomes []resolve.Outcome) {
 // emailKey is the first 8 bytes of s, big-endian, zero-padded: a < b
 // whenever emailKey(a) < emailKey(b), and only equal keys need a string
 // comparison.
-func emailKey(s string) uint64 {
+func emailKey[S ~string | ~[]byte](s S) uint64 {
 	var k uint64
 	for i := range 8 {
 		k <<= 8
