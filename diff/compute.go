@@ -544,13 +544,6 @@ func nonNil(ss []string) []string {
 	return ss
 }
 
-func assignment(m *resolve.Member) *Assignment {
-	if m == nil {
-		return nil
-	}
-	return &Assignment{Role: string(m.Role), SeatTier: m.SeatTier, Origin: string(m.Origin)}
-}
-
 func (pl *planner) memberChanges(p *Plan, outcomes []resolve.Outcome) {
 	n := 0
 	for i := range outcomes {
@@ -559,28 +552,44 @@ func (pl *planner) memberChanges(p *Plan, outcomes []resolve.Outcome) {
 		}
 	}
 	p.Members = slices.Grow(p.Members, n)
-	for _, oc := range outcomes {
-		name, known := pl.orgName[oc.Org]
+	// The changes' assignments, two at most per change, in one allocation.
+	as := make([]Assignment, 0, 2*n)
+	assign := func(m *resolve.Member) *Assignment {
+		if m == nil {
+			return nil
+		}
+		as = append(as, Assignment{Role: string(m.Role), SeatTier: m.SeatTier, Origin: string(m.Origin)})
+		return &as[len(as)-1]
+	}
+	// Outcomes are sorted by org: look each org's name up once per run.
+	org, name, known := "", "", false
+	for i := range outcomes {
+		oc := &outcomes[i]
+		if i == 0 || oc.Org != org {
+			org = oc.Org
+			name, known = pl.orgName[org]
+		}
 		if !known {
 			continue
 		}
-		mc := MemberChange{Org: name, Email: resolve.NormEmail(oc.Email), Before: assignment(oc.Before), After: assignment(oc.After), Reason: oc.Reason}
+		var action string
 		switch oc.Action {
 		case resolve.ActionAdd:
-			mc.Action = ActionAdd
+			action = ActionAdd
 			p.Summary.Add++
 		case resolve.ActionChange:
-			mc.Action = ActionChange
+			action = ActionChange
 			p.Summary.Change++
 		case resolve.ActionLink:
-			mc.Action = ActionLink
+			action = ActionLink
 			p.Summary.Link++
 		case resolve.ActionRemove:
-			mc.Action = ActionRemove
+			action = ActionRemove
 			p.Summary.Remove++
 		default:
 			continue
 		}
+		mc := MemberChange{Org: name, Email: resolve.NormEmail(oc.Email), Action: action, Before: assign(oc.Before), After: assign(oc.After), Reason: oc.Reason}
 		if oc.RoleGroup != "" {
 			mc.Via = pl.groupName(oc.RoleGroup)
 		}
