@@ -321,6 +321,8 @@ type resolver struct {
 	slot      []int32
 	// grants is entitlements' scratch list, kept for the next org.
 	grants []grant
+	// chunk holds the members newMember made, with room for more.
+	chunk []Member
 }
 
 func newResolver(in Input) *resolver {
@@ -619,7 +621,7 @@ func (r *resolver) resolveOrg(out []Outcome, o Org, mode Mode, ent []Entitlement
 				continue
 			}
 			added[e.Email] = true
-			after := &Member{Org: o.ID, Email: e.Email, UserID: e.UserID, Role: e.Role, SeatTier: e.SeatTier, Origin: OriginSCIM, LastModified: r.in.Now}
+			after := r.newMember(Member{Org: o.ID, Email: e.Email, UserID: e.UserID, Role: e.Role, SeatTier: e.SeatTier, Origin: OriginSCIM, LastModified: r.in.Now})
 			out = append(out, Outcome{Org: o.ID, Email: e.Email, Action: ActionAdd, After: after, RoleGroup: e.RoleGroup, TierGroup: e.TierGroup})
 			continue
 		}
@@ -629,21 +631,23 @@ func (r *resolver) resolveOrg(out []Outcome, o Org, mode Mode, ent []Entitlement
 			out = append(out, Outcome{Org: o.ID, Email: email, Action: ActionKeep, Before: before, After: before})
 			continue
 		}
-		after := *before
-		after.Origin, after.UserID, after.Role, after.SeatTier = OriginSCIM, e.UserID, e.Role, e.SeatTier
+		// The member becomes scim-backed with the entitled role and tier;
+		// it is copied only when that changes something.
 		act := ActionKeep
 		switch {
-		case after.Role != before.Role || after.SeatTier != before.SeatTier:
+		case e.Role != before.Role || e.SeatTier != before.SeatTier:
 			act = ActionChange
-		case after.Origin != before.Origin || after.UserID != before.UserID:
+		case before.Origin != OriginSCIM || e.UserID != before.UserID:
 			act = ActionLink
 		}
 		if act == ActionKeep {
 			out = append(out, Outcome{Org: o.ID, Email: email, Action: act, Before: before, After: before, RoleGroup: e.RoleGroup, TierGroup: e.TierGroup})
 			continue
 		}
+		after := r.newMember(*before)
+		after.Origin, after.UserID, after.Role, after.SeatTier = OriginSCIM, e.UserID, e.Role, e.SeatTier
 		after.LastModified = r.in.Now
-		out = append(out, Outcome{Org: o.ID, Email: email, Action: act, Before: before, After: &after, RoleGroup: e.RoleGroup, TierGroup: e.TierGroup})
+		out = append(out, Outcome{Org: o.ID, Email: email, Action: act, Before: before, After: after, RoleGroup: e.RoleGroup, TierGroup: e.TierGroup})
 	}
 	for i := range members {
 		if matched[i] {
@@ -661,6 +665,17 @@ func (r *resolver) resolveOrg(out []Outcome, o Org, mode Mode, ent []Entitlement
 		out = append(out, Outcome{Org: o.ID, Email: email, Action: ActionRemove, Before: m, Reason: r.reason(o, m, mode)})
 	}
 	return out
+}
+
+// newMember returns a pointer to a copy of m. Resolution makes one for
+// every member it adds or changes, tens of thousands at a time: they are
+// allocated in chunks.
+func (r *resolver) newMember(m Member) *Member {
+	if len(r.chunk) == cap(r.chunk) {
+		r.chunk = make([]Member, 0, 256)
+	}
+	r.chunk = append(r.chunk, m)
+	return &r.chunk[len(r.chunk)-1]
 }
 
 // liveException reports whether an unexpired exception of o covers email.
