@@ -53,7 +53,8 @@ type simulation struct {
 	// members are the final members.
 	members []resolve.Member
 	// final is the resolution under the final configuration: its Entitled
-	// and GroupUsers describe the desired configuration.
+	// and GroupUsers describe the desired configuration. They are all it
+	// holds when nothing is written.
 	final resolve.Result
 }
 
@@ -180,9 +181,8 @@ func (pl *planner) simulate(mode resolve.Mode, ws writeSet) simulation {
 	sim := simulation{members: members, final: res}
 	if len(steps) == 0 {
 		// Nothing is written: the desired configuration is the current one
-		// as far as resolution goes; resolve it for entitlements only.
-		in := desired
-		sim.final = resolve.Resolve(in)
+		// as far as resolution goes, and only its entitlements are needed.
+		sim.final = resolve.NewResolver(desired).Entitlements()
 	}
 
 	sim.outcomes = make([]resolve.Outcome, 0, len(tracks))

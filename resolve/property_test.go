@@ -336,6 +336,10 @@ func TestPropertyResolverReuse(t *testing.T) {
 		if diff := cmp.Diff(res, rv.Resolve(in.Parent.Mode, in.Members)); diff != "" {
 			t.Fatalf("first call differs from Resolve (-Resolve +Resolver):\n%s", diff)
 		}
+		want := Result{Entitled: res.Entitled, GroupUsers: res.GroupUsers}
+		if diff := cmp.Diff(want, NewResolver(in).Entitlements()); diff != "" {
+			t.Errorf("Entitlements differs from Resolve (-Resolve +Entitlements):\n%s", diff)
+		}
 		for _, mode := range modes {
 			again := in
 			again.Parent.Mode, again.Members = mode, res.Members

@@ -180,6 +180,16 @@ func (rv *Resolver) Resolve(mode Mode, members []Member) Result {
 	return res
 }
 
+// Entitlements returns the part of Resolve's result that depends on
+// neither the mode nor the members, Entitled and GroupUsers, without
+// resolving any member.
+func (rv *Resolver) Entitlements() Result {
+	if !rv.prepared {
+		rv.prepare()
+	}
+	return Result{Entitled: rv.entitled, GroupUsers: maps.Clone(rv.groupUsers)}
+}
+
 // prepare computes the users' side: the mapped groups' sizes and every
 // org's entitlements.
 func (rv *Resolver) prepare() {
