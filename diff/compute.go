@@ -322,16 +322,18 @@ func (pl *planner) plan() *Plan {
 		// The readiness report first, so that its simulation is garbage
 		// before the other one is built: at 100k members each holds tens
 		// of megabytes.
-		pl.readiness(p, pl.simulate(resolve.ModeFull, ws).outcomes)
+		pl.readiness(p, pl.simulate(resolve.ModeFull, ws, nil).outcomes)
 	}
-	sim := pl.simulate(mode, ws)
+	// The predictions depend on the final members alone: hash them on the
+	// other core as soon as the simulation knows them, while it composes
+	// its outcomes and the rest of the plan is built.
+	predicted := make(chan []Prediction, 1)
+	sim := pl.simulate(mode, ws, func(members []resolve.Member) {
+		go func() { predicted <- pl.predicted(members) }()
+	})
 	if mode == resolve.ModeFull {
 		pl.readiness(p, sim.outcomes)
 	}
-	// The predictions depend on the final members alone: hash them on the
-	// other core while the rest of the plan is built.
-	predicted := make(chan []Prediction, 1)
-	go func() { predicted <- pl.predicted(sim.members) }()
 	in := pl.desired(mode)
 	pl.memberChanges(p, sim.outcomes)
 	pl.seats(p, in, sim)

@@ -72,7 +72,10 @@ type simulation struct {
 // reflect its configuration, a child org's members depend only on the
 // parent and that org's own configuration. With no write at all nothing is
 // recomputed and the members stay as observed.
-func (pl *planner) simulate(mode resolve.Mode, ws writeSet) simulation {
+//
+// When final is not nil, simulate calls it with the final members as soon
+// as they are known, before it composes the outcomes.
+func (pl *planner) simulate(mode resolve.Mode, ws writeSet, final func([]resolve.Member)) simulation {
 	t := pl.t
 	cur := t.Parent.Mode
 	desired := pl.desired(mode)
@@ -99,6 +102,10 @@ func (pl *planner) simulate(mode resolve.Mode, ws writeSet) simulation {
 		if ws.children {
 			steps = append(steps, config{mode, desired.Orgs})
 		}
+	}
+
+	if len(steps) == 0 && final != nil {
+		final(t.Members)
 	}
 
 	// A track follows one member from the observed one to its final form.
@@ -150,6 +157,9 @@ func (pl *planner) simulate(mode resolve.Mode, ws writeSet) simulation {
 			rv = resolve.NewResolver(in)
 		}
 		res = rv.Resolve(st.mode, members)
+		if i == len(steps)-1 && final != nil {
+			final(res.Members)
+		}
 		next := make([]int32, 0, len(res.Members))
 		for _, oc := range res.Outcomes {
 			var at int32
