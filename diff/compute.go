@@ -913,8 +913,41 @@ func actionRank(a string) int {
 	return 4
 }
 
+// sortMembers sorts ms by org, email, action and reason. It sorts small
+// records standing for the changes, by (org rank, the email's first
+// bytes, then the changes themselves): every comparison has the sign the
+// changes' own comparison has, so the sort takes the same course and
+// leaves equal changes in the same order as sorting ms itself would. Then
+// it moves each change once into its place.
 func sortMembers(ms []MemberChange) {
-	slices.SortFunc(ms, func(a, b MemberChange) int {
-		return cmp.Or(cmp.Compare(a.Org, b.Org), cmp.Compare(a.Email, b.Email), cmp.Compare(actionRank(a.Action), actionRank(b.Action)), cmp.Compare(a.Reason, b.Reason))
+	rank := map[string]int32{}
+	for i := range ms {
+		rank[ms[i].Org] = 0
+	}
+	for k, org := range slices.Sorted(maps.Keys(rank)) {
+		rank[org] = int32(k)
+	}
+	type rec struct {
+		key      uint64 // emailKey of the change's email
+		org, pos int32
+	}
+	recs := make([]rec, len(ms))
+	for i := range ms {
+		recs[i] = rec{key: emailKey(ms[i].Email), org: rank[ms[i].Org], pos: int32(i)}
+	}
+	slices.SortFunc(recs, func(a, b rec) int {
+		if a.org != b.org {
+			return cmp.Compare(a.org, b.org)
+		}
+		if a.key != b.key {
+			return cmp.Compare(a.key, b.key)
+		}
+		x, y := &ms[a.pos], &ms[b.pos]
+		return cmp.Or(cmp.Compare(x.Email, y.Email), cmp.Compare(actionRank(x.Action), actionRank(y.Action)), cmp.Compare(x.Reason, y.Reason))
 	})
+	order := make([]int32, len(recs))
+	for i := range recs {
+		order[i] = recs[i].pos
+	}
+	reorder(ms, order)
 }

@@ -1,9 +1,12 @@
 package diff
 
 import (
+	stdcmp "cmp"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -332,6 +335,32 @@ func TestSuggest(t *testing.T) {
 	for _, tt := range tests {
 		if got := suggest(tt.in, names); !slices.Equal(got, tt.want) {
 			t.Errorf("suggest(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// sortMembers sorts as slices.SortFunc with the changes' own comparison
+// does, equal changes included.
+func TestSortMembersAsSortFunc(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	orgs := []string{"hq", "field-ops", "research"}
+	emails := []string{"a@x.gov", "ab@x.gov", "alexandra.b@x.gov", "alexandra.a@x.gov", "alexandra.a@x.gov.uk"}
+	actions := []string{ActionAdd, ActionChange, ActionRemove, ActionLink, ActionFlag}
+	reasons := []string{"", resolve.ReasonInactive, resolve.ReasonNotProvisioned}
+	for _, n := range []int{0, 1, 5, 12, 13, 50, 200, 3000} {
+		ms := make([]MemberChange, n)
+		for i := range ms {
+			// Via tells equal changes apart.
+			ms[i] = MemberChange{Org: orgs[rng.IntN(len(orgs))], Email: emails[rng.IntN(len(emails))], Action: actions[rng.IntN(len(actions))],
+				Reason: reasons[rng.IntN(len(reasons))], Via: strconv.Itoa(i)}
+		}
+		want := slices.Clone(ms)
+		slices.SortFunc(want, func(a, b MemberChange) int {
+			return stdcmp.Or(stdcmp.Compare(a.Org, b.Org), stdcmp.Compare(a.Email, b.Email), stdcmp.Compare(actionRank(a.Action), actionRank(b.Action)), stdcmp.Compare(a.Reason, b.Reason))
+		})
+		sortMembers(ms)
+		if !slices.Equal(ms, want) {
+			t.Errorf("%d changes: sortMembers differs from slices.SortFunc", n)
 		}
 	}
 }

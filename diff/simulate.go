@@ -267,22 +267,31 @@ func sortOutcomes(outcomes []resolve.Outcome) {
 		}
 		return cmp.Or(cmp.Compare(outcomes[a.pos].Email, outcomes[b.pos].Email), cmp.Compare(a.pos, b.pos))
 	})
-	// Place i takes the outcome at recs[i].pos: follow each cycle of that
-	// permutation, marking the places done with -1.
+	order := make([]int32, len(recs))
 	for i := range recs {
-		if recs[i].pos < 0 {
+		order[i] = recs[i].pos
+	}
+	reorder(outcomes, order)
+}
+
+// reorder moves s[order[i]] to place i for every i, moving each element
+// once: it follows each cycle of the permutation, marking the places done
+// in order with -1.
+func reorder[T any](s []T, order []int32) {
+	for i := range order {
+		if order[i] < 0 {
 			continue
 		}
-		held := outcomes[i]
+		held := s[i]
 		j := i
 		for {
-			k := int(recs[j].pos)
-			recs[j].pos = -1
+			k := int(order[j])
+			order[j] = -1
 			if k == i {
-				outcomes[j] = held
+				s[j] = held
 				break
 			}
-			outcomes[j] = outcomes[k]
+			s[j] = s[k]
 			j = k
 		}
 	}
