@@ -220,7 +220,6 @@ func (l *lister[T]) concurrent(ctx context.Context, next, pageLen int) (int, err
 		return next, nil
 	}
 	results := make([]page[T], len(starts))
-	errs := make([]error, len(starts))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -232,7 +231,37 @@ func (l *lister[T]) concurrent(ctx context.Context, next, pageLen int) (int, err
 		// meanwhile another page's request takes the slot. The client
 		// still bounds the requests (Config.Concurrency).
 		sem = make(chan struct{}, 2*l.c.cfg.Concurrency)
+
+		// The pages are checked in order as they arrive, while later
+		// ones are still in flight, rather than all at the end.
+		mu      sync.Mutex // guards what follows, and results
+		arrived = make([]bool, len(starts))
+		checked int   // pages checked, in order
+		items   int   // the resources of the pages checked
+		stop    bool  // a page ended the checks: the one at checked
+		stopErr error // why, or nil when its length was unexpected
 	)
+	checkArrived := func() { // with mu held
+		for !stop && checked < len(starts) && arrived[checked] {
+			p, s := results[checked], starts[checked]
+			if p.total != l.total {
+				stop, stopErr = true, l.totalChanged(p)
+				return
+			}
+			if want := min(pageLen, l.total-(s-1)); len(p.items) != want {
+				l.c.log.Debug("scim page length differs, continuing page by page", "path", l.endpoint,
+					"startIndex", s, "want", want, "got", len(p.items))
+				stop = true
+				return
+			}
+			if err := l.check(p, len(l.items)+items); err != nil {
+				stop, stopErr = true, err
+				return
+			}
+			items += len(p.items)
+			checked++
+		}
+	}
 launch:
 	for i, s := range starts {
 		select {
@@ -244,10 +273,15 @@ launch:
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			results[i], errs[i] = l.fetch(ctx, s, pageLen)
-			if errs[i] != nil {
-				once.Do(func() { firstErr = errs[i]; cancel() })
+			p, err := l.fetch(ctx, s, pageLen)
+			if err != nil {
+				once.Do(func() { firstErr = err; cancel() })
+				return
 			}
+			mu.Lock()
+			results[i], arrived[i] = p, true
+			checkArrived()
+			mu.Unlock()
 		}()
 	}
 	wg.Wait()
@@ -257,37 +291,38 @@ launch:
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	// Every page is in memory: grow the list once to hold them all, rather
-	// than by doubling (a million users would be copied four times).
-	n := 0
-	for _, p := range results {
-		n += len(p.items)
+	if stopErr != nil {
+		return 0, stopErr
 	}
-	l.items = slices.Grow(l.items, n)
-	for i, s := range starts {
-		p := results[i]
-		if p.total != l.total {
-			return 0, l.totalChanged(p)
-		}
-		if want := min(pageLen, l.total-(s-1)); len(p.items) != want {
-			l.c.log.Debug("scim page length differs, continuing page by page", "path", l.endpoint,
-				"startIndex", s, "want", want, "got", len(p.items))
-			return s, nil
-		}
-		if err := l.add(p); err != nil {
-			return 0, err
-		}
+	// Grow the list once to hold the pages checked, rather than by
+	// doubling (a million users would be copied four times).
+	l.items = slices.Grow(l.items, items)
+	for _, p := range results[:checked] {
+		l.items = append(l.items, p.items...)
+	}
+	if stop {
+		return starts[checked], nil
 	}
 	return starts[len(starts)-1] + pageLen, nil
 }
 
 // add appends a page after checking it against what was read before.
 func (l *lister[T]) add(p page[T]) error {
+	if err := l.check(p, len(l.items)); err != nil {
+		return err
+	}
+	l.items = append(l.items, p.items...)
+	return nil
+}
+
+// check checks a page against the read resources, read of them before it,
+// and marks its ids as read.
+func (l *lister[T]) check(p page[T], read int) error {
 	if p.total != l.total {
 		return l.totalChanged(p)
 	}
-	if len(l.items)+len(p.items) > l.total {
-		return fmt.Errorf("%w: read %d resources, more than totalResults %d", ErrIncompleteRead, len(l.items)+len(p.items), l.total)
+	if read+len(p.items) > l.total {
+		return fmt.Errorf("%w: read %d resources, more than totalResults %d", ErrIncompleteRead, read+len(p.items), l.total)
 	}
 	for i, id := range p.ids {
 		if at, dup := l.seen[id]; dup {
@@ -295,7 +330,6 @@ func (l *lister[T]) add(p page[T]) error {
 		}
 		l.seen[id] = p.start + i
 	}
-	l.items = append(l.items, p.items...)
 	return nil
 }
 
