@@ -184,24 +184,28 @@ func orgsFromSCIM(t *Tenant, orgs []scim.Organization) []error {
 
 // membersFromSCIM converts the members of the child organizations
 // children. The strings that repeat (organization ids, roles, tiers,
-// origins) are kept once.
+// origins) are kept once. Converting is split in two halves, converted side
+// by side; the members are then checked in order, so that the errors and
+// the duplicates dropped are the same from run to run.
 func membersFromSCIM(members []scim.Member, children []resolve.Org) ([]resolve.Member, []error) {
+	out := make([]resolve.Member, len(members))
+	half := len(members) / 2
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		convertMembers(out[half:], members[half:])
+	}()
+	convertMembers(out[:half], members[:half])
+	<-done
+
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	isChild := make(map[string]bool, len(children))
 	for _, o := range children {
 		isChild[o.ID] = true
 	}
-	words := map[string]string{}
-	word := func(s string) string {
-		if w, ok := words[s]; ok {
-			return w
-		}
-		words[s] = s
-		return s
-	}
-	out := make([]resolve.Member, 0, len(members))
 	seen := make(map[string]bool, len(members))
+	kept := out[:0]
 	for i, m := range members {
 		if !unique(seen, &errs, "member", i, m.ID, m.Email) {
 			continue
@@ -215,12 +219,28 @@ func membersFromSCIM(members []scim.Member, children []resolve.Org) ([]resolve.M
 		if !validOrigin(m.Origin) {
 			bad("member %s (%s): origin %q is not one of scim, jit, manual", m.ID, m.Email, m.Origin)
 		}
+		kept = append(kept, out[i])
+	}
+	return kept, errs
+}
+
+// convertMembers converts members into out, keeping one copy of each
+// organization id, role, tier and origin.
+func convertMembers(out []resolve.Member, members []scim.Member) {
+	words := map[string]string{}
+	word := func(s string) string {
+		if w, ok := words[s]; ok {
+			return w
+		}
+		words[s] = s
+		return s
+	}
+	for i, m := range members {
 		rm := memberFromSCIM(m)
 		rm.Org = word(rm.Org)
 		rm.Role, rm.SeatTier, rm.Origin = resolve.Role(word(string(rm.Role))), word(rm.SeatTier), resolve.Origin(word(string(rm.Origin)))
-		out = append(out, rm)
+		out[i] = rm
 	}
-	return out, errs
 }
 
 func validMode(m string) bool {
