@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
@@ -72,7 +73,35 @@ func main1() int {
 		Now:    nowFromEnv(os.Getenv),
 		IsTTY:  isTerminal,
 	}
+	if path := os.Getenv("SCIMSYNC_CPUPROFILE"); path != "" {
+		stop, err := startCPUProfile(path)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "scimsync: SCIMSYNC_CPUPROFILE: %v\n", err)
+			return exitError
+		}
+		defer stop()
+	}
 	return runArgs(env, os.Args[1:])
+}
+
+// startCPUProfile writes a CPU profile of the run to path, for `go tool
+// pprof` (BENCHMARKS.md shows where plan's time goes with it). The returned
+// function ends the profile.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			fmt.Fprintf(os.Stderr, "scimsync: SCIMSYNC_CPUPROFILE: %v\n", err)
+		}
+	}, nil
 }
 
 // nowFromEnv returns the clock. SCIMSYNC_NOW (RFC 3339 or YYYY-MM-DD) pins it,
@@ -207,6 +236,10 @@ Exit codes (plan, apply and other diff-like commands):
   1  error, or an invalid spec
   2  changes pending
   3  changes that include removals or break policy
+
+Environment:
+  SCIMSYNC_CPUPROFILE  write a CPU profile of the run to this file, for
+                       go tool pprof
 
 Every command takes -h for its own flags.
 `)
