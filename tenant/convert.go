@@ -26,26 +26,44 @@ import (
 // a caller that listed groups without members says otherwise. Kind is left
 // empty for the caller to set.
 func FromSCIM(users []scim.User, groups []scim.Group, orgs []scim.Organization, members []scim.Member) (*Tenant, error) {
+	// The users, and the organizations with their members, are converted
+	// side by side: neither needs the other.
+	return fromSCIM(convertUsersAsync(users), groups, orgs, members)
+}
+
+// convertedUsers are users converted for a Tenant, with their ids, each
+// mapped to itself, and the problems found.
+type convertedUsers struct {
+	users []resolve.User
+	ids   map[string]string
+	errs  []error
+}
+
+// convertUsersAsync converts users on a goroutine of its own; the result
+// arrives on the channel.
+func convertUsersAsync(users []scim.User) <-chan convertedUsers {
+	c := make(chan convertedUsers, 1)
+	go func() {
+		var cu convertedUsers
+		cu.users, cu.ids, cu.errs = usersFromSCIM(users)
+		c <- cu
+	}()
+	return c
+}
+
+// fromSCIM is FromSCIM with the users' conversion under way: the groups
+// come after the users, whose ids their members name.
+func fromSCIM(users <-chan convertedUsers, groups []scim.Group, orgs []scim.Organization, members []scim.Member) (*Tenant, error) {
 	t := &Tenant{
 		Groups:      make([]resolve.Group, 0, len(groups)),
 		MembersRead: make(map[string]bool, len(groups)),
 	}
-	// The users, and the organizations with their members, are converted
-	// side by side: neither needs the other. The groups come after the
-	// users, whose ids their members name.
-	var (
-		ids     map[string]string
-		userErr []error
-		done    = make(chan struct{})
-	)
-	go func() {
-		defer close(done)
-		t.Users, ids, userErr = usersFromSCIM(users, len(groups))
-	}()
 	orgErr := orgsFromSCIM(t, orgs)
 	var memberErr []error
 	t.Members, memberErr = membersFromSCIM(members, t.Orgs)
-	<-done
+	cu := <-users
+	t.Users = cu.users
+	ids, userErr := cu.ids, cu.errs
 
 	var groupErr []error
 	seen := make(map[string]bool, len(groups))
@@ -107,11 +125,11 @@ func unique(seen map[string]bool, errs *[]error, kind string, i int, id, label s
 }
 
 // usersFromSCIM converts the users, and returns their ids, each mapped to
-// itself, with room for extra more.
-func usersFromSCIM(users []scim.User, extra int) ([]resolve.User, map[string]string, []error) {
+// itself.
+func usersFromSCIM(users []scim.User) ([]resolve.User, map[string]string, []error) {
 	var errs []error
 	out := make([]resolve.User, 0, len(users))
-	ids := make(map[string]string, len(users)+extra)
+	ids := make(map[string]string, len(users))
 	for i, u := range users {
 		switch {
 		case u.ID == "":

@@ -65,11 +65,13 @@ type SCIMSource struct {
 
 // Read implements Source.
 func (s *SCIMSource) Read(ctx context.Context, req ReadRequest) (*Tenant, error) {
-	snap, read, err := s.read(ctx, req, true)
+	// The users are converted while the members are read.
+	var users <-chan convertedUsers
+	snap, read, err := s.read(ctx, req, true, func(us []scim.User) { users = convertUsersAsync(us) })
 	if err != nil {
 		return nil, err
 	}
-	t, err := FromSCIM(snap.Users, snap.Groups, snap.Organizations, snap.Members)
+	t, err := fromSCIM(users, snap.Groups, snap.Organizations, snap.Members)
 	if err != nil {
 		return nil, fmt.Errorf("reading tenant: %w", err)
 	}
@@ -84,7 +86,7 @@ func (s *SCIMSource) Read(ctx context.Context, req ReadRequest) (*Tenant, error)
 // meta.location is dropped: it names where the server was, not what the
 // resource is, and would make two snapshots of one tenant differ.
 func (s *SCIMSource) ReadSnapshot(ctx context.Context, req ReadRequest) (*Snapshot, error) {
-	snap, _, err := s.read(ctx, req, false)
+	snap, _, err := s.read(ctx, req, false, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -110,8 +112,9 @@ func (s *SCIMSource) ReadSnapshot(ctx context.Context, req ReadRequest) (*Snapsh
 // read reads the tenant as wire resources. With slim, users, members and
 // group members keep only what FromSCIM reads, as soon as each page or
 // group is in: a large tenant's names, timestamps and schemas are never
-// held.
-func (s *SCIMSource) read(ctx context.Context, req ReadRequest, slim bool) (*Snapshot, map[string]bool, error) {
+// held. usersRead, when set, is given the users as soon as they are all
+// read, before the members are.
+func (s *SCIMSource) read(ctx context.Context, req ReadRequest, slim bool, usersRead func([]scim.User)) (*Snapshot, map[string]bool, error) {
 	if s.Client == nil {
 		return nil, nil, errors.New("reading tenant: no SCIM client")
 	}
@@ -150,6 +153,9 @@ func (s *SCIMSource) read(ctx context.Context, req ReadRequest, slim bool) (*Sna
 	}
 	if configErr != nil {
 		return nil, nil, configErr
+	}
+	if usersRead != nil {
+		usersRead(users)
 	}
 	members, read, err := s.readMembers(ctx, req, groups, orgs, slim)
 	if err != nil {
