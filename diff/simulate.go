@@ -48,7 +48,8 @@ type simulation struct {
 	// outcomes compose every step: Before is the observed member, After the
 	// final one; Reason is set by the step that removed a member. Sorted by
 	// org id, then email. Members that stay exactly as they are have
-	// ActionKeep.
+	// ActionKeep. When nothing is written every member is kept and
+	// outcomes is empty.
 	outcomes []resolve.Outcome
 	// members are the final members.
 	members []resolve.Member
@@ -71,7 +72,7 @@ type simulation struct {
 // All child writes form one step: on a server whose members already
 // reflect its configuration, a child org's members depend only on the
 // parent and that org's own configuration. With no write at all nothing is
-// recomputed and the members stay as observed.
+// recomputed and the members stay as observed (and outcomes is empty).
 //
 // When final is not nil, simulate calls it with the final members as soon
 // as they are known, before it composes the outcomes.
@@ -104,8 +105,14 @@ func (pl *planner) simulate(mode resolve.Mode, ws writeSet, final func([]resolve
 		}
 	}
 
-	if len(steps) == 0 && final != nil {
-		final(t.Members)
+	if len(steps) == 0 {
+		// Nothing is written: the members stay as observed, every outcome
+		// would be a keep, and the desired configuration is the current one
+		// as far as resolution goes: only its entitlements are needed.
+		if final != nil {
+			final(t.Members)
+		}
+		return simulation{members: t.Members, final: resolve.NewResolver(desired).Entitlements()}
 	}
 
 	// A track follows one member from the observed one to its final form.
@@ -189,11 +196,6 @@ func (pl *planner) simulate(mode resolve.Mode, ws writeSet, final func([]resolve
 		members, of = res.Members, next
 	}
 	sim := simulation{members: members, final: res}
-	if len(steps) == 0 {
-		// Nothing is written: the desired configuration is the current one
-		// as far as resolution goes, and only its entitlements are needed.
-		sim.final = resolve.NewResolver(desired).Entitlements()
-	}
 
 	sim.outcomes = make([]resolve.Outcome, 0, len(tracks))
 	for i := range tracks {
