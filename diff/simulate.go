@@ -151,6 +151,13 @@ func (pl *planner) simulate(mode resolve.Mode, ws writeSet, final func([]resolve
 		of[i] = at
 	}
 
+	// hint lists the tracks in the order the steps' outcomes first name
+	// them: by org and email, as resolution sorts them, but for the
+	// additions of each later step, which form a sorted run of their own.
+	// Composed in that order, the outcomes take little sorting.
+	hint := make([]int32, 0, len(tracks))
+	hinted := make([]bool, len(tracks))
+
 	members := t.Members
 	var res resolve.Result
 	// Steps with the same orgs resolve the same configuration but for the
@@ -179,7 +186,12 @@ func (pl *planner) simulate(mode resolve.Mode, ws writeSet, final func([]resolve
 					at = int32(len(tracks))
 					byKey[k] = at
 					tracks = append(tracks, track{org: oc.Org, email: oc.Email})
+					hinted = append(hinted, false)
 				}
+			}
+			if !hinted[at] {
+				hinted[at] = true
+				hint = append(hint, at)
 			}
 			tr := &tracks[at]
 			tr.after = oc.After
@@ -197,8 +209,14 @@ func (pl *planner) simulate(mode resolve.Mode, ws writeSet, final func([]resolve
 	}
 	sim := simulation{members: members, final: res}
 
-	sim.outcomes = make([]resolve.Outcome, 0, len(tracks))
 	for i := range tracks {
+		if !hinted[i] {
+			hint = append(hint, int32(i))
+		}
+	}
+	sim.outcomes = make([]resolve.Outcome, 0, len(tracks))
+	seq := make([]int32, 0, len(tracks)) // the outcomes' tracks
+	for _, i := range hint {
 		tr := &tracks[i]
 		oc := resolve.Outcome{Org: tr.org, Email: tr.email, Before: tr.before, After: tr.after, RoleGroup: tr.roleGroup, TierGroup: tr.tierGroup}
 		switch {
@@ -218,8 +236,9 @@ func (pl *planner) simulate(mode resolve.Mode, ws writeSet, final func([]resolve
 			oc.Action = resolve.ActionKeep
 		}
 		sim.outcomes = append(sim.outcomes, oc)
+		seq = append(seq, i)
 	}
-	sortOutcomes(sim.outcomes)
+	sortOutcomes(sim.outcomes, seq)
 	return sim
 }
 
@@ -240,11 +259,14 @@ func indexIn(ms []resolve.Member, p *resolve.Member) int {
 	return int(off / size)
 }
 
-// sortOutcomes sorts outcomes by org id, then email, stably. It sorts
-// small records instead of the outcomes, by (org rank, the email's first
-// bytes, email, position), which is the same total order as a stable sort
-// by (org, email), then moves each outcome once into its place.
-func sortOutcomes(outcomes []resolve.Outcome) {
+// sortOutcomes sorts outcomes by org id, email, then seq, outcome i's
+// track: the order of a stable sort by (org, email) of the outcomes in
+// track order. It sorts small records instead of the outcomes, by (org
+// rank, the email's first bytes, email, track), then moves each outcome
+// once into its place. The order is total, so the result does not depend
+// on how the records are sorted: when they arrive in a few sorted runs
+// (see simulate's hint), merging the runs is enough.
+func sortOutcomes(outcomes []resolve.Outcome, seq []int32) {
 	rank := map[string]int32{}
 	for i := range outcomes {
 		rank[outcomes[i].Org] = 0
@@ -260,15 +282,18 @@ func sortOutcomes(outcomes []resolve.Outcome) {
 	for i := range outcomes {
 		recs[i] = rec{key: emailKey(outcomes[i].Email), org: rank[outcomes[i].Org], pos: int32(i)}
 	}
-	slices.SortFunc(recs, func(a, b rec) int {
+	compare := func(a, b rec) int {
 		if a.org != b.org {
 			return cmp.Compare(a.org, b.org)
 		}
 		if a.key != b.key {
 			return cmp.Compare(a.key, b.key)
 		}
-		return cmp.Or(cmp.Compare(outcomes[a.pos].Email, outcomes[b.pos].Email), cmp.Compare(a.pos, b.pos))
-	})
+		return cmp.Or(cmp.Compare(outcomes[a.pos].Email, outcomes[b.pos].Email), cmp.Compare(seq[a.pos], seq[b.pos]))
+	}
+	if !sortRuns(recs, compare, 16) {
+		slices.SortFunc(recs, compare)
+	}
 	order := make([]int32, len(recs))
 	for i := range recs {
 		order[i] = recs[i].pos
