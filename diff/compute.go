@@ -919,6 +919,11 @@ func actionRank(a string) int {
 // changes' own comparison has, so the sort takes the same course and
 // leaves equal changes in the same order as sorting ms itself would. Then
 // it moves each change once into its place.
+//
+// Changes come from sorted outcomes, in a run per org (by id), and the
+// findings' flags after them: when the records merge from a few runs into
+// an order where no two are equal, that order is the only one, and the
+// sort is skipped.
 func sortMembers(ms []MemberChange) {
 	rank := map[string]int32{}
 	for i := range ms {
@@ -932,10 +937,12 @@ func sortMembers(ms []MemberChange) {
 		org, pos int32
 	}
 	recs := make([]rec, len(ms))
-	for i := range ms {
-		recs[i] = rec{key: emailKey(ms[i].Email), org: rank[ms[i].Org], pos: int32(i)}
+	fill := func() {
+		for i := range ms {
+			recs[i] = rec{key: emailKey(ms[i].Email), org: rank[ms[i].Org], pos: int32(i)}
+		}
 	}
-	slices.SortFunc(recs, func(a, b rec) int {
+	compare := func(a, b rec) int {
 		if a.org != b.org {
 			return cmp.Compare(a.org, b.org)
 		}
@@ -944,7 +951,16 @@ func sortMembers(ms []MemberChange) {
 		}
 		x, y := &ms[a.pos], &ms[b.pos]
 		return cmp.Or(cmp.Compare(x.Email, y.Email), cmp.Compare(actionRank(x.Action), actionRank(y.Action)), cmp.Compare(x.Reason, y.Reason))
-	})
+	}
+	fill()
+	merged := sortRuns(recs, compare, 64)
+	for i := 1; merged && i < len(recs); i++ {
+		merged = compare(recs[i-1], recs[i]) != 0
+	}
+	if !merged {
+		fill()
+		slices.SortFunc(recs, compare)
+	}
 	order := make([]int32, len(recs))
 	for i := range recs {
 		order[i] = recs[i].pos
