@@ -273,10 +273,31 @@ type memberIndex struct {
 
 func indexMembers(members []*Member) *memberIndex {
 	x := &memberIndex{
-		norm:     make([]string, len(members)),
-		byEmail:  make(map[string]int, len(members)),
-		next:     make([]int, len(members)),
-		byUserID: make(map[string]int, len(members)),
+		norm:    make([]string, len(members)),
+		byEmail: make(map[string]int, len(members)),
+		next:    make([]int, len(members)),
+	}
+	// The two maps are independent: a large organization's are built
+	// side by side.
+	byUserID := func() {
+		x.byUserID = make(map[string]int, len(members))
+		for i, m := range members {
+			if m.Origin == OriginSCIM && m.UserID != "" {
+				if _, dup := x.byUserID[m.UserID]; !dup {
+					x.byUserID[m.UserID] = i
+				}
+			}
+		}
+	}
+	var done chan struct{}
+	if len(members) >= 1<<12 {
+		done = make(chan struct{})
+		go func() {
+			defer close(done)
+			byUserID()
+		}()
+	} else {
+		byUserID()
 	}
 	for i := len(members) - 1; i >= 0; i-- {
 		x.norm[i] = NormEmail(members[i].Email)
@@ -286,12 +307,8 @@ func indexMembers(members []*Member) *memberIndex {
 		}
 		x.byEmail[x.norm[i]] = i
 	}
-	for i, m := range members {
-		if m.Origin == OriginSCIM && m.UserID != "" {
-			if _, dup := x.byUserID[m.UserID]; !dup {
-				x.byUserID[m.UserID] = i
-			}
-		}
+	if done != nil {
+		<-done
 	}
 	return x
 }

@@ -53,3 +53,20 @@ func BenchmarkResolveM(b *testing.B) { benchResolve(b, resolve.ModeStaged) }
 // BenchmarkResolveFullM resolves the M tier switched to full provisioning:
 // every jit and manual member is removed, with its reason.
 func BenchmarkResolveFullM(b *testing.B) { benchResolve(b, resolve.ModeFull) }
+
+// BenchmarkResolverFullM resolves the M tier under full provisioning with
+// a Resolver that has already resolved it once, as a plan's simulation
+// does in its last step: the entitlements are ready, only the members'
+// side is left.
+func BenchmarkResolverFullM(b *testing.B) {
+	t := tierM(b)
+	in := resolve.Input{Users: t.Users, Groups: t.Groups, Parent: t.Parent, Orgs: t.Orgs, Members: t.Members, Now: gen.Epoch}
+	rv := resolve.NewResolver(in)
+	rv.Resolve(resolve.ModeStaged, t.Members)
+	b.ReportAllocs()
+	var res resolve.Result
+	for b.Loop() {
+		res = rv.Resolve(resolve.ModeFull, t.Members)
+	}
+	b.ReportMetric(float64(len(res.Outcomes)), "outcomes")
+}
