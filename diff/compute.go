@@ -925,45 +925,21 @@ func actionRank(a string) int {
 // an order where no two are equal, that order is the only one, and the
 // sort is skipped.
 func sortMembers(ms []MemberChange) {
-	rank := map[string]int32{}
-	for i := range ms {
-		rank[ms[i].Org] = 0
+	at := func(i int) (string, string) { return ms[i].Org, ms[i].Email }
+	recs := orgEmailRecords(nil, len(ms), at)
+	compare := func(a, b orgEmailRec) int {
+		return compareOrgEmail(a, b, func(i, j int32) int {
+			x, y := &ms[i], &ms[j]
+			return cmp.Or(cmp.Compare(x.Email, y.Email), cmp.Compare(actionRank(x.Action), actionRank(y.Action)), cmp.Compare(x.Reason, y.Reason))
+		})
 	}
-	for k, org := range slices.Sorted(maps.Keys(rank)) {
-		rank[org] = int32(k)
-	}
-	type rec struct {
-		key      uint64 // emailKey of the change's email
-		org, pos int32
-	}
-	recs := make([]rec, len(ms))
-	fill := func() {
-		for i := range ms {
-			recs[i] = rec{key: emailKey(ms[i].Email), org: rank[ms[i].Org], pos: int32(i)}
-		}
-	}
-	compare := func(a, b rec) int {
-		if a.org != b.org {
-			return cmp.Compare(a.org, b.org)
-		}
-		if a.key != b.key {
-			return cmp.Compare(a.key, b.key)
-		}
-		x, y := &ms[a.pos], &ms[b.pos]
-		return cmp.Or(cmp.Compare(x.Email, y.Email), cmp.Compare(actionRank(x.Action), actionRank(y.Action)), cmp.Compare(x.Reason, y.Reason))
-	}
-	fill()
 	merged := sortRuns(recs, compare, 64)
 	for i := 1; merged && i < len(recs); i++ {
 		merged = compare(recs[i-1], recs[i]) != 0
 	}
 	if !merged {
-		fill()
+		orgEmailRecords(recs, len(ms), at)
 		slices.SortFunc(recs, compare)
 	}
-	order := make([]int32, len(recs))
-	for i := range recs {
-		order[i] = recs[i].pos
-	}
-	reorder(ms, order)
+	reorder(ms, positions(recs))
 }

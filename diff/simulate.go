@@ -267,38 +267,69 @@ func indexIn(ms []resolve.Member, p *resolve.Member) int {
 // on how the records are sorted: when they arrive in a few sorted runs
 // (see simulate's hint), merging the runs is enough.
 func sortOutcomes(outcomes []resolve.Outcome, seq []int32) {
-	rank := map[string]int32{}
-	for i := range outcomes {
-		rank[outcomes[i].Org] = 0
-	}
-	for k, org := range slices.Sorted(maps.Keys(rank)) {
-		rank[org] = int32(k)
-	}
-	type rec struct {
-		key      uint64 // emailKey of the outcome's email
-		org, pos int32
-	}
-	recs := make([]rec, len(outcomes))
-	for i := range outcomes {
-		recs[i] = rec{key: emailKey(outcomes[i].Email), org: rank[outcomes[i].Org], pos: int32(i)}
-	}
-	compare := func(a, b rec) int {
-		if a.org != b.org {
-			return cmp.Compare(a.org, b.org)
-		}
-		if a.key != b.key {
-			return cmp.Compare(a.key, b.key)
-		}
-		return cmp.Or(cmp.Compare(outcomes[a.pos].Email, outcomes[b.pos].Email), cmp.Compare(seq[a.pos], seq[b.pos]))
+	recs := orgEmailRecords(nil, len(outcomes),
+		func(i int) (string, string) { return outcomes[i].Org, outcomes[i].Email })
+	compare := func(a, b orgEmailRec) int {
+		return compareOrgEmail(a, b, func(x, y int32) int {
+			return cmp.Or(cmp.Compare(outcomes[x].Email, outcomes[y].Email), cmp.Compare(seq[x], seq[y]))
+		})
 	}
 	if !sortRuns(recs, compare, 16) {
 		slices.SortFunc(recs, compare)
 	}
+	reorder(outcomes, positions(recs))
+}
+
+// orgEmailRec stands for one element of a list sorted by org, then email:
+// the org's rank among the list's orgs, the first bytes of the email and
+// the element's place. Sorting such records, then moving each element
+// once into its place (reorder), costs less than sorting the elements.
+type orgEmailRec struct {
+	key      uint64 // emailKey of the element's email
+	org, pos int32
+}
+
+// orgEmailRecords fills recs (allocated when nil) with the records of the n
+// elements whose org and email at gives, in their order.
+func orgEmailRecords(recs []orgEmailRec, n int, at func(i int) (org, email string)) []orgEmailRec {
+	rank := map[string]int32{}
+	for i := range n {
+		org, _ := at(i)
+		rank[org] = 0
+	}
+	for k, org := range slices.Sorted(maps.Keys(rank)) {
+		rank[org] = int32(k)
+	}
+	if recs == nil {
+		recs = make([]orgEmailRec, n)
+	}
+	for i := range n {
+		org, email := at(i)
+		recs[i] = orgEmailRec{key: emailKey(email), org: rank[org], pos: int32(i)}
+	}
+	return recs
+}
+
+// compareOrgEmail orders records by org, then by the email's first bytes,
+// and asks tie, given their elements' places, when both are equal.
+func compareOrgEmail(a, b orgEmailRec, tie func(x, y int32) int) int {
+	if a.org != b.org {
+		return cmp.Compare(a.org, b.org)
+	}
+	if a.key != b.key {
+		return cmp.Compare(a.key, b.key)
+	}
+	return tie(a.pos, b.pos)
+}
+
+// positions returns the places of the elements the records stand for, in
+// the records' order.
+func positions(recs []orgEmailRec) []int32 {
 	order := make([]int32, len(recs))
 	for i := range recs {
 		order[i] = recs[i].pos
 	}
-	reorder(outcomes, order)
+	return order
 }
 
 // reorder moves s[order[i]] to place i for every i, moving each element
