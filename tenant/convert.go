@@ -3,6 +3,7 @@ package tenant
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -311,15 +312,10 @@ func orgFromSCIM(o scim.Organization) resolve.Org {
 		Mode:         resolve.Mode(o.Mode),
 		LoginDomains: slices.Clone(o.LoginDomains),
 		SeatTiers:    slices.Clone(o.SeatTiers),
+		Seats:        maps.Clone(o.Seats),
 	}
 	for _, m := range o.Mappings {
 		ro.Mappings = append(ro.Mappings, resolve.Mapping{GroupID: m.Group, Role: resolve.Role(m.Role), SeatTier: m.SeatTier})
-	}
-	if o.Seats != nil {
-		ro.Seats = make(map[string]int, len(o.Seats))
-		for k, v := range o.Seats {
-			ro.Seats[k] = v
-		}
 	}
 	for _, x := range o.Exceptions {
 		ro.Exceptions = append(ro.Exceptions, resolve.Exception{Email: x.Email, Until: x.Until, Reason: x.Reason})
@@ -413,16 +409,11 @@ func orgToSCIM(o resolve.Org) scim.Organization {
 		Mode:         string(o.Mode),
 		LoginDomains: slices.Clone(o.LoginDomains),
 		SeatTiers:    slices.Clone(o.SeatTiers),
+		Seats:        maps.Clone(o.Seats),
 		Meta:         scim.Meta{ResourceType: "Organization", Version: o.Version},
 	}
 	for _, m := range o.Mappings {
 		so.Mappings = append(so.Mappings, scim.Mapping{Group: m.GroupID, Role: string(m.Role), SeatTier: m.SeatTier})
-	}
-	if o.Seats != nil {
-		so.Seats = make(map[string]int, len(o.Seats))
-		for k, v := range o.Seats {
-			so.Seats[k] = v
-		}
 	}
 	for _, x := range o.Exceptions {
 		so.Exceptions = append(so.Exceptions, scim.Exception{Email: x.Email, Until: x.Until, Reason: x.Reason})
