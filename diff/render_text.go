@@ -323,10 +323,6 @@ func memberRow(m MemberChange) []string {
 	case ActionAdd:
 		return []string{clean(m.Email), as(m.After), via}
 	case ActionChange:
-		if m.Before != nil && m.After != nil {
-			// The common case, in one string.
-			return []string{clean(m.Email), clean(m.Before.Role) + "/" + clean(m.Before.SeatTier) + " → " + clean(m.After.Role) + "/" + clean(m.After.SeatTier), via}
-		}
 		return []string{clean(m.Email), as(m.Before) + " → " + as(m.After), via}
 	case ActionRemove:
 		detail := as(m.Before)
