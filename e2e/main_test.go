@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -42,7 +41,11 @@ func scimsyncBin(t testing.TB) string {
 			return
 		}
 		binPath = filepath.Join(binDir, "scimsync")
-		gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+		gobin, err := exec.LookPath("go")
+		if err != nil {
+			buildErr = fmt.Errorf("building scimsync: %w", err)
+			return
+		}
 		cmd := exec.Command(gobin, "build", "-o", binPath, "./cmd/scimsync")
 		cmd.Dir = ".."
 		out, err := cmd.CombinedOutput()
