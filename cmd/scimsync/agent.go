@@ -101,7 +101,8 @@ Flags:
   --log-level LEVEL         debug, info, warn or error (default info)
   --log-format FORMAT       text, json, or auto: text on a terminal, JSON
                             otherwise (default auto)
-  --insecure-skip-tls-verify  do not verify the server's TLS certificate
+  --insecure-skip-tls-verify
+                            do not verify the server's TLS certificate
                             (testing only)
   -h                        show this help
 

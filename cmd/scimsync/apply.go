@@ -216,7 +216,7 @@ func runApply(env *cmdEnv, args []string) int {
 		}
 	}
 	if opts.planFile == "" || !opts.yes {
-		color := env.IsTTY(env.Stdout) && env.Getenv("NO_COLOR") == ""
+		color := useColor(env, env.Stdout)
 		if err := diff.RenderText(env.Stdout, p, diff.TextOptions{Color: color}); err != nil {
 			fmt.Fprintf(env.Stderr, "scimsync apply: %v\n", err)
 			return exitError

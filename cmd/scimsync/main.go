@@ -131,7 +131,11 @@ func runArgs(env *cmdEnv, args []string) int {
 				fmt.Fprint(env.Stdout, c.usage)
 				return exitOK
 			}
-			fmt.Fprintf(env.Stderr, "scimsync help: unknown command %q\n", args[1])
+			if args[1] == "version" || args[1] == "help" {
+				fmt.Fprintf(env.Stdout, "Usage: scimsync %s\n\n%s.\n", args[1], builtinSummary[args[1]])
+				return exitOK
+			}
+			fmt.Fprintf(env.Stderr, "scimsync help: unknown command %q%s\n", args[1], didYouMean(args[1], commandNames()))
 			return exitError
 		}
 		printHelp(env.Stdout)
@@ -142,7 +146,7 @@ func runArgs(env *cmdEnv, args []string) int {
 	}
 	c, ok := commands[name]
 	if !ok {
-		fmt.Fprintf(env.Stderr, "scimsync: unknown command %q\nRun 'scimsync help' for the list of commands.\n", name)
+		fmt.Fprintf(env.Stderr, "scimsync: unknown command %q%s\nRun 'scimsync help' for the list of commands.\n", name, didYouMean(name, commandNames()))
 		return exitError
 	}
 	return c.run(env, args[1:])
@@ -160,7 +164,7 @@ func parseFlags[T any](env *cmdEnv, name, usage string, args []string, parse fun
 		return opts, exitOK, true
 	}
 	if err != nil {
-		fmt.Fprintf(env.Stderr, "scimsync %s: %v\nRun 'scimsync %s -h' for usage.\n", name, err, name)
+		fmt.Fprintf(env.Stderr, "scimsync %s: %v%s\nRun 'scimsync %s -h' for usage.\n", name, err, flagHint(fs, err), name)
 		return opts, exitError, true
 	}
 	return opts, exitOK, false
@@ -209,6 +213,12 @@ func loadSpecFor(env *cmdEnv, name string, files []string, nothing string) (*spe
 	return s, true
 }
 
+// builtinSummary describes the commands runArgs handles itself.
+var builtinSummary = map[string]string{
+	"help":    "show this help, or a command's: scimsync help <command>",
+	"version": "print the version",
+}
+
 func printHelp(w io.Writer) {
 	fmt.Fprint(w, `scimsync keeps an organization's identity configuration in git and
 reconciles it, safely, against a live SCIM 2.0 server.
@@ -228,8 +238,8 @@ Commands:
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-*s  %s\n", width, n, commands[n].summary)
 	}
-	fmt.Fprintf(w, "  %-*s  %s\n", width, "help", "show this help, or a command's: scimsync help <command>")
-	fmt.Fprintf(w, "  %-*s  %s\n", width, "version", "print the version")
+	fmt.Fprintf(w, "  %-*s  %s\n", width, "help", builtinSummary["help"])
+	fmt.Fprintf(w, "  %-*s  %s\n", width, "version", builtinSummary["version"])
 	fmt.Fprint(w, `
 Exit codes (plan, apply and other diff-like commands):
   0  no changes (or success)
@@ -238,9 +248,16 @@ Exit codes (plan, apply and other diff-like commands):
   3  changes that include removals or break policy
 
 Environment:
-  SCIMSYNC_CPUPROFILE  write a CPU profile of the run to this file, for
-                       go tool pprof
-
+`)
+	ew := 0
+	for _, v := range envVars {
+		ew = max(ew, len(v.name))
+	}
+	for _, v := range envVars {
+		indent := "\n" + strings.Repeat(" ", ew+4)
+		fmt.Fprintf(w, "  %-*s  %s\n", ew, v.name, strings.ReplaceAll(v.what, "\n", indent))
+	}
+	fmt.Fprint(w, `
 Every command takes -h for its own flags.
 `)
 }

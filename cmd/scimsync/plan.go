@@ -142,7 +142,7 @@ func runPlan(env *cmdEnv, args []string) int {
 	case "markdown":
 		err = diff.RenderMarkdown(env.Stdout, p)
 	default:
-		color := env.IsTTY(env.Stdout) && env.Getenv("NO_COLOR") == ""
+		color := useColor(env, env.Stdout)
 		err = diff.RenderText(env.Stdout, p, diff.TextOptions{Color: color})
 	}
 	if err != nil {

@@ -32,8 +32,8 @@ const serveUsage = `Usage: scimsync serve --state FILE (--token-file FILE | --to
 Serve a tenant snapshot (the format of target.file and of scimsync snapshot)
 over SCIM 2.0 with the organization extension: /Users, /Groups,
 /Organizations, /Members and discovery, under the base path. Members are
-recomputed with the rules of DESIGN §5 after every change, at SCIMSYNC_NOW
-when it is set. It is the reference server for trying scimsync without a
+recomputed after every change with the same resolution rules plan predicts
+with, at SCIMSYNC_NOW when it is set. It is the reference server for trying scimsync without a
 tenant; faults can be injected to test clients.
 
 It listens on a loopback address unless --allow-remote is given, and needs a
