@@ -41,6 +41,9 @@ type cmdEnv struct {
 	Now    func() time.Time
 	// IsTTY reports whether the given stream is a terminal.
 	IsTTY func(f any) bool
+	// errs records the command's error for --format json; nil when JSON
+	// errors are off (see errjson.go).
+	errs *errorRecord
 }
 
 // command is one subcommand.
@@ -149,6 +152,9 @@ func runArgs(env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.Stderr, "scimsync: unknown command %q%s\nRun 'scimsync help' for the list of commands.\n", name, didYouMean(name, commandNames()))
 		return exitError
 	}
+	if jsonErrorCommands[name] && wantsJSON(args[1:]) {
+		return runJSONErrors(env, c, args[1:])
+	}
 	return c.run(env, args[1:])
 }
 
@@ -164,6 +170,7 @@ func parseFlags[T any](env *cmdEnv, name, usage string, args []string, parse fun
 		return opts, exitOK, true
 	}
 	if err != nil {
+		env.recordError(cliError{Kind: errKindUsage, Message: err.Error() + flagHint(fs, err)})
 		fmt.Fprintf(env.Stderr, "scimsync %s: %v%s\nRun 'scimsync %s -h' for usage.\n", name, err, flagHint(fs, err), name)
 		return opts, exitError, true
 	}
@@ -200,11 +207,16 @@ func checkSpecFiles(fs *flag.FlagSet, files []string, noStdin string) ([]string,
 func loadSpecFor(env *cmdEnv, name string, files []string, nothing string) (*spec.Spec, bool) {
 	s, diags, err := spec.LoadWith(spec.LoadOptions{Now: env.Now(), Stdin: env.Stdin}, files...)
 	if err != nil {
+		recordLoadError(env, files, err)
 		fmt.Fprintf(env.Stderr, "scimsync %s: %v\n", name, err)
 		return nil, false
 	}
 	for _, d := range diags {
 		fmt.Fprintln(env.Stderr, d.String())
+	}
+	if errs := diags.Errors(); len(errs) > 0 {
+		d := errs[0]
+		env.recordError(cliError{Kind: errKindSpec, Message: d.String(), File: d.Pos.File, Line: d.Pos.Line, Col: d.Pos.Col})
 	}
 	if diags.HasErrors() || s == nil {
 		fmt.Fprintf(env.Stderr, "scimsync %s: the spec is invalid (%s); %s\n", name, plural(len(diags.Errors()), "error"), nothing)

@@ -81,6 +81,7 @@ func runValidate(env *cmdEnv, args []string) int {
 
 	s, diags, err := spec.LoadWith(spec.LoadOptions{Now: env.Now(), Stdin: env.Stdin}, opts.files...)
 	if err != nil {
+		recordLoadError(env, opts.files, err)
 		fmt.Fprintf(env.Stderr, "scimsync validate: %v\n", err)
 		return exitError
 	}
