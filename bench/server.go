@@ -272,6 +272,17 @@ func (rc *recorder) reset() {
 	rc.mu.Unlock()
 }
 
+// withFileTarget returns spec YAML y with its target set to the snapshot
+// file path.
+func withFileTarget(y, path string) ([]byte, error) {
+	var s spec.Spec
+	if err := yaml.Unmarshal([]byte(y), &s); err != nil {
+		return nil, err
+	}
+	s.Target = spec.Target{File: path}
+	return yaml.Marshal(&s)
+}
+
 // withTarget returns spec YAML y with its target set to url, the token
 // read from tokenEnv.
 func withTarget(y, url string) ([]byte, error) {
