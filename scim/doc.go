@@ -20,7 +20,8 @@
 //
 // Bodies are decoded with the JSON v2 implementation
 // (github.com/go-json-experiment/json), in one pass, with attribute names
-// matched case-insensitively. A success body that is not JSON, or not the
+// matched exactly or case-insensitively, and nothing looser: "_id" is not
+// id, and "act_ive" is not active. A success body that is not JSON, or not the
 // list or resource asked for (no totalResults, a resource without an id),
 // fails with an error matching ErrInvalidResponse.
 //
