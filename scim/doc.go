@@ -42,6 +42,14 @@
 //     PATCH that the server had in fact applied cannot apply twice: it fails
 //     with 412 and the caller re-reads.
 //
+// # Writes prove their outcome
+//
+// A PATCH answered 2xx is a success only when the answer shows the
+// organization at a new version. A SCIM error body under a 2xx status,
+// another resource, no id, no version, or the version sent as If-Match is an
+// error matching ErrUnknownOutcome, never an *Error: the server processed
+// the request, and whether it changed anything is not known.
+//
 // # Secrets
 //
 // The bearer token is sent only to the host of Config.BaseURL: redirects to
