@@ -89,6 +89,15 @@ type Config struct {
 	HTTPClient *http.Client
 	// UserAgent is sent as User-Agent. Default "scimsync".
 	UserAgent string
+	// TokenSource says where the token came from, such as "environment
+	// variable SCIMSYNC_TOKEN" or "token file /etc/scimsync/token", for
+	// the fix a 401 or 403 suggests. Never the token.
+	TokenSource string
+	// OnRetry, when set, is called before each retry of a transient
+	// failure (503, 429, a dropped connection, a truncated body), for the
+	// operator to see it: RetryEvent.String reads "retrying in 2s (503
+	// from https://…/Users)". Calls come from several goroutines at once.
+	OnRetry func(RetryEvent)
 }
 
 // Client is a SCIM 2.0 client bound to one service root and token. It is
@@ -126,6 +135,9 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("scim client: base URL %s must not have a query or fragment", u.Redacted())
 	case u.Scheme == "http" && !isLoopback(u.Hostname()):
 		return nil, fmt.Errorf("scim client: refusing to send the token over plain http to %s; use https", u.Host)
+	}
+	if err := checkBasePath(u.Scheme, u.Host, u.EscapedPath()); err != nil {
+		return nil, err
 	}
 	if cfg.Token == "" {
 		return nil, errors.New("scim client: no token")
@@ -314,7 +326,7 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 			return nil, fmt.Errorf("%s %s: encoding body: %w", r.method, r.endpoint, err)
 		}
 	}
-	st := &attemptState{method: r.method, budget: c.cfg.MaxRetryWait}
+	st := &attemptState{method: r.method, url: c.base + r.endpoint, budget: c.cfg.MaxRetryWait}
 	ctx = context.WithValue(ctx, stateKey{}, st)
 	var rawBody any
 	if body != nil {
@@ -343,6 +355,10 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		resp.Body = io.NopCloser(bytes.NewReader(nil))
 		if st.readErr == nil && resp.StatusCode/100 == 2 {
 			st.readErr = checkJSON(st.body)
+			if errors.Is(st.readErr, ErrInvalidResponse) {
+				st.readErr = &TargetError{Method: r.method, URL: st.url, Err: st.readErr,
+					Fix: notJSONFix(resp.Header.Get("Content-Type"), st.body)}
+			}
 		}
 		return st.readErr
 	})
@@ -359,20 +375,23 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		if resp != nil && resp.Body != nil {
 			resp.Body.Close()
 		}
-		return nil, c.transportError(r, err)
+		return nil, c.transportError(r, st.url, err)
 	}
 	defer resp.Body.Close()
 	data := st.body
 	if !st.read {
 		// Retries ran out on a retryable status; the body is still unread.
 		if data, err = c.readBody(resp); err != nil {
-			return nil, c.transportError(r, err)
+			return nil, c.transportError(r, st.url, err)
 		}
 	}
 	c.log.Debug("scim request", "method", r.method, "path", r.endpoint, "status", resp.StatusCode,
 		"bytes", len(data), "duration", time.Since(start).Round(time.Millisecond))
 	if resp.StatusCode/100 != 2 {
 		e := c.newError(r.method, r.endpoint, resp.StatusCode, data)
+		if fix := c.statusFix(e, data); fix != "" {
+			return nil, &TargetError{Method: r.method, URL: st.url, Err: e, Fix: fix}
+		}
 		if st.overBudget > 0 {
 			return nil, fmt.Errorf("%w (the server asked to retry in %s, beyond the retry budget of %s)",
 				e, st.overBudget.Round(time.Second), c.cfg.MaxRetryWait)
@@ -383,11 +402,20 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 }
 
 // transportError describes a failure without a usable response. The
-// *url.Error wrapper is dropped: it would repeat the full URL.
-func (c *Client) transportError(r request, err error) error {
+// *url.Error wrapper is dropped: it would repeat the full URL with its
+// query. A failure that calls for a fix becomes a *TargetError, which
+// names the full URL (fullURL, without the query) and the fix.
+func (c *Client) transportError(r request, fullURL string, err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
+	}
+	var te *TargetError
+	if errors.As(err, &te) {
+		return te
+	}
+	if fix := c.transportFix(err); fix != "" {
+		return &TargetError{Method: r.method, URL: fullURL, Err: err, Fix: fix}
 	}
 	return fmt.Errorf("%s %s: %w", r.method, r.endpoint, err)
 }

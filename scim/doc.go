@@ -36,6 +36,14 @@
 //     at once instead of a wait.
 //   - Other 5xx (except 501), transport failures and truncated bodies are
 //     retried for GET only, with exponential backoff.
+//   - A server that cannot be reached at all (connection refused, no route,
+//     a host name that does not resolve) gets one quick retry. TLS on one
+//     side only, an untrusted certificate, a 404 on a standard endpoint, a
+//     success answer that is not JSON (a web page), a 401 or a 403 get none.
+//     Each fails with a *TargetError that names the full URL and the likely
+//     fix, such as "the SCIM base URL usually ends in /scim/v2".
+//   - Config.OnRetry sees every retry, so that it can be shown: "retrying in
+//     2s (503 from https://…/Users)".
 //   - PATCH is otherwise retried only when the connection could not be
 //     established at all (the request never left). A PATCH whose outcome is
 //     unknown is not repeated. Every PATCH carries If-Match, so even a retried

@@ -89,11 +89,12 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
+	return e.Method + " " + e.URL + ": " + e.statusText()
+}
+
+// statusText is the message of e after its method and URL.
+func (e *Error) statusText() string {
 	var b strings.Builder
-	b.WriteString(e.Method)
-	b.WriteByte(' ')
-	b.WriteString(e.URL)
-	b.WriteString(": ")
 	b.WriteString(strconv.Itoa(e.Status))
 	if text := http.StatusText(e.Status); text != "" {
 		b.WriteByte(' ')

@@ -166,11 +166,7 @@ func (c *Client) PatchOrganization(ctx context.Context, id, version string, ops 
 	if errors.Is(err, ErrInvalidResponse) {
 		// Only a success body is checked for JSON: the server processed
 		// the request, and what it did is unreadable.
-		var ue *UnknownOutcomeError
-		if !errors.As(err, &ue) {
-			err = &UnknownOutcomeError{Method: http.MethodPatch, URL: endpoint,
-				Reason: "the body is not JSON: " + c.redact(errors.Unwrap(err).Error())}
-		}
+		err = &UnknownOutcomeError{Method: http.MethodPatch, URL: endpoint, Reason: "the body is not JSON"}
 	}
 	if err != nil {
 		return "", fmt.Errorf("patching organization %s: %w", id, err)
