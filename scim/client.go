@@ -118,29 +118,18 @@ type Client struct {
 	nbytes atomic.Int64
 }
 
-// New checks cfg, fills in defaults and returns a Client.
+// New checks cfg, fills in defaults and returns a Client. An unusable
+// Config.BaseURL fails with an error matching ErrBaseURL.
 func New(cfg Config) (*Client, error) {
-	u, err := url.Parse(strings.TrimSpace(cfg.BaseURL))
+	u, err := parseBaseURL(cfg.BaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("scim client: parsing base URL: %w", err)
-	}
-	switch {
-	case u.Scheme != "https" && u.Scheme != "http":
-		return nil, fmt.Errorf("scim client: base URL %q: scheme must be https", cfg.BaseURL)
-	case u.Host == "":
-		return nil, fmt.Errorf("scim client: base URL %q has no host", cfg.BaseURL)
-	case u.User != nil:
-		return nil, errors.New("scim client: base URL must not carry credentials; use the token")
-	case u.RawQuery != "" || u.Fragment != "":
-		return nil, fmt.Errorf("scim client: base URL %s must not have a query or fragment", u.Redacted())
-	case u.Scheme == "http" && !isLoopback(u.Hostname()):
-		return nil, fmt.Errorf("scim client: refusing to send the token over plain http to %s; use https", u.Host)
-	}
-	if err := checkBasePath(u.Scheme, u.Host, u.EscapedPath()); err != nil {
-		return nil, err
+		return nil, &baseURLError{err}
 	}
 	if cfg.Token == "" {
 		return nil, errors.New("scim client: no token")
+	}
+	if err := checkGODEBUG(os.Getenv("GODEBUG")); err != nil {
+		return nil, err
 	}
 	if !validToken(cfg.Token) {
 		return nil, errors.New("scim client: token holds characters not allowed in an HTTP header (whitespace or control characters)")
@@ -231,6 +220,40 @@ func New(cfg Config) (*Client, error) {
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 	}
 	return c, nil
+}
+
+// ErrBaseURL matches the error of New for a base URL it refuses.
+var ErrBaseURL = errors.New("invalid base URL")
+
+type baseURLError struct{ err error }
+
+func (e *baseURLError) Error() string        { return e.err.Error() }
+func (e *baseURLError) Unwrap() error        { return e.err }
+func (e *baseURLError) Is(target error) bool { return target == ErrBaseURL }
+
+// parseBaseURL checks a base URL: https, or http on a loopback host; no
+// credentials, query or fragment; not a resource endpoint.
+func parseBaseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return nil, fmt.Errorf("scim client: parsing base URL: %w", err)
+	}
+	switch {
+	case u.Scheme != "https" && u.Scheme != "http":
+		return nil, fmt.Errorf("scim client: base URL %q: scheme must be https", raw)
+	case u.Host == "":
+		return nil, fmt.Errorf("scim client: base URL %q has no host", raw)
+	case u.User != nil:
+		return nil, errors.New("scim client: base URL must not carry credentials; use the token")
+	case u.RawQuery != "" || u.Fragment != "":
+		return nil, fmt.Errorf("scim client: base URL %s must not have a query or fragment", u.Redacted())
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		return nil, fmt.Errorf("scim client: refusing to send the token over plain http to %s; use https", u.Host)
+	}
+	if err := checkBasePath(u.Scheme, u.Host, u.EscapedPath()); err != nil {
+		return nil, err
+	}
+	return u, nil
 }
 
 func newTransport(cfg Config) (*http.Transport, error) {
@@ -488,6 +511,19 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// checkGODEBUG refuses the GODEBUG settings with which net/http prints
+// request headers, the Authorization header with the token among them:
+// http2debug=1 and http2debug=2. net/http reads them once, at start-up, and
+// matches them as substrings, as this does; the only remedy is not to run.
+func checkGODEBUG(v string) error {
+	for _, bad := range []string{"http2debug=1", "http2debug=2"} {
+		if strings.Contains(v, bad) {
+			return fmt.Errorf("scim client: refusing to run with GODEBUG=%s: Go's HTTP/2 debug log prints every request header, the bearer token among them; remove http2debug from the GODEBUG environment variable", sanitize(v, 200))
+		}
+	}
+	return nil
 }
 
 func validToken(t string) bool {

@@ -249,8 +249,8 @@ func TestNewRefusesABaseURLOfAResource(t *testing.T) {
 		{"http://127.0.0.1:8080/ServiceProviderConfig", "must not include /ServiceProviderConfig: use http://127.0.0.1:8080,"},
 	} {
 		_, err := scim.New(scim.Config{BaseURL: tc.base, Token: "t"})
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("New(%s) error = %v, want one containing %q", tc.base, err, tc.want)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, scim.ErrBaseURL) {
+			t.Errorf("New(%s) error = %v, want one containing %q, matching ErrBaseURL", tc.base, err, tc.want)
 		}
 	}
 	for _, ok := range []string{"https://scim.example.gov/scim/v2", "https://scim.example.gov/v1/scim/v2/", "https://scim.example.gov/UsersAPI/v2"} {
@@ -332,6 +332,29 @@ func TestRetryEventString(t *testing.T) {
 	} {
 		if got := tc.e.String(); got != tc.want {
 			t.Errorf("String() = %q, want %q", got, tc.want)
+		}
+	}
+}
+
+// net/http prints request headers, the bearer token among them, under
+// GODEBUG=http2debug=1 or 2; New refuses to make a client then (issue 14).
+func TestNewRefusesHTTP2DebugLogging(t *testing.T) {
+	for _, v := range []string{"http2debug=1", "http2debug=2", "madvdontneed=1,http2debug=2", "http2debug=10"} {
+		t.Run(v, func(t *testing.T) {
+			t.Setenv("GODEBUG", v)
+			_, err := scim.New(scim.Config{BaseURL: "https://scim.example.gov/scim/v2", Token: testToken})
+			if err == nil || !strings.Contains(err.Error(), "refusing to run with GODEBUG="+v+": Go's HTTP/2 debug log prints every request header") {
+				t.Fatalf("New error = %v, want a refusal naming GODEBUG", err)
+			}
+			if strings.Contains(err.Error(), testToken) {
+				t.Errorf("error %q shows the token", err)
+			}
+		})
+	}
+	for _, v := range []string{"", "http2debug=0", "http2client=0", "tlsrsakex=1"} {
+		t.Setenv("GODEBUG", v)
+		if _, err := scim.New(scim.Config{BaseURL: "https://scim.example.gov/scim/v2", Token: testToken}); err != nil {
+			t.Errorf("GODEBUG=%s: New: %v", v, err)
 		}
 	}
 }
