@@ -107,15 +107,17 @@ type Client struct {
 	host   string // host[:port] of base
 	scheme string
 	token  string
+	forms  tokenForms // what a body holding the token contains
 	cfg    Config
 	log    *slog.Logger
 	retry  *retryablehttp.Client
 	// slots bounds the requests in flight across every call on the client
 	// (Config.Concurrency), so that listings read side by side share one
 	// limit rather than multiply it.
-	slots  chan struct{}
-	nreq   atomic.Int64
-	nbytes atomic.Int64
+	slots     chan struct{}
+	nreq      atomic.Int64
+	nbytes    atomic.Int64
+	nredacted atomic.Int64
 }
 
 // New checks cfg, fills in defaults and returns a Client. An unusable
@@ -180,6 +182,7 @@ func New(cfg Config) (*Client, error) {
 		host:   u.Host,
 		scheme: u.Scheme,
 		token:  cfg.Token,
+		forms:  newTokenForms(cfg.Token),
 		cfg:    cfg,
 		log:    log,
 	}
@@ -421,6 +424,10 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		}
 		return nil, e
 	}
+	if data, err = c.redactBody(data); err != nil {
+		return nil, fmt.Errorf("%s %s: redacting the token from the body: %w", r.method, r.endpoint, err)
+	}
+	c.redactHeader(resp.Header)
 	return &response{status: resp.StatusCode, header: resp.Header, body: data}, nil
 }
 
@@ -470,7 +477,7 @@ func (c *Client) redact(s string) string {
 	if c.token == "" {
 		return s
 	}
-	return strings.ReplaceAll(s, c.token, "[REDACTED]")
+	return strings.ReplaceAll(s, c.token, Redacted)
 }
 
 // countingTransport counts requests and response bytes for Stats.
