@@ -382,7 +382,8 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		if st.readErr == nil && resp.StatusCode/100 == 2 {
 			st.readErr = checkJSON(st.body)
 			if errors.Is(st.readErr, ErrInvalidResponse) {
-				st.readErr = &TargetError{Method: r.method, URL: st.url, Err: st.readErr,
+				st.readErr = &TargetError{Method: r.method, URL: st.url,
+					Err: notJSON(resp.StatusCode, resp.Header.Get("Content-Type"), st.body),
 					Fix: notJSONFix(resp.Header.Get("Content-Type"), st.body)}
 			}
 		}

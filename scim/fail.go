@@ -183,6 +183,24 @@ func (c *Client) tokenSource() string {
 	return ""
 }
 
+// notJSON describes a success answer that is not JSON by its status, its
+// media type and an excerpt (an HTML page's title), rather than by the
+// decoder's complaint about its first byte ("invalid character '<'"). It
+// matches ErrInvalidResponse.
+func notJSON(status int, contentType string, body []byte) error {
+	media, _, _ := strings.Cut(contentType, ";")
+	media = sanitize(strings.ToLower(strings.TrimSpace(media)), 60)
+	what := "a body"
+	if media != "" {
+		what = "a " + media + " body"
+	}
+	msg := fmt.Sprintf("%d %s with %s, not JSON", status, http.StatusText(status), what)
+	if ex := excerpt(body); ex != "" {
+		msg += fmt.Sprintf(" (%q)", sanitize(ex, 60))
+	}
+	return &invalidResponse{errors.New(msg)}
+}
+
 // notJSONFix is the fix for a success answer that is not JSON.
 func notJSONFix(contentType string, body []byte) string {
 	if strings.Contains(strings.ToLower(contentType), "html") || looksLikeML.Match(body[:min(len(body), 512)]) {
