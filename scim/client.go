@@ -381,7 +381,7 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		resp.Body = io.NopCloser(bytes.NewReader(nil))
 		if st.readErr == nil && resp.StatusCode/100 == 2 {
 			st.readErr = checkJSON(st.body)
-			if errors.Is(st.readErr, ErrInvalidResponse) {
+			if errors.Is(st.readErr, ErrInvalidResponse) && !looksLikeJSON(st.body) {
 				st.readErr = &TargetError{Method: r.method, URL: st.url,
 					Err: notJSON(resp.StatusCode, resp.Header.Get("Content-Type"), st.body),
 					Fix: notJSONFix(resp.Header.Get("Content-Type"), st.body)}

@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -199,6 +200,13 @@ func notJSON(status int, contentType string, body []byte) error {
 		msg += fmt.Sprintf(" (%q)", sanitize(ex, 60))
 	}
 	return &invalidResponse{errors.New(msg)}
+}
+
+// looksLikeJSON tells whether a body starts as an object or an array does:
+// one that then fails to decode is broken JSON, not another kind of page.
+func looksLikeJSON(body []byte) bool {
+	b := bytes.TrimSpace(body)
+	return len(b) > 0 && (b[0] == '{' || b[0] == '[')
 }
 
 // notJSONFix is the fix for a success answer that is not JSON.

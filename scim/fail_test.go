@@ -185,7 +185,7 @@ func TestWrongEndpointFailsFast(t *testing.T) {
 				w.Header().Set("Content-Type", "text/html; charset=utf-8")
 				io.WriteString(w, "<!doctype html><html><head><title>Sign in</title></head><body>Welcome</body></html>")
 			},
-			path: "/scim/v2/Users: decoding response body: ",
+			path: "/scim/v2/Users: 200 OK with a text/html body, not JSON (\"Sign in\"); ",
 			fix:  "this looks like a web page, not a SCIM endpoint: check the base URL, which usually ends in /scim/v2"},
 		{name: "an HTML page without a Content-Type",
 			call: func(c *scim.Client) error { _, err := c.ServiceProviderConfig(context.Background()); return err },

@@ -127,6 +127,7 @@ func (c *Client) expBackoff(retries int) time.Duration {
 func retryableError(err error, idempotent bool) bool {
 	var (
 		redirect  *redirectError
+		target    *TargetError // a body that is not JSON at all
 		verify    *tls.CertificateVerificationError
 		unknownCA x509.UnknownAuthorityError
 		hostname  x509.HostnameError
@@ -136,7 +137,7 @@ func retryableError(err error, idempotent bool) bool {
 	)
 	switch {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
-		errors.Is(err, ErrBodyTooLarge), errors.Is(err, ErrInvalidResponse),
+		errors.Is(err, ErrBodyTooLarge), errors.As(err, &target),
 		errors.As(err, &redirect), errors.As(err, &verify), errors.As(err, &unknownCA),
 		errors.As(err, &hostname), errors.As(err, &invalid), errors.As(err, &recordHdr):
 		return false
