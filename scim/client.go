@@ -478,7 +478,7 @@ func (c *Client) redact(s string) string {
 	if c.token == "" {
 		return s
 	}
-	return strings.ReplaceAll(s, c.token, Redacted)
+	return redactString(s, c.token)
 }
 
 // countingTransport counts requests and response bytes for Stats.

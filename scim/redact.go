@@ -85,7 +85,7 @@ func (c *Client) redactBody(body []byte) ([]byte, error) {
 		}
 		if tok.Kind() == '"' {
 			if s := tok.String(); strings.Contains(s, c.token) {
-				tok = jsontext.String(strings.ReplaceAll(s, c.token, Redacted))
+				tok = jsontext.String(redactString(s, c.token))
 				changed = true
 				c.nredacted.Add(1)
 			}
@@ -100,13 +100,30 @@ func (c *Client) redactBody(body []byte) ([]byte, error) {
 	return bytes.TrimSuffix(out.Bytes(), []byte("\n")), nil
 }
 
+// redactString replaces token in s with Redacted. When the token overlaps
+// the text around it so that it appears again (a token such as "ED]x"), the
+// whole of s goes.
+func redactString(s, token string) string {
+	if token == "" {
+		return s
+	}
+	r := strings.ReplaceAll(s, token, Redacted)
+	if !strings.Contains(r, token) {
+		return r
+	}
+	if !strings.Contains(Redacted, token) {
+		return Redacted
+	}
+	return ""
+}
+
 // redactHeader replaces the token in every response header value (an ETag
 // becomes a meta.version, which plans show).
 func (c *Client) redactHeader(h http.Header) {
 	for k, vs := range h {
 		for i, v := range vs {
 			if strings.Contains(v, c.token) {
-				h[k][i] = strings.ReplaceAll(v, c.token, Redacted)
+				h[k][i] = redactString(v, c.token)
 				c.nredacted.Add(1)
 			}
 		}

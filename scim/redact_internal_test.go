@@ -2,7 +2,10 @@ package scim
 
 import (
 	"bytes"
+	"strings"
 	"testing"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // A body that cannot hold the token is passed on as it is, without a copy:
@@ -34,4 +37,39 @@ func TestRedactBodyLeavesOtherBodiesAlone(t *testing.T) {
 	if err != nil || string(got) != `{"x":"<[REDACTED]>","[REDACTED]":1}` {
 		t.Errorf("redactBody = %s, %v", got, err)
 	}
+}
+
+// FuzzRedactBody checks the redaction of any valid body with any token:
+// the result is valid JSON, no string of it holds the token, and a body
+// that mayHold rules out is returned as it is.
+func FuzzRedactBody(f *testing.F) {
+	f.Add([]byte(`{"email":"x.tok-3f9a@example.gov","n":1}`), "tok-3f9a")
+	f.Add([]byte(`{"email":"x.\u0074ok@x","a\/b":"a\/b"}`), "a/b")
+	f.Add([]byte(`["\"q\"",{"\"q\"":null}]`), `"q"`)
+	f.Fuzz(func(t *testing.T, body []byte, token string) {
+		if !validToken(token) || len(token) == 0 || !jsontext.Value(body).IsValid(jsontext.AllowDuplicateNames(true)) {
+			return
+		}
+		c := &Client{token: token, forms: newTokenForms(token)}
+		got, err := c.redactBody(body)
+		if err != nil {
+			t.Fatalf("redactBody(%q, %q): %v", body, token, err)
+		}
+		if !c.forms.mayHold(body) && !bytes.Equal(got, body) {
+			t.Fatalf("a body that cannot hold the token was changed: %q → %q", body, got)
+		}
+		if !jsontext.Value(got).IsValid(jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)) {
+			t.Fatalf("redactBody(%q, %q) = %q, not valid JSON", body, token, got)
+		}
+		dec := jsontext.NewDecoder(bytes.NewReader(got), decodeOptions)
+		for {
+			tok, err := dec.ReadToken()
+			if err != nil {
+				break
+			}
+			if tok.Kind() == '"' && strings.Contains(tok.String(), token) {
+				t.Fatalf("redactBody(%q, %q) = %q: a string still holds the token", body, token, got)
+			}
+		}
+	})
 }
