@@ -89,6 +89,15 @@ type Config struct {
 	HTTPClient *http.Client
 	// UserAgent is sent as User-Agent. Default "scimsync".
 	UserAgent string
+	// TokenSource says where the token came from, such as "environment
+	// variable SCIMSYNC_TOKEN" or "token file /etc/scimsync/token", for
+	// the fix a 401 or 403 suggests. Never the token.
+	TokenSource string
+	// OnRetry, when set, is called before each retry of a transient
+	// failure (503, 429, a dropped connection, a truncated body), for the
+	// operator to see it: RetryEvent.String reads "retrying in 2s (503
+	// from https://…/Users)". Calls come from several goroutines at once.
+	OnRetry func(RetryEvent)
 }
 
 // Client is a SCIM 2.0 client bound to one service root and token. It is
@@ -98,37 +107,31 @@ type Client struct {
 	host   string // host[:port] of base
 	scheme string
 	token  string
+	forms  tokenForms // what a body holding the token contains
 	cfg    Config
 	log    *slog.Logger
 	retry  *retryablehttp.Client
 	// slots bounds the requests in flight across every call on the client
 	// (Config.Concurrency), so that listings read side by side share one
 	// limit rather than multiply it.
-	slots  chan struct{}
-	nreq   atomic.Int64
-	nbytes atomic.Int64
+	slots     chan struct{}
+	nreq      atomic.Int64
+	nbytes    atomic.Int64
+	nredacted atomic.Int64
 }
 
-// New checks cfg, fills in defaults and returns a Client.
+// New checks cfg, fills in defaults and returns a Client. An unusable
+// Config.BaseURL fails with an error matching ErrBaseURL.
 func New(cfg Config) (*Client, error) {
-	u, err := url.Parse(strings.TrimSpace(cfg.BaseURL))
+	u, err := parseBaseURL(cfg.BaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("scim client: parsing base URL: %w", err)
-	}
-	switch {
-	case u.Scheme != "https" && u.Scheme != "http":
-		return nil, fmt.Errorf("scim client: base URL %q: scheme must be https", cfg.BaseURL)
-	case u.Host == "":
-		return nil, fmt.Errorf("scim client: base URL %q has no host", cfg.BaseURL)
-	case u.User != nil:
-		return nil, errors.New("scim client: base URL must not carry credentials; use the token")
-	case u.RawQuery != "" || u.Fragment != "":
-		return nil, fmt.Errorf("scim client: base URL %s must not have a query or fragment", u.Redacted())
-	case u.Scheme == "http" && !isLoopback(u.Hostname()):
-		return nil, fmt.Errorf("scim client: refusing to send the token over plain http to %s; use https", u.Host)
+		return nil, &baseURLError{err}
 	}
 	if cfg.Token == "" {
 		return nil, errors.New("scim client: no token")
+	}
+	if err := checkGODEBUG(os.Getenv("GODEBUG")); err != nil {
+		return nil, err
 	}
 	if !validToken(cfg.Token) {
 		return nil, errors.New("scim client: token holds characters not allowed in an HTTP header (whitespace or control characters)")
@@ -179,6 +182,7 @@ func New(cfg Config) (*Client, error) {
 		host:   u.Host,
 		scheme: u.Scheme,
 		token:  cfg.Token,
+		forms:  newTokenForms(cfg.Token),
 		cfg:    cfg,
 		log:    log,
 	}
@@ -219,6 +223,40 @@ func New(cfg Config) (*Client, error) {
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 	}
 	return c, nil
+}
+
+// ErrBaseURL matches the error of New for a base URL it refuses.
+var ErrBaseURL = errors.New("invalid base URL")
+
+type baseURLError struct{ err error }
+
+func (e *baseURLError) Error() string        { return e.err.Error() }
+func (e *baseURLError) Unwrap() error        { return e.err }
+func (e *baseURLError) Is(target error) bool { return target == ErrBaseURL }
+
+// parseBaseURL checks a base URL: https, or http on a loopback host; no
+// credentials, query or fragment; not a resource endpoint.
+func parseBaseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return nil, fmt.Errorf("scim client: parsing base URL: %w", err)
+	}
+	switch {
+	case u.Scheme != "https" && u.Scheme != "http":
+		return nil, fmt.Errorf("scim client: base URL %q: scheme must be https", raw)
+	case u.Host == "":
+		return nil, fmt.Errorf("scim client: base URL %q has no host", raw)
+	case u.User != nil:
+		return nil, errors.New("scim client: base URL must not carry credentials; use the token")
+	case u.RawQuery != "" || u.Fragment != "":
+		return nil, fmt.Errorf("scim client: base URL %s must not have a query or fragment", u.Redacted())
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		return nil, fmt.Errorf("scim client: refusing to send the token over plain http to %s; use https", u.Host)
+	}
+	if err := checkBasePath(u.Scheme, u.Host, u.EscapedPath()); err != nil {
+		return nil, err
+	}
+	return u, nil
 }
 
 func newTransport(cfg Config) (*http.Transport, error) {
@@ -314,7 +352,7 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 			return nil, fmt.Errorf("%s %s: encoding body: %w", r.method, r.endpoint, err)
 		}
 	}
-	st := &attemptState{method: r.method, budget: c.cfg.MaxRetryWait}
+	st := &attemptState{method: r.method, url: c.base + r.endpoint, budget: c.cfg.MaxRetryWait}
 	ctx = context.WithValue(ctx, stateKey{}, st)
 	var rawBody any
 	if body != nil {
@@ -343,6 +381,11 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		resp.Body = io.NopCloser(bytes.NewReader(nil))
 		if st.readErr == nil && resp.StatusCode/100 == 2 {
 			st.readErr = checkJSON(st.body)
+			if errors.Is(st.readErr, ErrInvalidResponse) && !looksLikeJSON(st.body) {
+				st.readErr = &TargetError{Method: r.method, URL: st.url,
+					Err: notJSON(resp.StatusCode, resp.Header.Get("Content-Type"), st.body),
+					Fix: notJSONFix(resp.Header.Get("Content-Type"), st.body)}
+			}
 		}
 		return st.readErr
 	})
@@ -359,35 +402,51 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		if resp != nil && resp.Body != nil {
 			resp.Body.Close()
 		}
-		return nil, c.transportError(r, err)
+		return nil, c.transportError(r, st.url, err)
 	}
 	defer resp.Body.Close()
 	data := st.body
 	if !st.read {
 		// Retries ran out on a retryable status; the body is still unread.
 		if data, err = c.readBody(resp); err != nil {
-			return nil, c.transportError(r, err)
+			return nil, c.transportError(r, st.url, err)
 		}
 	}
 	c.log.Debug("scim request", "method", r.method, "path", r.endpoint, "status", resp.StatusCode,
 		"bytes", len(data), "duration", time.Since(start).Round(time.Millisecond))
 	if resp.StatusCode/100 != 2 {
 		e := c.newError(r.method, r.endpoint, resp.StatusCode, data)
+		if fix := c.statusFix(e, data); fix != "" {
+			return nil, &TargetError{Method: r.method, URL: st.url, Err: e, Fix: fix}
+		}
 		if st.overBudget > 0 {
 			return nil, fmt.Errorf("%w (the server asked to retry in %s, beyond the retry budget of %s)",
 				e, st.overBudget.Round(time.Second), c.cfg.MaxRetryWait)
 		}
 		return nil, e
 	}
+	if data, err = c.redactBody(data); err != nil {
+		return nil, fmt.Errorf("%s %s: redacting the token from the body: %w", r.method, r.endpoint, err)
+	}
+	c.redactHeader(resp.Header)
 	return &response{status: resp.StatusCode, header: resp.Header, body: data}, nil
 }
 
 // transportError describes a failure without a usable response. The
-// *url.Error wrapper is dropped: it would repeat the full URL.
-func (c *Client) transportError(r request, err error) error {
+// *url.Error wrapper is dropped: it would repeat the full URL with its
+// query. A failure that calls for a fix becomes a *TargetError, which
+// names the full URL (fullURL, without the query) and the fix.
+func (c *Client) transportError(r request, fullURL string, err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
+	}
+	var te *TargetError
+	if errors.As(err, &te) {
+		return te
+	}
+	if fix := c.transportFix(err); fix != "" {
+		return &TargetError{Method: r.method, URL: fullURL, Err: err, Fix: fix}
 	}
 	return fmt.Errorf("%s %s: %w", r.method, r.endpoint, err)
 }
@@ -419,7 +478,7 @@ func (c *Client) redact(s string) string {
 	if c.token == "" {
 		return s
 	}
-	return strings.ReplaceAll(s, c.token, "[REDACTED]")
+	return redactString(s, c.token)
 }
 
 // countingTransport counts requests and response bytes for Stats.
@@ -460,6 +519,19 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// checkGODEBUG refuses the GODEBUG settings with which net/http prints
+// request headers, the Authorization header with the token among them:
+// http2debug=1 and http2debug=2. net/http reads them once, at start-up, and
+// matches them as substrings, as this does; the only remedy is not to run.
+func checkGODEBUG(v string) error {
+	for _, bad := range []string{"http2debug=1", "http2debug=2"} {
+		if strings.Contains(v, bad) {
+			return fmt.Errorf("scim client: refusing to run with GODEBUG=%s: Go's HTTP/2 debug log prints every request header, the bearer token among them; remove http2debug from the GODEBUG environment variable", sanitize(v, 200))
+		}
+	}
+	return nil
 }
 
 func validToken(t string) bool {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+	jsonv1 "github.com/go-json-experiment/json/v1"
 )
 
 // The client decodes every response with the JSON v2 implementation
@@ -19,7 +20,11 @@ import (
 // decodeOptions keep what servers in the field need and what encoding/json
 // did:
 //   - attribute names match case-insensitively (RFC 7643 §2.1), an exact
-//     match first;
+//     match first, and nothing looser: JSON v2's case-insensitive matching
+//     also ignores "_" and "-", so that "_id" would be read as id and
+//     "act_ive" as active, the last one winning (issue 14).
+//     MatchCaseSensitiveDelimiter restricts it to strings.EqualFold, as in
+//     encoding/json;
 //   - a name repeated in an object is not an error, and the last one wins.
 //     An array given twice is replaced, not merged element by element;
 //   - invalid UTF-8 in a string becomes U+FFFD instead of failing the page.
@@ -27,6 +32,7 @@ import (
 // Unknown attributes are ignored, and null leaves a value at its zero.
 var decodeOptions = json.JoinOptions(
 	json.MatchCaseInsensitiveNames(true),
+	jsonv1.MatchCaseSensitiveDelimiter(true),
 	jsontext.AllowDuplicateNames(true),
 	jsontext.AllowInvalidUTF8(true),
 )

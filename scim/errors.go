@@ -3,6 +3,7 @@ package scim
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"html"
 	"net/http"
 	"regexp"
@@ -30,7 +31,35 @@ var (
 	// body is not JSON, or not the resource or list response asked for.
 	// Such errors print as their cause alone.
 	ErrInvalidResponse = errors.New("invalid response")
+	// ErrUnknownOutcome matches an *UnknownOutcomeError: a write was
+	// answered 2xx, but the answer does not show it applied (a SCIM error
+	// body, another resource, no new version). It may or may not have
+	// changed the resource; re-read before writing again. It is never an
+	// *Error, whose status proves that nothing changed.
+	ErrUnknownOutcome = errors.New("outcome unknown")
 )
+
+// UnknownOutcomeError is a write answered with a success status whose
+// answer does not prove the write applied. It matches ErrUnknownOutcome.
+// Reason is sanitized, with the token redacted.
+type UnknownOutcomeError struct {
+	Method string
+	URL    string // the path below the base URL
+	Status int
+	Reason string
+}
+
+func (e *UnknownOutcomeError) Error() string {
+	status := "2xx"
+	if e.Status != 0 {
+		status = strconv.Itoa(e.Status)
+	}
+	return fmt.Sprintf("%s %s: outcome unknown: answered %s, but %s; it may or may not have been applied, re-read before writing again",
+		e.Method, e.URL, status, e.Reason)
+}
+
+// Is makes errors.Is(err, ErrUnknownOutcome) match.
+func (e *UnknownOutcomeError) Is(target error) bool { return target == ErrUnknownOutcome }
 
 // invalidResponse marks err as an ErrInvalidResponse without changing
 // its message.
@@ -60,11 +89,12 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
+	return e.Method + " " + e.URL + ": " + e.statusText()
+}
+
+// statusText is the message of e after its method and URL.
+func (e *Error) statusText() string {
 	var b strings.Builder
-	b.WriteString(e.Method)
-	b.WriteByte(' ')
-	b.WriteString(e.URL)
-	b.WriteString(": ")
 	b.WriteString(strconv.Itoa(e.Status))
 	if text := http.StatusText(e.Status); text != "" {
 		b.WriteByte(' ')
@@ -115,6 +145,28 @@ func (c *Client) newError(method, endpoint string, status int, body []byte) *Err
 		SCIMType: c.redact(scimType),
 		Detail:   c.redact(detail),
 	}
+}
+
+// errorBody reports whether a body is a SCIM error (RFC 7644 §3.12): its
+// schemas name SchemaError, or it has a status with a detail or scimType.
+// scimType and detail are sanitized.
+func errorBody(body []byte) (scimType, detail string, ok bool) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return "", "", false
+	}
+	var w wireError
+	if unmarshal(trimmed, &w) != nil {
+		return "", "", false
+	}
+	isErr := len(w.Status) > 0 && string(w.Status) != "null" && (w.Detail != "" || w.SCIMType != "")
+	for _, s := range w.Schemas {
+		isErr = isErr || strings.EqualFold(strings.TrimSpace(s), SchemaError)
+	}
+	if !isErr {
+		return "", "", false
+	}
+	return sanitize(w.SCIMType, 64), sanitize(w.Detail, maxDetail), true
 }
 
 // decodeErrorBody extracts scimType and a one-line detail from an error

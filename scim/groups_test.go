@@ -121,7 +121,8 @@ func TestFindGroupsByDisplayNameOtherErrors(t *testing.T) {
 		scimError(w, 403, "", "forbidden")
 	}))
 	_, err := c.FindGroupsByDisplayName(context.Background(), "x")
-	if err == nil || !strings.Contains(err.Error(), `finding groups named "x": listing /Groups: GET /Groups: 403 forbidden`) {
+	if err == nil || !strings.Contains(err.Error(), `finding groups named "x": listing /Groups: GET http://`) ||
+		!strings.Contains(err.Error(), `/scim/v2/Groups: 403 forbidden: forbidden; the server accepted the bearer token but forbids this request`) {
 		t.Errorf("error = %v", err)
 	}
 }

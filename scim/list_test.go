@@ -219,7 +219,8 @@ func TestListRejectsMalformedPages(t *testing.T) {
 		{"same id twice on one page", `{"totalResults":2,"Resources":[{"id":"a"},{"id":"a"}]}`, `id "a"`, scim.ErrIncompleteRead},
 		{"wrong type", `{"totalResults":1,"Resources":[{"id":"a","active":"maybe"}]}`, "boolean", scim.ErrInvalidResponse},
 		{"Resources not an array", `{"totalResults":1,"Resources":{"id":"a"}}`, "decoding list response", scim.ErrInvalidResponse},
-		{"not JSON", `<html>oops</html>`, "decoding response body", scim.ErrInvalidResponse},
+		{"not JSON", `<html>oops</html>`, "200 OK with a text/html body, not JSON (\"oops\"); this looks like a web page", scim.ErrInvalidResponse},
+		{"broken JSON", `{"totalResults":1,}`, "decoding response body", scim.ErrInvalidResponse},
 		{"too deep", strings.Repeat("[", 20000) + strings.Repeat("]", 20000), "max depth", scim.ErrInvalidResponse},
 		{"cut short", `{"totalResults":1,"Resources":[{"id":"a"`, "JSON body ends after", scim.ErrIncompleteRead},
 	}

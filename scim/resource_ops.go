@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -135,9 +136,17 @@ func filterRejected(err error) bool {
 
 // PatchOrganization applies ops to an organization with If-Match: version
 // and returns the new version: the response's meta.version, else its ETag
-// header, else that of a fresh read. A stale version fails with an error
-// matching ErrPrecondition and changes nothing. An empty version is
-// refused: organizations are never written without a precondition.
+// header, else (for an answer without a body, such as a 204) that of a
+// fresh read. A stale version fails with an error matching ErrPrecondition
+// and changes nothing. An empty version is refused: organizations are
+// never written without a precondition.
+//
+// A 2xx answer counts as the write applied only when it shows the
+// organization at a new version. A body that is a SCIM error, or is not
+// this organization (no id, another id, not JSON), or an answer whose
+// version is missing or still the one sent as If-Match, fails with an
+// error matching ErrUnknownOutcome: the request was processed, but
+// whether it changed anything is not known. Re-read before writing again.
 func (c *Client) PatchOrganization(ctx context.Context, id, version string, ops []PatchOp) (newVersion string, err error) {
 	switch {
 	case id == "":
@@ -147,33 +156,70 @@ func (c *Client) PatchOrganization(ctx context.Context, id, version string, ops 
 	case len(ops) == 0:
 		return "", fmt.Errorf("patching organization %s: no operations", id)
 	}
+	endpoint := "/Organizations/" + url.PathEscape(id)
 	resp, err := c.do(ctx, request{
 		method:   http.MethodPatch,
-		endpoint: "/Organizations/" + url.PathEscape(id),
+		endpoint: endpoint,
 		body:     NewPatchRequest(ops...),
 		ifMatch:  version,
 	})
+	if errors.Is(err, ErrInvalidResponse) {
+		// Only a success body is checked for JSON: the server processed
+		// the request, and what it did is unreadable.
+		err = &UnknownOutcomeError{Method: http.MethodPatch, URL: endpoint, Reason: "the body is not JSON"}
+	}
 	if err != nil {
 		return "", fmt.Errorf("patching organization %s: %w", id, err)
 	}
-	if resp.status != http.StatusNoContent && len(strings.TrimSpace(string(resp.body))) > 0 {
+	unknown := func(format string, args ...any) error {
+		return fmt.Errorf("patching organization %s: %w", id, &UnknownOutcomeError{
+			Method: http.MethodPatch, URL: endpoint, Status: resp.status,
+			Reason: c.redact(fmt.Sprintf(format, args...)),
+		})
+	}
+	newer := func(v, from string) (string, error) {
+		switch {
+		case v == "":
+			return "", unknown("%s carries no version", from)
+		case sameVersion(v, version):
+			return "", unknown("%s is still at version %s, the one sent as If-Match", from, sanitize(v, 64))
+		}
+		return v, nil
+	}
+	if len(bytes.TrimSpace(resp.body)) > 0 {
+		if scimType, detail, ok := errorBody(resp.body); ok {
+			return "", unknown("the body is a SCIM error (%s)", strings.TrimSpace(scimType+" "+detail))
+		}
 		var o Organization
 		if err := unmarshal(resp.body, &o); err != nil {
-			return "", fmt.Errorf("patching organization %s: decoding response: %w", id, invalid(err))
+			return "", unknown("the body is not an organization: %v", err)
 		}
-		if o.Meta.Version != "" {
-			return o.Meta.Version, nil
+		switch {
+		case o.ID == "":
+			return "", unknown("the organization in the body has no id")
+		case o.ID != id:
+			return "", unknown("the body is organization %q, not %q", sanitize(o.ID, 64), id)
 		}
+		v := o.Meta.Version
+		from := "the organization in the body"
+		if v == "" {
+			v, from = resp.header.Get("ETag"), "the answer (neither meta.version nor ETag)"
+		}
+		return newer(v, from)
 	}
 	if etag := resp.header.Get("ETag"); etag != "" {
-		return etag, nil
+		return newer(etag, "the ETag of the answer")
 	}
 	o, err := c.GetOrganization(ctx, id)
 	if err != nil {
-		return "", fmt.Errorf("patching organization %s: the server returned no version: %w", id, err)
+		// Not wrapped: the PATCH was answered 2xx, so a failed read says
+		// nothing about whether it was applied.
+		return "", unknown("the answer carries no version, and reading the organization failed: %v", err)
 	}
-	if o.Meta.Version == "" {
-		return "", fmt.Errorf("patching organization %s: the server returned no version, and a read has none", id)
-	}
-	return o.Meta.Version, nil
+	return newer(o.Meta.Version, "the organization read after the answer")
+}
+
+// sameVersion compares two entity tags, weak or strong alike.
+func sameVersion(a, b string) bool {
+	return strings.TrimPrefix(strings.TrimSpace(a), "W/") == strings.TrimPrefix(strings.TrimSpace(b), "W/")
 }

@@ -18,7 +18,9 @@ import (
 // attempts. It travels in the request's context.
 type attemptState struct {
 	method     string
+	url        string        // the full URL, without the query
 	budget     time.Duration // MaxRetryWait
+	quick      int           // retries of an unreachable server
 	waited     time.Duration // sum of the waits decided so far
 	retries    int
 	next       time.Duration // wait before the retry just decided
@@ -46,9 +48,21 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 	if st == nil {
 		return false, nil
 	}
+	if st.retries >= c.cfg.MaxRetries {
+		return false, nil
+	}
 	idempotent := st.method == http.MethodGet || st.method == http.MethodHead
 	var wait time.Duration
 	switch {
+	case err != nil && unreachable(err):
+		// Nothing listens, no route, no such host: one quick retry, then
+		// the error names the URL and the fix. Waiting longer rarely helps
+		// and leaves the operator staring at a silent terminal.
+		if st.quick > 0 || !retryableError(err, idempotent) {
+			return false, nil
+		}
+		st.quick++
+		wait = min(c.cfg.RetryWaitMin, DefaultRetryWaitMin)
 	case err != nil:
 		if !retryableError(err, idempotent) {
 			return false, nil
@@ -77,6 +91,13 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 	st.next = wait
 	st.retries++
 	st.read, st.body, st.readErr = false, nil, nil
+	if c.cfg.OnRetry != nil {
+		ev := RetryEvent{Method: st.method, URL: st.url, Retry: st.retries, Wait: wait, Err: err}
+		if err == nil && resp != nil {
+			ev.Status = resp.StatusCode
+		}
+		c.cfg.OnRetry(ev)
+	}
 	return true, nil
 }
 
@@ -106,6 +127,7 @@ func (c *Client) expBackoff(retries int) time.Duration {
 func retryableError(err error, idempotent bool) bool {
 	var (
 		redirect  *redirectError
+		target    *TargetError // a body that is not JSON at all
 		verify    *tls.CertificateVerificationError
 		unknownCA x509.UnknownAuthorityError
 		hostname  x509.HostnameError
@@ -115,11 +137,12 @@ func retryableError(err error, idempotent bool) bool {
 	)
 	switch {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
-		errors.Is(err, ErrBodyTooLarge),
+		errors.Is(err, ErrBodyTooLarge), errors.As(err, &target),
 		errors.As(err, &redirect), errors.As(err, &verify), errors.As(err, &unknownCA),
 		errors.As(err, &hostname), errors.As(err, &invalid), errors.As(err, &recordHdr):
 		return false
-	case strings.Contains(err.Error(), "unsupported protocol scheme"):
+	case strings.Contains(err.Error(), "unsupported protocol scheme"),
+		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return false
 	}
 	if idempotent {

@@ -183,7 +183,7 @@ func readAndPlan(ctx context.Context, env *cmdEnv, s *spec.Spec, opts planReadOp
 	t, err := src.Read(ctx, req)
 	prog.done()
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading the tenant: %w", err)
+		return nil, nil, fmt.Errorf("reading the tenant: %w", targetError(s, err))
 	}
 	p, err := diff.Compute(s, t, env.Now())
 	if err != nil {
@@ -197,9 +197,9 @@ func readAndPlan(ctx context.Context, env *cmdEnv, s *spec.Spec, opts planReadOp
 // (target.url) or a members export (target.membersCsv). Its warnings go to
 // opts.warn.
 func openSource(ctx context.Context, env *cmdEnv, s *spec.Spec, opts planReadOptions) (tenant.Source, error) {
-	src, _, warnings, err := tenant.OpenSpec(ctx, s, tenant.OpenOptions{Getenv: env.Getenv, Insecure: opts.insecure, Now: env.Now})
+	src, _, warnings, err := tenant.OpenSpec(ctx, s, tenant.OpenOptions{Getenv: env.Getenv, Insecure: opts.insecure, Now: env.Now, Client: targetClient(env, s)})
 	if err != nil {
-		return nil, err
+		return nil, targetError(s, err)
 	}
 	for _, w := range warnings {
 		if opts.warn != nil {

@@ -134,13 +134,13 @@ func runSnapshot(env *cmdEnv, args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	oo := tenant.OpenOptions{Getenv: env.Getenv, Insecure: opts.insecure, Logger: logger, Now: env.Now}
+	oo := tenant.OpenOptions{Getenv: env.Getenv, Insecure: opts.insecure, Logger: logger, Now: env.Now, Client: targetClient(env, s)}
 	src, _, warnings, err := tenant.OpenSpec(ctx, s, oo)
 	for _, w := range warnings {
 		fmt.Fprintf(env.Stderr, "scimsync snapshot: warning: %s\n", w)
 	}
 	if err != nil {
-		return fail("%v", err)
+		return fail("%v", targetError(s, err))
 	}
 	sr, ok := src.(snapshotReader)
 	if !ok {
@@ -157,7 +157,7 @@ func runSnapshot(env *cmdEnv, args []string) int {
 	snap, err := sr.ReadSnapshot(ctx, req)
 	prog.done()
 	if err != nil {
-		return fail("reading the tenant: %v; nothing was written", err)
+		return fail("reading the tenant: %v; nothing was written", targetError(s, err))
 	}
 
 	var buf bytes.Buffer
@@ -166,6 +166,13 @@ func runSnapshot(env *cmdEnv, args []string) int {
 	}
 	// The wire types have no place for a token, but a server could echo it
 	// in any string.
+	// The client redacts the token from what it returns: a snapshot of
+	// altered data is refused all the same.
+	if sc, ok := src.(*tenant.SCIMSource); ok {
+		if rc, ok := sc.Client.(interface{ Redactions() int64 }); ok && rc.Redactions() > 0 {
+			return fail("the server's data holds the bearer token; refusing to write it anywhere")
+		}
+	}
 	if token, _, err := tenant.ReadToken(tenant.SpecTarget(s), oo); err == nil && bytes.Contains(buf.Bytes(), []byte(token)) {
 		return fail("the server's data holds the bearer token; refusing to write it anywhere")
 	}
