@@ -148,12 +148,10 @@ func Run(ctx context.Context, p *diff.Plan, opts Options) (*Report, error) {
 		rep.Steps = append(rep.Steps, StepResult{Step: s.Num, OrgID: s.OrgID, Org: s.Org, Fields: s.fields(), Status: StatusPending})
 	}
 	r := &run{p: p, opts: opts, rep: rep, steps: steps}
-	err = r.run(ctx)
-	if opts.AuditLog != "" {
-		if aerr := AppendAudit(opts.AuditLog, r.auditRecord(err)); aerr != nil {
-			err = errors.Join(err, aerr)
-		}
+	if err := r.openAudit(); err != nil {
+		return rep, err
 	}
+	err = r.closeAudit(r.run(ctx))
 	return rep, err
 }
 
@@ -164,6 +162,7 @@ type run struct {
 	rep   *Report
 	steps []step
 	j     *journal
+	audit *auditLog
 }
 
 func (r *run) run(ctx context.Context) (err error) {
@@ -202,7 +201,7 @@ func (r *run) run(ctx context.Context) (err error) {
 	}
 	r.rep.Resumed = len(skip) > 0
 
-	guard := NewGuard(r.opts.Writer)
+	guard := NewGuard(checkAnswers(r.opts.Writer))
 	if r.opts.Confirmed {
 		guard.Arm()
 	}
@@ -219,6 +218,9 @@ func (r *run) run(ctx context.Context) (err error) {
 		r.j = j
 		if jerr := j.append(JournalEntry{Event: EventBegin, PlanHash: r.rep.PlanHash, PID: os.Getpid(), Operator: r.opts.Operator, Steps: len(r.steps)}); jerr != nil {
 			return jerr
+		}
+		if aerr := r.auditStarted(); aerr != nil {
+			return aerr
 		}
 	}
 	if werr := r.write(ctx, guard, versions, skip); werr != nil {
@@ -302,7 +304,8 @@ func writeOutcomeKnown(err error) bool {
 	var se *scim.Error
 	var pe *tenant.PatchError
 	return errors.As(err, &se) || errors.As(err, &pe) ||
-		errors.Is(err, scim.ErrPrecondition) || errors.Is(err, tenant.ErrOrgNotFound)
+		errors.Is(err, scim.ErrPrecondition) || errors.Is(err, tenant.ErrOrgNotFound) ||
+		errors.Is(err, tenant.ErrNotWritten)
 }
 
 func (r *run) journal(e JournalEntry) error {

@@ -1,9 +1,12 @@
 package apply
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/scimsync/scimsync/internal/fsafe"
 )
 
 // DefaultAuditLog is the audit log's path when none is given.
@@ -18,6 +21,10 @@ const (
 	ResultRefused   = "refused"    // a precondition failed: nothing was sent
 	ResultFailed    = "failed"     // a write failed: some steps may be done
 	ResultMismatch  = "unverified" // written, but the server differs from the prediction
+	// ResultStarted is the audit record written just before the first
+	// write; the record of the result follows it, after the last write. A
+	// started record with no result after it is an apply that was killed.
+	ResultStarted = "started"
 )
 
 // AuditRecord is one line of the audit log: one apply. It holds no secret:
@@ -49,19 +56,93 @@ type Counts struct {
 	Remove int `json:"remove"`
 }
 
-// AppendAudit appends rec as one JSON line to the audit log at path,
-// creating it when missing, and syncs it.
-func AppendAudit(path string, rec AuditRecord) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+// AuditLogError refuses an apply whose audit log cannot be opened for
+// appending: it is returned before anything is read or written.
+type AuditLogError struct {
+	Path string
+	Err  error
+}
+
+func (e *AuditLogError) Error() string {
+	return fmt.Sprintf("refusing to apply: the audit log %s cannot be written, and an apply must leave its trace there; nothing was written: %v", e.Path, e.Err)
+}
+
+func (e *AuditLogError) Unwrap() error { return e.Err }
+
+// auditLog is an audit log open for appending, one JSON line per record.
+type auditLog struct {
+	f *os.File
+}
+
+// openAuditLog opens the audit log at path for appending, creating it
+// (0600) when missing. A symbolic link at path is refused, and a last line
+// cut off by a crash is ended first.
+func openAuditLog(path string) (*auditLog, error) {
+	f, err := fsafe.OpenLog(path)
 	if err != nil {
-		return fmt.Errorf("opening audit log: %w", err)
+		return nil, &AuditLogError{Path: path, Err: err}
 	}
-	if err := appendLine(f, rec, "audit log"); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
+	return &auditLog{f: f}, nil
+}
+
+func (a *auditLog) append(rec AuditRecord) error { return appendLine(a.f, rec, "audit log") }
+
+func (a *auditLog) close() error {
+	if err := a.f.Close(); err != nil {
 		return fmt.Errorf("closing audit log: %w", err)
 	}
 	return nil
+}
+
+// AppendAudit appends rec as one JSON line to the audit log at path,
+// creating it when missing, and syncs it. A symbolic link at path is
+// refused.
+func AppendAudit(path string, rec AuditRecord) error {
+	a, err := openAuditLog(path)
+	if err != nil {
+		return err
+	}
+	if err := a.append(rec); err != nil {
+		a.f.Close()
+		return err
+	}
+	return a.close()
+}
+
+// openAudit opens the run's audit log, when there is one, before anything
+// is read or written: an apply that could leave no trace is refused.
+func (r *run) openAudit() error {
+	if r.opts.AuditLog == "" {
+		return nil
+	}
+	a, err := openAuditLog(r.opts.AuditLog)
+	if err != nil {
+		r.rep.Result = ResultRefused
+		return err
+	}
+	r.audit = a
+	return nil
+}
+
+// auditStarted writes the started record, just before the first write.
+func (r *run) auditStarted() error {
+	if r.audit == nil {
+		return nil
+	}
+	rec := r.auditRecord(nil)
+	rec.Result = ResultStarted
+	if err := r.audit.append(rec); err != nil {
+		return fmt.Errorf("refusing to apply: %w; nothing was written", err)
+	}
+	return nil
+}
+
+// closeAudit writes the record of the run's result, ended by err, closes
+// the audit log and passes err on, joined with any failure to record it.
+func (r *run) closeAudit(err error) error {
+	if r.audit == nil {
+		return err
+	}
+	aerr := r.audit.append(r.auditRecord(err))
+	return errors.Join(err, aerr, r.audit.close())
 }

@@ -3,6 +3,7 @@ package apply
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -10,8 +11,11 @@ import (
 // rerun trusts to decide which steps are done. It must not panic; it either
 // refuses the journal or returns entries whose replay agrees with their
 // lines (a step's latest line decides whether it is done, at which version,
-// or interrupted); a journal it accepts, with a torn last
-// line appended (a crash in the middle of a write), reads the same.
+// or interrupted; a torn line of a step is interrupted); a journal it
+// accepts, with a torn line appended (a crash or a full disk in the middle
+// of a write), reads the same plus one torn entry, whether the torn line is
+// last, followed by a fresh line, or run into by a whole entry (as an older
+// scimsync appended).
 func FuzzReadJournal(f *testing.F) {
 	const h = "9f00000000000000000000000000000000000000000000000000000000000000"
 	lines := []JournalEntry{
@@ -32,6 +36,13 @@ func FuzzReadJournal(f *testing.F) {
 	f.Add(full.Bytes()[:full.Len()/2])
 	f.Add([]byte("\n\n{}\n"))
 	f.Add([]byte(`{"event":"step","step":-1,"status":"done"}` + "\n"))
+	// Torn lines in the middle, as the fresh-line writer leaves them, and
+	// run into by the next entry, as the writer before it did (issue 14).
+	torn := full.Bytes()[:bytes.IndexByte(full.Bytes()[200:], '\n')+180]
+	f.Add(append(append(bytes.Clone(torn), '\n'), full.Bytes()...))
+	f.Add(append(bytes.Clone(torn), full.Bytes()...))
+	f.Add(append(bytes.Repeat([]byte{0}, 64), full.Bytes()...))
+	f.Add([]byte(`{"time":"2026-11-01T12:00:00Z","event":"step","plan_hash":"` + h + `","step":2,"org_id":"o-w","st` + "\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		entries, err := decodeJournal("j", bytes.NewReader(data))
 		if err != nil {
@@ -53,7 +64,7 @@ func FuzzReadJournal(f *testing.F) {
 			// outcome, neither when it is a failure.
 			last := map[int]JournalEntry{}
 			for _, e := range entries {
-				if e.PlanHash == hash && e.Event == EventStep {
+				if e.PlanHash == hash && (e.Event == EventStep || e.Event == EventTorn && e.Step != 0) {
 					last[e.Step] = e
 				}
 			}
@@ -74,11 +85,28 @@ func FuzzReadJournal(f *testing.F) {
 				t.Fatalf("steps replayed that no line names")
 			}
 		}
+		for _, e := range entries {
+			if e.Event == EventTorn && e.Status != StepUnknown {
+				t.Fatalf("torn entry of status %q, want unknown", e.Status)
+			}
+		}
 		if len(data) > 0 && data[len(data)-1] == '\n' {
-			torn := append(bytes.Clone(data), `{"event":"step","plan_hash":"`...)
-			again, err := decodeJournal("j", bytes.NewReader(torn))
-			if err != nil || len(again) != len(entries) {
-				t.Fatalf("a torn last line changed the journal: %d entries, then %d (%v)", len(entries), len(again), err)
+			const cut = `{"time":"2026-11-01T12:00:00Z","event":"step","plan_hash":"`
+			whole := `{"time":"2026-11-01T12:00:00Z","event":"end","plan_hash":"` + h + `","result":"failed"}` + "\n"
+			for name, tail := range map[string]string{
+				"last":         cut,
+				"then a line":  cut + "\n" + whole,
+				"run into":     cut + whole,
+				"NULs, a line": "\x00\x00\x00\n" + cut + "\n" + whole,
+			} {
+				again, err := decodeJournal("j", bytes.NewReader(append(bytes.Clone(data), tail...)))
+				want := len(entries) + 1 + strings.Count(tail, `"event":"end"`)
+				if err != nil || len(again) != want {
+					t.Fatalf("torn line %s: %d entries, then %d, want %d (%v)", name, len(entries), len(again), want, err)
+				}
+				if e := again[len(entries)]; e.Event != EventTorn || e.Status != StepUnknown {
+					t.Fatalf("torn line %s read as %+v, want a torn entry of unknown outcome", name, e)
+				}
 			}
 		}
 	})

@@ -3,36 +3,27 @@ package apply
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
+
+	"github.com/scimsync/scimsync/internal/fsafe"
 )
 
-// Lock keeps two applies on one machine from interleaving their writes to
-// the same tenant. It is a file holding the holder's PID and host name; see
-// the package comment for how a stale lock is told apart from a live one.
+// Lock keeps two applies on one machine that share a journal directory
+// from interleaving their runs. It is a file holding the holder's PID and
+// host name, made and checked by package fsafe: see the package comment for
+// how a stale lock is told apart from a live one, and why a link planted at
+// its path is refused.
 type Lock struct {
-	path string
-	f    *os.File
+	l *fsafe.Lock
 	// Stale is the holder of a lock left behind by a process that is no
 	// longer running, which Acquire took over; nil when there was none.
 	Stale *LockHolder
 }
 
 // LockHolder is the process a lock file names.
-type LockHolder struct {
-	PID  int
-	Host string
-}
-
-func (h LockHolder) String() string {
-	if h.Host == "" {
-		return "pid " + strconv.Itoa(h.PID)
-	}
-	return fmt.Sprintf("pid %d on %s", h.PID, h.Host)
-}
+type LockHolder = fsafe.Holder
 
 // LockedError says another apply, still running, holds the lock.
 type LockedError struct {
@@ -51,45 +42,29 @@ func LockPath(dir, target string) string {
 }
 
 // AcquireLock takes the lock file at path, or fails with a *LockedError
-// when a running process holds it.
-func AcquireLock(path string) (*Lock, error) { return acquireLock(path) }
+// when a running process holds it. A symbolic link at path, or a file there
+// that is not a lock scimsync made, is refused and left as it is.
+func AcquireLock(path string) (*Lock, error) {
+	l, err := fsafe.TryLock(path)
+	var busy *fsafe.BusyError
+	if errors.As(err, &busy) {
+		return nil, &LockedError{Path: path, Holder: busy.Holder}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("locking tenant: %w", err)
+	}
+	return &Lock{l: l, Stale: l.Stale}, nil
+}
 
 // Release removes the lock file and lets it go.
 func (l *Lock) Release() error {
-	if l == nil || l.f == nil {
+	if l == nil || l.l == nil {
 		return nil
 	}
-	rerr := os.Remove(l.path)
-	cerr := l.f.Close()
-	l.f = nil
-	if rerr != nil {
-		return fmt.Errorf("releasing lock: %w", rerr)
-	}
-	if cerr != nil {
-		return fmt.Errorf("releasing lock: %w", cerr)
-	}
-	return nil
+	err := l.l.Release()
+	l.l = nil
+	return err
 }
 
-func holderLine() []byte {
-	host, _ := os.Hostname()
-	return []byte(fmt.Sprintf("%d %s\n", os.Getpid(), host))
-}
-
-// parseHolder reads "PID HOST" from a lock file's content; ok is false when
-// it names no PID.
-func parseHolder(b []byte) (LockHolder, bool) {
-	fields := strings.Fields(string(b))
-	if len(fields) == 0 {
-		return LockHolder{}, false
-	}
-	pid, err := strconv.Atoi(fields[0])
-	if err != nil || pid <= 0 {
-		return LockHolder{}, false
-	}
-	h := LockHolder{PID: pid}
-	if len(fields) > 1 {
-		h.Host = fields[1]
-	}
-	return h, true
-}
+// parseHolder reads "PID HOST" from a lock file's content.
+func parseHolder(b []byte) (LockHolder, bool) { return fsafe.ParseHolder(b) }

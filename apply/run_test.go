@@ -191,7 +191,20 @@ func (f *fixture) converged() {
 	}
 }
 
+// audit is the audit log's result records (one per run), without the
+// started records written before a run's first write (auditAll has them).
 func (f *fixture) audit() []AuditRecord {
+	f.t.Helper()
+	var out []AuditRecord
+	for _, r := range f.auditAll() {
+		if r.Result != ResultStarted {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (f *fixture) auditAll() []AuditRecord {
 	f.t.Helper()
 	b, err := os.ReadFile(f.opts().AuditLog)
 	if err != nil {
@@ -281,6 +294,11 @@ func TestRunAppliesVerifiesAndConverges(t *testing.T) {
 	}
 	if _, err := os.Stat(f.opts().LockPath); !os.IsNotExist(err) {
 		t.Errorf("lock file left behind: %v", err)
+	}
+	// Before it, the started record (issue 14, #9).
+	if all := f.auditAll(); len(all) != 2 || all[0].Result != ResultStarted || all[0].PlanHash != p.PlanHash ||
+		all[0].Operator != "tester" || all[0].Target != f.snapPath || all[1].Result != ResultApplied {
+		t.Errorf("audit log %+v, want a started record, then the result", all)
 	}
 
 	// Applying the same plan again finds every step done: a no-op that
@@ -644,6 +662,8 @@ func TestVerifyNamesTheDifferences(t *testing.T) {
 		t.Fatalf("err = %v (%s), want a *VerifyError", err, rep.Result)
 	}
 	want := []string{
+		// The configuration first (issue 14, #8): the mode it ignored.
+		"agency: mode: planned full, is staged",
 		"hq: j1@x.gov: planned removal, still a member (member/standard)",
 		"hq: j2@x.gov: planned removal, still a member (member/standard)",
 	}

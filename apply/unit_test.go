@@ -62,9 +62,13 @@ func TestDecodeJournal(t *testing.T) {
 		wantErr bool
 	}{
 		{"complete", good, 2, false},
-		{"torn last line is ignored", good + `{"event":"step","pla`, 2, false},
+		// A torn line is an entry of unknown outcome (issue 14, #6), at the
+		// end or, once a later apply started a fresh line, in the middle.
+		{"torn last line is an unknown step", good + `{"event":"step","pla`, 3, false},
 		{"blank lines", "\n" + good + "\n\n", 2, false},
-		{"corrupt middle line", `{"event":` + "\n" + good, 0, true},
+		{"torn middle line is an unknown step", `{"event":` + "\n" + good, 3, false},
+		{"corrupt middle line", `{"event":"begin"}}` + "\n" + good, 0, true},
+		{"not a journal", "hello\n" + good, 0, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/scimsync/scimsync/internal/fsafe"
 	"github.com/scimsync/scimsync/scim"
 )
 
@@ -180,50 +182,63 @@ func WriteSnapshot(path string, s *Snapshot) error {
 }
 
 // WriteFileAtomic replaces path with data so that a reader sees either the
-// old file or the new one, never a part: it writes a temporary file in the
-// same directory, syncs it, renames it over path and syncs the directory.
-// An existing file keeps its permissions; a new one gets 0600, since a
-// tenant's snapshot lists people. On error the temporary file is removed
-// and path is untouched.
-func WriteFileAtomic(path string, data []byte) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	perm := os.FileMode(0o600)
-	if st, err := os.Stat(path); err == nil {
-		perm = st.Mode().Perm()
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+// old file or the new one, never a part: holding the file's lock
+// (SnapshotLockPath), it writes a temporary file in the same directory
+// (created exclusively, never through a link), syncs it, renames it over
+// path and syncs the directory. An existing file keeps its permissions; a
+// new one gets 0600, since a tenant's snapshot lists people. A symbolic
+// link at path is refused. On error the temporary file is removed, path is
+// untouched, and the error matches ErrNotWritten.
+func WriteFileAtomic(path string, data []byte) error {
+	unlock, err := lockSnapshot(context.Background(), path)
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+		return err
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+	if err := writeLocked(path, data); err != nil {
+		unlock()
+		return err
 	}
-	if err := tmp.Chmod(perm); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+	return unlock()
+}
+
+// ErrNotWritten is matched by the error of a write to a snapshot file that
+// failed before it changed the file: the file is as it was.
+var ErrNotWritten = errors.New("the file was left as it was")
+
+// SnapshotLockPath is the lock file that every scimsync process writing the
+// snapshot file at path holds from reading it (the If-Match version check
+// of a PATCH) to renaming the new file over it: ".<name>.lock" in the same
+// directory.
+func SnapshotLockPath(path string) string {
+	return filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".lock")
+}
+
+// snapshotLockWait is how long a writer waits for another to finish with
+// the file; a write holds it for the time of one read and one write.
+const snapshotLockWait = 30 * time.Second
+
+// lockSnapshot takes the lock of the snapshot file at path, waiting for
+// another writer to finish, and removes the temporary files a killed writer
+// left (under the lock, none is being written). unlock releases it.
+func lockSnapshot(ctx context.Context, path string) (unlock func() error, err error) {
+	if st, err := os.Lstat(path); err == nil && st.Mode()&fs.ModeSymlink != 0 {
+		return nil, fmt.Errorf("writing %s: %w: %w", path, fsafe.ErrSymlink, ErrNotWritten)
 	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("writing %s: syncing: %w", path, err)
+	l, err := fsafe.WaitLock(ctx, SnapshotLockPath(path), snapshotLockWait)
+	if err != nil {
+		return nil, fmt.Errorf("writing %s: another scimsync is writing it: %w: %w", path, err, ErrNotWritten)
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+	if _, err := fsafe.RemoveStaleTemps(path); err != nil {
+		l.Release()
+		return nil, fmt.Errorf("writing %s: %w: %w", path, err, ErrNotWritten)
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	// The rename is durable once the directory is synced; not every
-	// platform can sync a directory, and the file is in place either way.
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
+	return l.Release, nil
+}
+
+// writeLocked replaces path with data; the caller holds its lock.
+func writeLocked(path string, data []byte) error {
+	if err := fsafe.WriteFileAtomic(path, data, 0o600); err != nil {
+		return fmt.Errorf("%w: %w", err, ErrNotWritten)
 	}
 	return nil
 }
@@ -234,8 +249,10 @@ func WriteFileAtomic(path string, data []byte) (err error) {
 // version, members recomputed (Recompute), and the file rewritten
 // atomically.
 //
-// Writes are serialized within one SnapshotSource; two processes patching
-// one file at once are not guarded against.
+// Each write holds the file's lock (SnapshotLockPath) from the version
+// check to the rename, so that of two writers with the same If-Match, in
+// one process or two, exactly one succeeds and the other gets
+// scim.ErrPrecondition. The file is never written through a symbolic link.
 type SnapshotSource struct {
 	// Path is the snapshot file.
 	Path string
@@ -278,11 +295,26 @@ func (s *SnapshotSource) PatchOrganization(ctx context.Context, id, version stri
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := ctx.Err(); err != nil {
-		return "", err
+		return "", fmt.Errorf("patching organization %s: %w: %w", id, err, ErrNotWritten)
 	}
+	unlock, err := lockSnapshot(ctx, s.Path)
+	if err != nil {
+		return "", fmt.Errorf("patching organization %s: %w", id, err)
+	}
+	v, err := s.patchLocked(id, version, ops)
+	if uerr := unlock(); uerr != nil && err == nil {
+		// The new file is in place; only the lock file was lost.
+		return v, fmt.Errorf("patching organization %s: %w", id, uerr)
+	}
+	return v, err
+}
+
+// patchLocked is PatchOrganization once the file's lock is held. Every
+// error it returns left the file as it was.
+func (s *SnapshotSource) patchLocked(id, version string, ops []scim.PatchOp) (string, error) {
 	snap, err := ReadSnapshot(s.Path)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("%w: %w", err, ErrNotWritten)
 	}
 	i := slices.IndexFunc(snap.Organizations, func(o scim.Organization) bool { return o.ID == id })
 	if i < 0 {
@@ -309,7 +341,11 @@ func (s *SnapshotSource) PatchOrganization(ctx context.Context, id, version stri
 	if _, err := Recompute(snap, at); err != nil {
 		return "", fmt.Errorf("patching organization %s in %s: %w", id, s.Path, err)
 	}
-	if err := WriteSnapshot(s.Path, snap); err != nil {
+	var buf bytes.Buffer
+	if err := EncodeSnapshot(&buf, snap); err != nil {
+		return "", fmt.Errorf("patching organization %s: %w: %w", id, err, ErrNotWritten)
+	}
+	if err := writeLocked(s.Path, buf.Bytes()); err != nil {
 		return "", fmt.Errorf("patching organization %s: %w", id, err)
 	}
 	return newVersion, nil

@@ -1,0 +1,8 @@
+package fsafe
+
+import (
+	"errors"
+	"syscall"
+)
+
+func isEFTYPE(err error) bool { return errors.Is(err, syscall.EFTYPE) }

@@ -1,0 +1,5 @@
+//go:build unix && !netbsd
+
+package fsafe
+
+func isEFTYPE(error) bool { return false }
