@@ -17,6 +17,7 @@ var envVars = []struct{ name, what string }{
 	{"SCIMSYNC_CPUPROFILE", "write a CPU profile of the run to this file, for\ngo tool pprof"},
 	{"NO_COLOR", "set to any value to disable colour"},
 	{"TERM", "dumb disables colour"},
+	{"GODEBUG", "Go runtime settings; http2debug is refused, since it would\nprint the bearer token"},
 }
 
 // useColor reports whether output to w may be coloured: only on a
