@@ -27,6 +27,9 @@ type checker struct {
 	now   time.Time
 	diags Diagnostics
 	bad   []string // merged paths that have a syntax or schema error
+	// targetOnly is LoadOptions.TargetOnly: the schema's top level requires
+	// only version and target.
+	targetOnly bool
 }
 
 // layer1 records a schema-level diagnostic; semantic checks stay quiet about
@@ -105,12 +108,9 @@ func (c *checker) semantics() {
 
 func (c *checker) target() {
 	t := c.s.Target
-	switch {
-	case t.URL != "" && t.File != "":
-		c.errorf("target.file", "keep url for a live server, or file for an offline snapshot",
-			"url and file are mutually exclusive")
-	case t.URL == "" && t.File == "":
-		c.errorf("target", "set url (a SCIM server) or file (an offline snapshot)", "names neither url nor file")
+	kind := t.Kind()
+	if p := t.Problem(); p != nil {
+		c.errorf(p.Field, p.Fix, "%s", p.Summary)
 	}
 	if t.URL != "" {
 		c.targetURL(t.URL)
@@ -126,18 +126,14 @@ func (c *checker) target() {
 		c.errorf("target.tokenFile", "put the token in a file and write that file's path here",
 			"looks like a token, not a file path; secrets never live in the spec, so the value is not shown")
 	}
-	if t.File != "" {
+	if kind == TargetSnapshot {
 		for _, f := range []struct{ name, v string }{{"tokenEnv", t.TokenEnv}, {"tokenFile", t.TokenFile}, {"caFile", t.CAFile}} {
 			if f.v != "" {
 				c.warnf("target."+f.name, "remove it", "is ignored: the target is a snapshot file")
 			}
 		}
-		if t.MembersCSV != "" {
-			c.errorf("target.membersCsv", "use it with url: the members-export source reads users and groups from a SCIM server",
-				"needs target.url, not target.file")
-		}
 	}
-	if t.MembersCSV != "" && t.URL != "" && c.s.Current == nil {
+	if kind == TargetMembersExport && c.s.Current == nil {
 		c.errorf("target.membersCsv", "add a current: block with the live parent and organizations",
 			"the members-export source needs the spec's current: block")
 	}
