@@ -53,6 +53,9 @@ const (
 	OriginManual Origin = "manual" // added in the console
 )
 
+// Valid reports whether o is one of the origins.
+func (o Origin) Valid() bool { return o == OriginSCIM || o == OriginJIT || o == OriginManual }
+
 // Mode is the parent organization's SCIM provisioning mode.
 type Mode string
 
@@ -62,6 +65,9 @@ const (
 	ModeStaged Mode = "staged" // SCIM syncing, nothing enforced
 	ModeFull   Mode = "full"   // only SCIM-backed members remain
 )
+
+// Valid reports whether m is one of the modes.
+func (m Mode) Valid() bool { return m == ModeJIT || m == ModeStaged || m == ModeFull }
 
 // Removal reasons, as DESIGN §5 words them. They are part of the plan's JSON
 // contract.

@@ -558,7 +558,7 @@ func TestOrganizationsAndMembersAreNotCreatedOrDeleted(t *testing.T) {
 
 func TestPatchOrganization(t *testing.T) {
 	ts := newFixtureServer(t, Options{})
-	// What tenant.ApplyOrgPatch refuses, the server refuses with its
+	// What orgwrite.ApplyOrgPatch refuses, the server refuses with its
 	// scimType, and nothing changes.
 	for _, c := range []struct {
 		id  string
@@ -571,7 +571,7 @@ func TestPatchOrganization(t *testing.T) {
 		{"o-hq", scim.PatchOp{Op: "replace", Path: "mode", Value: "full"}, "invalidPath"},
 		{"o-hq", scim.PatchOp{Op: "add", Path: "mappings", Value: map[string]any{"group": "g-unmapped", "role": "primary-owner", "seatTier": "standard"}}, "invalidValue"},
 		{"o-hq", scim.PatchOp{Op: "remove"}, "noTarget"},
-		// What only the rest of the tenant shows (tenant.CheckOrgWrite).
+		// What only the rest of the tenant shows (orgwrite.CheckOrgWrite).
 		{"o-hq", scim.PatchOp{Op: "add", Path: "mappings", Value: map[string]any{"group": "g-no-such-group", "role": "member", "seatTier": "standard"}}, "invalidValue"},
 		{"o-hq", scim.PatchOp{Op: "add", Path: "mappings", Value: map[string]any{"group": "g-unmapped", "role": "member", "seatTier": "gold"}}, "invalidValue"},
 		{"o-hq", scim.PatchOp{Op: "add", Path: "seats", Value: map[string]any{"gold": 3}}, "invalidValue"},

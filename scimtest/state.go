@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scimsync/scimsync/orgwrite"
 	"github.com/scimsync/scimsync/scim"
-	"github.com/scimsync/scimsync/tenant"
 )
 
 // state is the server's data in wire form, with indexes by id.
@@ -120,5 +120,5 @@ func touch(m *scim.Meta, resourceType string, now time.Time) {
 	if m.Created == "" {
 		m.Created = m.LastModified
 	}
-	m.Version = tenant.NextVersion(m.Version)
+	m.Version = orgwrite.NextVersion(m.Version)
 }

@@ -159,7 +159,7 @@ func ParseMembersCSV(r io.Reader) ([]MemberRow, error) {
 		if hasOrigin {
 			if o := strings.ToLower(strings.TrimSpace(rec[originCol])); o != "" {
 				row.Origin = resolve.Origin(o)
-				if !validOrigin(o) {
+				if !row.Origin.Valid() {
 					rowErrs = append(rowErrs, fmt.Sprintf("origin %q is not one of scim, jit, manual", rec[originCol]))
 				}
 			}

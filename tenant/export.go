@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/scimsync/scimsync/orgwrite"
 	"github.com/scimsync/scimsync/resolve"
 	"github.com/scimsync/scimsync/scim"
 	"github.com/scimsync/scimsync/spec"
@@ -187,7 +188,7 @@ func (s *MembersExportSource) members(rows []MemberRow, orgs []scim.Organization
 			continue
 		}
 		m := scim.Member{
-			ID:           MemberID(org, r.Email),
+			ID:           orgwrite.MemberID(org, r.Email),
 			Organization: org,
 			Email:        r.Email,
 			Role:         string(r.Role),

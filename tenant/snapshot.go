@@ -11,11 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/scimsync/scimsync/orgwrite"
 	"github.com/scimsync/scimsync/scim"
 )
 
@@ -229,10 +228,11 @@ func WriteFileAtomic(path string, data []byte) (err error) {
 }
 
 // SnapshotSource reads a tenant from a snapshot file and, as a Writer,
-// patches it with the server semantics of DESIGN §4 and §5: an If-Match
-// version check, the patch applied atomically (ApplyOrgPatch), a new
-// version, members recomputed (Recompute), and the file rewritten
-// atomically.
+// patches it with the server semantics of DESIGN §4 and §5 (package
+// orgwrite): an If-Match version check, the patch applied atomically
+// (orgwrite.ApplyOrgPatch) and checked against the tenant
+// (orgwrite.CheckOrgWrite), a new version, members recomputed (Recompute),
+// and the file rewritten atomically.
 //
 // Writes are serialized within one SnapshotSource; two processes patching
 // one file at once are not guarded against.
@@ -297,13 +297,13 @@ func (s *SnapshotSource) PatchOrganization(ctx context.Context, id, version stri
 		now = s.Now
 	}
 	at := now()
-	if err := ApplyOrgPatch(org, ops); err != nil {
+	if err := orgwrite.ApplyOrgPatch(org, ops); err != nil {
 		return "", fmt.Errorf("patching organization %s in %s: %w", id, s.Path, err)
 	}
-	if err := CheckOrgWrite(*org, snap.Organizations, snap.Groups); err != nil {
+	if err := orgwrite.CheckOrgWrite(*org, snap.Organizations, snap.Groups); err != nil {
 		return "", fmt.Errorf("patching organization %s in %s: %w", id, s.Path, err)
 	}
-	org.Meta.Version = NextVersion(org.Meta.Version)
+	org.Meta.Version = orgwrite.NextVersion(org.Meta.Version)
 	org.Meta.LastModified = at.UTC().Format(time.RFC3339)
 	newVersion := org.Meta.Version
 	if _, err := Recompute(snap, at); err != nil {
@@ -318,15 +318,3 @@ func (s *SnapshotSource) PatchOrganization(ctx context.Context, id, version stri
 // ErrOrgNotFound is returned by SnapshotSource.PatchOrganization for an id
 // the snapshot lacks.
 var ErrOrgNotFound = errors.New("no such organization")
-
-// NextVersion returns the weak ETag that follows v: W/"n+1" when v is W/"n"
-// or "n" with n a decimal number, else W/"1".
-func NextVersion(v string) string {
-	s := strings.TrimPrefix(v, "W/")
-	s = strings.TrimSuffix(strings.TrimPrefix(s, `"`), `"`)
-	n, err := strconv.ParseUint(s, 10, 63)
-	if err != nil {
-		n = 0
-	}
-	return `W/"` + strconv.FormatUint(n+1, 10) + `"`
-}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scimsync/scimsync/orgwrite"
 	"github.com/scimsync/scimsync/resolve"
 	"github.com/scimsync/scimsync/scim"
 	"github.com/scimsync/scimsync/tenant"
@@ -403,7 +404,7 @@ func (g *generator) members() error {
 			Origin:       string(origin),
 			Meta:         scim.Meta{ResourceType: "Member", Created: g.created[g.rng.IntN(len(g.created))], LastModified: stamp},
 		}
-		m.ID = tenant.MemberID(org, email)
+		m.ID = orgwrite.MemberID(org, email)
 		sum := sha256.Sum256([]byte(org + "\x00" + email + "\x00" + string(role) + "\x00" + tier + "\x00" + string(origin)))
 		m.Meta.Version = `W/"` + hex.EncodeToString(sum[:6]) + `"`
 		return m
