@@ -9,8 +9,9 @@
 package resolve
 
 import (
-	"strings"
 	"time"
+
+	"github.com/scimsync/scimsync/internal/match"
 )
 
 // Role is a member's role in a child organization.
@@ -143,5 +144,6 @@ type Member struct {
 }
 
 // NormEmail is the form in which users, members and exceptions are matched:
-// trimmed and lower-cased.
-func NormEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+// match.Email, the one email rule of DESIGN §5 (trimmed and case-folded, a
+// non-ASCII character never folding into an ASCII one).
+func NormEmail(s string) string { return match.Email(s) }

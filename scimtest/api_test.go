@@ -149,6 +149,11 @@ func TestUniqueness(t *testing.T) {
 	ts.call(t, "POST", "/Users", map[string]any{"userName": " alice@example.gov "}).want(t, 409, "uniqueness")
 	ts.call(t, "PUT", "/Users/u-bob", map[string]any{"userName": "Alice@Example.gov"}).want(t, 409, "uniqueness")
 	ts.call(t, "PATCH", "/Users/u-bob", patchBody(scim.PatchOp{Op: "replace", Path: "userName", Value: "alice@EXAMPLE.gov"})).want(t, 409, "uniqueness")
+	// userNames compare by match.Email: a look-alike address with a Kelvin
+	// sign is another user's, not a duplicate (issue 14 #3).
+	ts.call(t, "POST", "/Users", map[string]any{"userName": "\u212aim@example.gov"}).want(t, 201)
+	ts.call(t, "POST", "/Users", map[string]any{"userName": "kim@example.gov"}).want(t, 201)
+	ts.call(t, "POST", "/Users", map[string]any{"userName": "KIM@example.gov"}).want(t, 409, "uniqueness")
 	// A user may change the case of its own userName.
 	ts.call(t, "PATCH", "/Users/u-alice", patchBody(scim.PatchOp{Op: "replace", Path: "userName", Value: "Alice@Example.gov"})).want(t, 200)
 	if got := ts.call(t, "GET", "/Users?filter="+q(`userName eq "alice@example.gov"`), nil).want(t, 200).total(); got != 1 {
