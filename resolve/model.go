@@ -9,8 +9,9 @@
 package resolve
 
 import (
-	"strings"
 	"time"
+
+	"github.com/scimsync/scimsync/internal/match"
 )
 
 // Role is a member's role in a child organization.
@@ -53,6 +54,9 @@ const (
 	OriginManual Origin = "manual" // added in the console
 )
 
+// Valid reports whether o is one of the origins.
+func (o Origin) Valid() bool { return o == OriginSCIM || o == OriginJIT || o == OriginManual }
+
 // Mode is the parent organization's SCIM provisioning mode.
 type Mode string
 
@@ -62,6 +66,9 @@ const (
 	ModeStaged Mode = "staged" // SCIM syncing, nothing enforced
 	ModeFull   Mode = "full"   // only SCIM-backed members remain
 )
+
+// Valid reports whether m is one of the modes.
+func (m Mode) Valid() bool { return m == ModeJIT || m == ModeStaged || m == ModeFull }
 
 // Removal reasons, as DESIGN §5 words them. They are part of the plan's JSON
 // contract.
@@ -137,5 +144,6 @@ type Member struct {
 }
 
 // NormEmail is the form in which users, members and exceptions are matched:
-// trimmed and lower-cased.
-func NormEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+// match.Email, the one email rule of DESIGN §5 (trimmed and case-folded, a
+// non-ASCII character never folding into an ASCII one).
+func NormEmail(s string) string { return match.Email(s) }

@@ -5,6 +5,8 @@ import (
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/scimsync/scimsync/internal/match"
 )
 
 // Input is everything resolution reads. Orgs are the child organizations;
@@ -157,7 +159,7 @@ func (rv *Resolver) Resolve(mode Mode, members []Member) Result {
 	}
 	for i := range members {
 		if m := &members[i]; !known[m.Org] {
-			res.Outcomes = append(res.Outcomes, Outcome{Org: m.Org, Email: NormEmail(m.Email), Action: ActionKeep, Before: m, After: m})
+			res.Outcomes = append(res.Outcomes, Outcome{Org: m.Org, Email: match.Email(m.Email), Action: ActionKeep, Before: m, After: m})
 		}
 	}
 	slices.SortStableFunc(res.Outcomes, func(a, b Outcome) int {
@@ -300,7 +302,7 @@ func indexMembers(members []*Member) *memberIndex {
 		byUserID()
 	}
 	for i := len(members) - 1; i >= 0; i-- {
-		x.norm[i] = NormEmail(members[i].Email)
+		x.norm[i] = match.Email(members[i].Email)
 		x.next[i] = -1
 		if h, ok := x.byEmail[x.norm[i]]; ok {
 			x.next[i] = h
@@ -429,7 +431,7 @@ func nextEpoch(marks []uint32, epoch *uint32) uint32 {
 func UserEmails(u User) []string {
 	var out []string
 	add := func(s string) {
-		s = NormEmail(s)
+		s = match.Email(s)
 		if s != "" && !slices.Contains(out, s) {
 			out = append(out, s)
 		}
@@ -588,7 +590,7 @@ func (r *resolver) resolveOrg(out []Outcome, o Org, mode Mode, ent []Entitlement
 	if mode != ModeStaged && mode != ModeFull {
 		// jit: SCIM changes nobody.
 		for _, m := range members {
-			out = append(out, Outcome{Org: o.ID, Email: NormEmail(m.Email), Action: ActionKeep, Before: m, After: m})
+			out = append(out, Outcome{Org: o.ID, Email: match.Email(m.Email), Action: ActionKeep, Before: m, After: m})
 		}
 		return out
 	}
@@ -708,7 +710,7 @@ func (r *resolver) newMember(m Member) *Member {
 // liveException reports whether an unexpired exception of o covers email.
 func (r *resolver) liveException(o Org, email string) bool {
 	for _, x := range o.Exceptions {
-		if NormEmail(x.Email) == email && validDate(x.Until) && x.Until >= r.today {
+		if match.Email(x.Email) == email && validDate(x.Until) && x.Until >= r.today {
 			return true
 		}
 	}
@@ -717,7 +719,7 @@ func (r *resolver) liveException(o Org, email string) bool {
 
 func (r *resolver) hasException(o Org, email string) bool {
 	for _, x := range o.Exceptions {
-		if NormEmail(x.Email) == email {
+		if match.Email(x.Email) == email {
 			return true
 		}
 	}
@@ -726,7 +728,7 @@ func (r *resolver) hasException(o Org, email string) bool {
 
 // reason says why m, not entitled in o, is removed.
 func (r *resolver) reason(o Org, m *Member, mode Mode) string {
-	email := NormEmail(m.Email)
+	email := match.Email(m.Email)
 	if mode == ModeFull && r.hasException(o, email) {
 		return ReasonExceptionExpired
 	}

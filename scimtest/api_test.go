@@ -149,6 +149,11 @@ func TestUniqueness(t *testing.T) {
 	ts.call(t, "POST", "/Users", map[string]any{"userName": " alice@example.gov "}).want(t, 409, "uniqueness")
 	ts.call(t, "PUT", "/Users/u-bob", map[string]any{"userName": "Alice@Example.gov"}).want(t, 409, "uniqueness")
 	ts.call(t, "PATCH", "/Users/u-bob", patchBody(scim.PatchOp{Op: "replace", Path: "userName", Value: "alice@EXAMPLE.gov"})).want(t, 409, "uniqueness")
+	// userNames compare by match.Email: a look-alike address with a Kelvin
+	// sign is another user's, not a duplicate (issue 14 #3).
+	ts.call(t, "POST", "/Users", map[string]any{"userName": "\u212aim@example.gov"}).want(t, 201)
+	ts.call(t, "POST", "/Users", map[string]any{"userName": "kim@example.gov"}).want(t, 201)
+	ts.call(t, "POST", "/Users", map[string]any{"userName": "KIM@example.gov"}).want(t, 409, "uniqueness")
 	// A user may change the case of its own userName.
 	ts.call(t, "PATCH", "/Users/u-alice", patchBody(scim.PatchOp{Op: "replace", Path: "userName", Value: "Alice@Example.gov"})).want(t, 200)
 	if got := ts.call(t, "GET", "/Users?filter="+q(`userName eq "alice@example.gov"`), nil).want(t, 200).total(); got != 1 {
@@ -558,7 +563,7 @@ func TestOrganizationsAndMembersAreNotCreatedOrDeleted(t *testing.T) {
 
 func TestPatchOrganization(t *testing.T) {
 	ts := newFixtureServer(t, Options{})
-	// What tenant.ApplyOrgPatch refuses, the server refuses with its
+	// What orgwrite.ApplyOrgPatch refuses, the server refuses with its
 	// scimType, and nothing changes.
 	for _, c := range []struct {
 		id  string
@@ -571,7 +576,7 @@ func TestPatchOrganization(t *testing.T) {
 		{"o-hq", scim.PatchOp{Op: "replace", Path: "mode", Value: "full"}, "invalidPath"},
 		{"o-hq", scim.PatchOp{Op: "add", Path: "mappings", Value: map[string]any{"group": "g-unmapped", "role": "primary-owner", "seatTier": "standard"}}, "invalidValue"},
 		{"o-hq", scim.PatchOp{Op: "remove"}, "noTarget"},
-		// What only the rest of the tenant shows (tenant.CheckOrgWrite).
+		// What only the rest of the tenant shows (orgwrite.CheckOrgWrite).
 		{"o-hq", scim.PatchOp{Op: "add", Path: "mappings", Value: map[string]any{"group": "g-no-such-group", "role": "member", "seatTier": "standard"}}, "invalidValue"},
 		{"o-hq", scim.PatchOp{Op: "add", Path: "mappings", Value: map[string]any{"group": "g-unmapped", "role": "member", "seatTier": "gold"}}, "invalidValue"},
 		{"o-hq", scim.PatchOp{Op: "add", Path: "seats", Value: map[string]any{"gold": 3}}, "invalidValue"},

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scimsync/scimsync/orgwrite"
 	"github.com/scimsync/scimsync/scim"
 	"github.com/scimsync/scimsync/tenant"
 )
@@ -178,27 +179,29 @@ func (s *Server) nextID(kind string) string {
 }
 
 // commit replaces the users, groups and organizations (nil: unchanged),
-// and recomputes the members at now with tenant.Recompute. When the result
-// is not a valid tenant nothing changes: the write fails with 400
-// invalidValue.
+// and recomputes the members at now with orgwrite.Recompute. When the
+// result is not a valid tenant (tenant.FromSCIM refuses it) nothing
+// changes: the write fails with 400 invalidValue.
 func (s *Server) commit(now time.Time, users []scim.User, groups []scim.Group, orgs []scim.Organization) *scimError {
-	next := &tenant.Snapshot{Users: users, Groups: groups, Organizations: orgs, Members: s.st.members}
-	if next.Users == nil {
-		next.Users = s.st.users
+	if users == nil {
+		users = s.st.users
 	}
-	if next.Groups == nil {
-		next.Groups = s.st.groups
+	if groups == nil {
+		groups = s.st.groups
 	}
-	if next.Organizations == nil {
-		next.Organizations = s.st.orgs
+	if orgs == nil {
+		orgs = s.st.orgs
 	}
-	if len(next.Organizations) > 0 {
+	members := s.st.members
+	if len(orgs) > 0 {
 		// Without organizations (a plain SCIM tenant) there are no members.
-		if _, err := tenant.Recompute(next, now); err != nil {
-			return badRequest(typeInvalidValue, "the change would leave the tenant invalid: %v", err)
+		t, err := tenant.FromSCIM(users, groups, orgs, members)
+		if err != nil {
+			return badRequest(typeInvalidValue, "the change would leave the tenant invalid: recomputing members: %v", err)
 		}
+		members, _ = orgwrite.Recompute(members, t.ResolveInput(now))
 	}
-	s.st.users, s.st.groups, s.st.orgs, s.st.members = next.Users, next.Groups, next.Organizations, next.Members
+	s.st.users, s.st.groups, s.st.orgs, s.st.members = users, groups, orgs, members
 	s.st.reindex()
 	return nil
 }
@@ -365,8 +368,8 @@ func (s *Server) patchOrg(r *http.Request, id string) *response {
 		return errorResponse(e)
 	}
 	next := cur
-	if err := tenant.ApplyOrgPatch(&next, ops); err != nil {
-		var pe *tenant.PatchError
+	if err := orgwrite.ApplyOrgPatch(&next, ops); err != nil {
+		var pe *orgwrite.PatchError
 		if errors.As(err, &pe) {
 			return errorResponse(badRequest(pe.SCIMType, "Operations[%d]: %s", pe.Index, pe.Detail))
 		}
@@ -377,7 +380,7 @@ func (s *Server) patchOrg(r *http.Request, id string) *response {
 	touch(&next.Meta, "Organization", now)
 	orgs := slices.Clone(s.st.orgs)
 	orgs[i] = next
-	if err := tenant.CheckOrgWrite(next, orgs, s.st.groups); err != nil {
+	if err := orgwrite.CheckOrgWrite(next, orgs, s.st.groups); err != nil {
 		return errorResponse(badRequest(typeInvalidValue, "%v", err))
 	}
 	if e := s.commit(now, nil, nil, orgs); e != nil {

@@ -15,7 +15,7 @@
 //     unique in any case (409 uniqueness). A group's members must be
 //     existing users or groups; deleting a user or group takes it out of
 //     every group.
-//   - /Organizations: list, get, and PATCH with tenant.ApplyOrgPatch, the
+//   - /Organizations: list, get, and PATCH with orgwrite.ApplyOrgPatch, the
 //     same code a snapshot-file target uses. Organizations are neither
 //     created nor deleted (405).
 //   - /Members: read-only list and get, filterable like any list, such as
@@ -38,7 +38,7 @@
 //
 // After every change to users, groups or organizations the members of
 // every child organization are recomputed with the rules of DESIGN §5
-// (package resolve, through tenant.Recompute), at the server's clock
+// (package resolve, through orgwrite.Recompute), at the server's clock
 // (Options.Now). The state a server starts from is taken as it is, members
 // included, except that a resource without meta.version gets W/"1".
 //
@@ -57,7 +57,7 @@
 // The server is written on net/http and github.com/scim2/filter-parser/v2,
 // not on github.com/elimity-com/scim. That library would parse requests and
 // filters, but PATCH must be applied by hand anyway, organization PATCH
-// must be tenant.ApplyOrgPatch, and its handler owns the response path,
+// must be orgwrite.ApplyOrgPatch, and its handler owns the response path,
 // which fault injection needs to control byte by byte (truncation, padding,
 // dribbling, dropping). What it would have saved — filter evaluation — is
 // small next to that: this package evaluates the parsed filter against the

@@ -5,11 +5,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/scimsync/scimsync/internal/match"
+	"github.com/scimsync/scimsync/orgwrite"
 	"github.com/scimsync/scimsync/scim"
-	"github.com/scimsync/scimsync/tenant"
 )
 
 // state is the server's data in wire form, with indexes by id.
@@ -86,11 +86,12 @@ func (s *state) fillMeta() {
 	}
 }
 
-// userNameTaken reports whether a user other than self has userName, in
-// any case.
+// userNameTaken reports whether a user other than self has userName, as
+// match.SameEmail compares them (in any case, but a look-alike address is
+// another one).
 func (s *state) userNameTaken(userName, self string) bool {
 	for _, u := range s.users {
-		if u.ID != self && strings.EqualFold(strings.TrimSpace(u.UserName), strings.TrimSpace(userName)) {
+		if u.ID != self && match.SameEmail(u.UserName, userName) {
 			return true
 		}
 	}
@@ -120,5 +121,5 @@ func touch(m *scim.Meta, resourceType string, now time.Time) {
 	if m.Created == "" {
 		m.Created = m.LastModified
 	}
-	m.Version = tenant.NextVersion(m.Version)
+	m.Version = orgwrite.NextVersion(m.Version)
 }

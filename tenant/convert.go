@@ -170,7 +170,7 @@ func orgsFromSCIM(t *Tenant, orgs []scim.Organization) []error {
 	case 1:
 		p := parents[0]
 		t.Parent = orgFromSCIM(p)
-		if !validMode(p.Mode) {
+		if !resolve.Mode(p.Mode).Valid() {
 			bad("parent organization %s (%s): mode %q is not one of jit, staged, full", p.ID, p.Name, p.Mode)
 		}
 	default:
@@ -235,7 +235,7 @@ func membersFromSCIM(members []scim.Member, children []resolve.Org) ([]resolve.M
 		if r := resolve.Role(m.Role); !r.Grantable() && r != resolve.RolePrimaryOwner {
 			bad("member %s (%s): role %q is not one of member, admin, owner, primary-owner", m.ID, m.Email, m.Role)
 		}
-		if !validOrigin(m.Origin) {
+		if !resolve.Origin(m.Origin).Valid() {
 			bad("member %s (%s): origin %q is not one of scim, jit, manual", m.ID, m.Email, m.Origin)
 		}
 		kept = append(kept, out[i])
@@ -260,22 +260,6 @@ func convertMembers(out []resolve.Member, members []scim.Member) {
 		rm.Role, rm.SeatTier, rm.Origin = resolve.Role(word(string(rm.Role))), word(rm.SeatTier), resolve.Origin(word(string(rm.Origin)))
 		out[i] = rm
 	}
-}
-
-func validMode(m string) bool {
-	switch resolve.Mode(m) {
-	case resolve.ModeJIT, resolve.ModeStaged, resolve.ModeFull:
-		return true
-	}
-	return false
-}
-
-func validOrigin(o string) bool {
-	switch resolve.Origin(o) {
-	case resolve.OriginSCIM, resolve.OriginJIT, resolve.OriginManual:
-		return true
-	}
-	return false
 }
 
 func userFromSCIM(u scim.User) resolve.User {

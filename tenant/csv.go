@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/scimsync/scimsync/internal/match"
 	"github.com/scimsync/scimsync/resolve"
 )
 
@@ -159,13 +160,13 @@ func ParseMembersCSV(r io.Reader) ([]MemberRow, error) {
 		if hasOrigin {
 			if o := strings.ToLower(strings.TrimSpace(rec[originCol])); o != "" {
 				row.Origin = resolve.Origin(o)
-				if !validOrigin(o) {
+				if !row.Origin.Valid() {
 					rowErrs = append(rowErrs, fmt.Sprintf("origin %q is not one of scim, jit, manual", rec[originCol]))
 				}
 			}
 		}
 		if len(rowErrs) == 0 {
-			k := [2]string{strings.ToLower(row.Org), resolve.NormEmail(row.Email)}
+			k := [2]string{match.Name(row.Org), match.Email(row.Email)}
 			if first, dup := seen[k]; dup {
 				rowErrs = append(rowErrs, fmt.Sprintf("%s is already a member of %s on line %d", row.Email, row.Org, first))
 			} else {

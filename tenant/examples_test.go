@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scimsync/scimsync/orgwrite"
 	"github.com/scimsync/scimsync/resolve"
 	"github.com/scimsync/scimsync/scim"
 )
@@ -91,7 +92,7 @@ func (b *exampleBuilder) org(o scim.Organization) {
 // member adds a member by hand; userID only for scim origin.
 func (b *exampleBuilder) member(org, email, role, tier, origin, userID string) {
 	b.s.Members = append(b.s.Members, scim.Member{
-		Schemas: []string{scim.SchemaMember}, ID: MemberID(org, email), Organization: org, Email: email,
+		Schemas: []string{scim.SchemaMember}, ID: orgwrite.MemberID(org, email), Organization: org, Email: email,
 		UserID: userID, Role: role, SeatTier: tier, Origin: origin,
 		Meta: scim.Meta{ResourceType: "Member", Created: "2025-06-01T10:00:00Z", LastModified: "2026-08-14T10:00:00Z", Version: `W/"1"`},
 	})

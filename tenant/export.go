@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/scimsync/scimsync/internal/match"
+	"github.com/scimsync/scimsync/orgwrite"
 	"github.com/scimsync/scimsync/resolve"
 	"github.com/scimsync/scimsync/scim"
 	"github.com/scimsync/scimsync/spec"
@@ -146,10 +148,10 @@ func (s *MembersExportSource) organizations(groups []scim.Group) ([]scim.Organiz
 	// Org names match case-insensitively, as they do against the server.
 	child := map[string]int{}
 	for i, o := range orgs[1:] {
-		child[strings.ToLower(o.Name)] = i + 1
+		child[match.Name(o.Name)] = i + 1
 	}
 	for i, x := range s.Current.Exceptions {
-		k, ok := child[strings.ToLower(x.Org)]
+		k, ok := child[match.Name(x.Org)]
 		if !ok {
 			errs = append(errs, fmt.Errorf("current.exceptions[%d]: org %q is not in current.organizations", i, x.Org))
 			continue
@@ -167,7 +169,7 @@ func (s *MembersExportSource) members(rows []MemberRow, orgs []scim.Organization
 	// Org names match case-insensitively, as they do against the server.
 	children := map[string]string{}
 	for _, o := range orgs[1:] {
-		children[strings.ToLower(o.Name)] = o.Name
+		children[match.Name(o.Name)] = o.Name
 	}
 	byEmail := map[string][]string{}
 	for _, u := range users {
@@ -178,7 +180,7 @@ func (s *MembersExportSource) members(rows []MemberRow, orgs []scim.Organization
 	var errs []error
 	out := make([]scim.Member, 0, len(rows))
 	for _, r := range rows {
-		org, ok := children[strings.ToLower(r.Org)]
+		org, ok := children[match.Name(r.Org)]
 		if !ok {
 			errs = append(errs, fmt.Errorf("%s:%d: org %q is not in the spec's current.organizations; describe its configuration there", s.CSVPath, r.Line, r.Org))
 			if len(errs) >= maxCSVErrors {
@@ -187,7 +189,7 @@ func (s *MembersExportSource) members(rows []MemberRow, orgs []scim.Organization
 			continue
 		}
 		m := scim.Member{
-			ID:           MemberID(org, r.Email),
+			ID:           orgwrite.MemberID(org, r.Email),
 			Organization: org,
 			Email:        r.Email,
 			Role:         string(r.Role),
@@ -195,7 +197,7 @@ func (s *MembersExportSource) members(rows []MemberRow, orgs []scim.Organization
 			Origin:       string(r.Origin),
 		}
 		if r.Origin == resolve.OriginSCIM {
-			if ids := byEmail[resolve.NormEmail(r.Email)]; len(ids) == 1 {
+			if ids := byEmail[match.Email(r.Email)]; len(ids) == 1 {
 				m.UserID = ids[0]
 			}
 		}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/scimsync/scimsync/apply"
 	"github.com/scimsync/scimsync/diff"
+	"github.com/scimsync/scimsync/orgwrite"
 	"github.com/scimsync/scimsync/scim"
 	"github.com/scimsync/scimsync/scimtest"
 	"github.com/scimsync/scimsync/spec"
@@ -263,8 +264,8 @@ func TestMembersExportOrgNameCase(t *testing.T) {
 		got = append(got, m.Org+" "+m.Email+" "+m.ID)
 	}
 	want := []string{
-		"hq alice.abbott@example.gov " + tenant.MemberID("hq", "alice.abbott@example.gov"),
-		"hq casey.lee@example.gov " + tenant.MemberID("hq", "casey.lee@example.gov"),
+		"hq alice.abbott@example.gov " + orgwrite.MemberID("hq", "alice.abbott@example.gov"),
+		"hq casey.lee@example.gov " + orgwrite.MemberID("hq", "casey.lee@example.gov"),
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("members:\n got %q\nwant %q", got, want)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/scimsync/scimsync/orgwrite"
 	"github.com/scimsync/scimsync/resolve"
 	"github.com/scimsync/scimsync/scim"
 	"github.com/scimsync/scimsync/spec"
@@ -85,11 +86,11 @@ func TestMembersExportSource(t *testing.T) {
 		t.Errorf("orgs (-want +got):\n%s", diff)
 	}
 	wantMembers := []resolve.Member{
-		{ID: MemberID("hq", "ann@x.gov"), Org: "hq", Email: "ann@x.gov", UserID: "u-ann", Role: resolve.RoleMember, SeatTier: "standard", Origin: resolve.OriginSCIM},
-		{ID: MemberID("hq", "bob@x.gov"), Org: "hq", Email: "BOB@x.gov", Role: resolve.RoleAdmin, SeatTier: "premium", Origin: resolve.OriginJIT},
-		{ID: MemberID("hq", "dan@x.gov"), Org: "hq", Email: "dan@x.gov", Role: resolve.RoleMember, SeatTier: "standard", Origin: resolve.OriginManual},
-		{ID: MemberID("hq", "boss@x.gov"), Org: "hq", Email: "boss@x.gov", Role: resolve.RolePrimaryOwner, SeatTier: "premium", Origin: resolve.OriginManual},
-		{ID: MemberID("west", "eve@x.gov"), Org: "west", Email: "eve@x.gov", Role: resolve.RoleOwner, SeatTier: "standard", Origin: resolve.OriginJIT},
+		{ID: orgwrite.MemberID("hq", "ann@x.gov"), Org: "hq", Email: "ann@x.gov", UserID: "u-ann", Role: resolve.RoleMember, SeatTier: "standard", Origin: resolve.OriginSCIM},
+		{ID: orgwrite.MemberID("hq", "bob@x.gov"), Org: "hq", Email: "BOB@x.gov", Role: resolve.RoleAdmin, SeatTier: "premium", Origin: resolve.OriginJIT},
+		{ID: orgwrite.MemberID("hq", "dan@x.gov"), Org: "hq", Email: "dan@x.gov", Role: resolve.RoleMember, SeatTier: "standard", Origin: resolve.OriginManual},
+		{ID: orgwrite.MemberID("hq", "boss@x.gov"), Org: "hq", Email: "boss@x.gov", Role: resolve.RolePrimaryOwner, SeatTier: "premium", Origin: resolve.OriginManual},
+		{ID: orgwrite.MemberID("west", "eve@x.gov"), Org: "west", Email: "eve@x.gov", Role: resolve.RoleOwner, SeatTier: "standard", Origin: resolve.OriginJIT},
 	}
 	if diff := cmp.Diff(wantMembers, tn.Members); diff != "" {
 		t.Errorf("members (-want +got):\n%s", diff)

@@ -12,12 +12,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/scimsync/scimsync/internal/fsafe"
+	"github.com/scimsync/scimsync/orgwrite"
 	"github.com/scimsync/scimsync/scim"
 )
 
@@ -244,10 +243,11 @@ func writeLocked(path string, data []byte) error {
 }
 
 // SnapshotSource reads a tenant from a snapshot file and, as a Writer,
-// patches it with the server semantics of DESIGN §4 and §5: an If-Match
-// version check, the patch applied atomically (ApplyOrgPatch), a new
-// version, members recomputed (Recompute), and the file rewritten
-// atomically.
+// patches it with the server semantics of DESIGN §4 and §5 (package
+// orgwrite): an If-Match version check, the patch applied atomically
+// (orgwrite.ApplyOrgPatch) and checked against the tenant
+// (orgwrite.CheckOrgWrite), a new version, members recomputed (Recompute),
+// and the file rewritten atomically.
 //
 // Each write holds the file's lock (SnapshotLockPath) from the version
 // check to the rename, so that of two writers with the same If-Match, in
@@ -329,13 +329,13 @@ func (s *SnapshotSource) patchLocked(id, version string, ops []scim.PatchOp) (st
 		now = s.Now
 	}
 	at := now()
-	if err := ApplyOrgPatch(org, ops); err != nil {
+	if err := orgwrite.ApplyOrgPatch(org, ops); err != nil {
 		return "", fmt.Errorf("patching organization %s in %s: %w", id, s.Path, err)
 	}
-	if err := CheckOrgWrite(*org, snap.Organizations, snap.Groups); err != nil {
+	if err := orgwrite.CheckOrgWrite(*org, snap.Organizations, snap.Groups); err != nil {
 		return "", fmt.Errorf("patching organization %s in %s: %w", id, s.Path, err)
 	}
-	org.Meta.Version = NextVersion(org.Meta.Version)
+	org.Meta.Version = orgwrite.NextVersion(org.Meta.Version)
 	org.Meta.LastModified = at.UTC().Format(time.RFC3339)
 	newVersion := org.Meta.Version
 	if _, err := Recompute(snap, at); err != nil {
@@ -354,15 +354,3 @@ func (s *SnapshotSource) patchLocked(id, version string, ops []scim.PatchOp) (st
 // ErrOrgNotFound is returned by SnapshotSource.PatchOrganization for an id
 // the snapshot lacks.
 var ErrOrgNotFound = errors.New("no such organization")
-
-// NextVersion returns the weak ETag that follows v: W/"n+1" when v is W/"n"
-// or "n" with n a decimal number, else W/"1".
-func NextVersion(v string) string {
-	s := strings.TrimPrefix(v, "W/")
-	s = strings.TrimSuffix(strings.TrimPrefix(s, `"`), `"`)
-	n, err := strconv.ParseUint(s, 10, 63)
-	if err != nil {
-		n = 0
-	}
-	return `W/"` + strconv.FormatUint(n+1, 10) + `"`
-}

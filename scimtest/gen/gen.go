@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scimsync/scimsync/internal/match"
+	"github.com/scimsync/scimsync/orgwrite"
 	"github.com/scimsync/scimsync/resolve"
 	"github.com/scimsync/scimsync/scim"
 	"github.com/scimsync/scimsync/tenant"
@@ -88,6 +91,9 @@ type generator struct {
 	os       []scim.Organization
 	ms       []scim.Member
 	mapped   map[int]bool // indices in gs of mapped or nested groups
+	// twins maps a look-alike user's index to the ASCII address it looks
+	// like.
+	twins map[int]string
 }
 
 // id returns a UUID-shaped id, unique per kind and index for a seed: its
@@ -155,6 +161,15 @@ func (g *generator) users() {
 	for _, i := range g.inactive {
 		inactive[i>>6] |= 1 << (i & 63)
 	}
+	lookAlike := map[int]bool{}
+	if p.LookAlikeFraction > 0 {
+		for _, i := range g.sample(n, int(math.Round(float64(n)*p.LookAlikeFraction)), seen) {
+			if _, isSpecial := special[i]; !isSpecial && inactive[i>>6]&(1<<(i&63)) == 0 {
+				lookAlike[i] = true
+			}
+		}
+		g.twins = map[int]string{}
+	}
 	schemas := []string{scim.SchemaUser}
 	g.us = make([]scim.User, n)
 	for i := range g.us {
@@ -185,6 +200,12 @@ func (g *generator) users() {
 				email = userName
 			}
 		}
+		if lookAlike[i] {
+			if la, ok := lookAlikeOf(email); ok {
+				g.twins[i] = email
+				email, userName = la, la
+			}
+		}
 		u := scim.User{
 			Schemas:     schemas,
 			ID:          g.id(kindUser, i),
@@ -202,6 +223,20 @@ func (g *generator) users() {
 		u.Meta = scim.Meta{ResourceType: "User", Created: c, LastModified: c, Version: `W/"1"`}
 		g.us[i] = u
 	}
+}
+
+// lookAlikeOf returns email with its first k turned into a Kelvin sign K
+// (U+212A), or else its first i into İ (U+0130): an address a person
+// cannot tell from email, and strings.ToLower folds back into it.
+func lookAlikeOf(email string) (string, bool) {
+	local, domain, _ := strings.Cut(email, "@")
+	if i := strings.IndexByte(local, 'k'); i >= 0 {
+		return local[:i] + "\u212a" + local[i+1:] + "@" + domain, true
+	}
+	if i := strings.IndexByte(local, 'i'); i >= 0 {
+		return local[:i] + "\u0130" + local[i+1:] + "@" + domain, true
+	}
+	return "", false
 }
 
 func title(s string) string {
@@ -403,7 +438,7 @@ func (g *generator) members() error {
 			Origin:       string(origin),
 			Meta:         scim.Meta{ResourceType: "Member", Created: g.created[g.rng.IntN(len(g.created))], LastModified: stamp},
 		}
-		m.ID = tenant.MemberID(org, email)
+		m.ID = orgwrite.MemberID(org, email)
 		sum := sha256.Sum256([]byte(org + "\x00" + email + "\x00" + string(role) + "\x00" + tier + "\x00" + string(origin)))
 		m.Meta.Version = `W/"` + hex.EncodeToString(sum[:6]) + `"`
 		return m
@@ -441,7 +476,7 @@ func (g *generator) members() error {
 		taken[k] = map[string]bool{}
 	}
 	for _, m := range g.ms {
-		taken[orgIdx[m.Organization]][resolve.NormEmail(m.Email)] = true
+		taken[orgIdx[m.Organization]][match.Email(m.Email)] = true
 	}
 
 	fill := max(p.Members-len(g.ms), int(math.Round(float64(p.Members)*p.NonSCIMFraction)))
@@ -467,12 +502,23 @@ func (g *generator) members() error {
 			}
 			email, origin = g.us[i].Emails[0].Value, resolve.OriginJIT
 		}
-		if email == "" || taken[o][resolve.NormEmail(email)] {
+		if email == "" || taken[o][match.Email(email)] {
 			email = fmt.Sprintf("%s.%s.%d@contractor.example.com", givenNames[g.rng.IntN(len(givenNames))], familyNames[g.rng.IntN(len(familyNames))], k)
 			origin = resolve.OriginManual
 		}
-		taken[o][resolve.NormEmail(email)] = true
+		taken[o][match.Email(email)] = true
 		g.ms = append(g.ms, member(children[o].ID, email, resolve.RoleMember, SeatTiers[0], origin))
+	}
+
+	// A jit member holding the ASCII address each entitled look-alike user
+	// looks like: another person, who keeps a member of its own.
+	for _, i := range slices.Sorted(maps.Keys(g.twins)) {
+		for o := range children {
+			if twin := g.twins[i]; entitled[o][i] && !taken[o][match.Email(twin)] {
+				taken[o][match.Email(twin)] = true
+				g.ms = append(g.ms, member(children[o].ID, twin, resolve.RoleMember, SeatTiers[0], resolve.OriginJIT))
+			}
+		}
 	}
 
 	used := make([]map[string]int, len(children))

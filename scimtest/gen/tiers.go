@@ -106,6 +106,12 @@ type Params struct {
 	SpecialFraction float64
 	// AliasFraction of the users have a second email.
 	AliasFraction float64
+	// LookAlikeFraction of the users have an address that looks like
+	// another one: a Kelvin sign K (U+212A) for a k, or İ (U+0130) for an
+	// i. Where such a user is entitled, a jit member holds the ASCII
+	// address it looks like: another person, whom the user must not take
+	// over (DESIGN §5). Zero by default, which leaves a tenant as it was.
+	LookAlikeFraction float64
 }
 
 func (p Params) check() error {

@@ -1,4 +1,4 @@
-package tenant
+package orgwrite
 
 import (
 	"bytes"
@@ -163,7 +163,7 @@ func applyAttr(o *scim.Organization, kind, path string, raw json.RawMessage, fai
 		if err := decodeStrict(raw, &mode); err != nil {
 			return fail("invalidValue", "mode: %v", err)
 		}
-		if !validMode(mode) {
+		if !resolve.Mode(mode).Valid() {
 			return fail("invalidValue", "mode %q is not one of jit, staged, full", mode)
 		}
 		o.Mode = mode
