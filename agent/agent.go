@@ -487,7 +487,7 @@ func (a *Agent) execute(ctx context.Context, run *Run) (rep *report, unchanged b
 	if err != nil {
 		return fail(err)
 	}
-	if !o.Plan.HasChanges() {
+	if o.Plan.Verdict() == diff.VerdictNoChanges {
 		run.Result = ResultInSync
 		return rep, false
 	}
@@ -531,25 +531,17 @@ func (a *Agent) execute(ctx context.Context, run *Run) (rep *report, unchanged b
 }
 
 // approvalReason says why p may not be applied unattended, or "" when it
-// may: any removal, a switch to full that would remove anyone, or an
-// error-level finding waits for a person.
+// may. It reports the plan's verdict, never re-deriving a rule: a dangerous
+// plan (removals, or an error-level finding) waits for a person. A switch
+// to full that would remove anyone removes them in the plan itself.
 func approvalReason(p *diff.Plan) string {
+	if p.Verdict() != diff.VerdictDangerous {
+		return ""
+	}
 	if p.Summary.Remove > 0 {
 		return fmt.Sprintf("the plan removes %d member(s); removals are never applied automatically", p.Summary.Remove)
 	}
-	for _, f := range p.Findings {
-		if f.Severity == diff.SeverityError {
-			return "the plan has an error-level finding: " + f.Message
-		}
-	}
-	if p.Mode.After == spec.ModeFull && p.Mode.Before != spec.ModeFull {
-		for _, r := range p.Readiness {
-			if len(r.WouldRemove) > 0 {
-				return fmt.Sprintf("switching to full would remove members of %s", r.Org)
-			}
-		}
-	}
-	return ""
+	return "the plan has an error-level finding: " + p.Blocking()[0].Message
 }
 
 // record stores a finished run, updates the metrics and returns the

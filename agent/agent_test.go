@@ -851,11 +851,11 @@ func TestStatusDocument(t *testing.T) {
 	}
 	no, yes := false, true
 	want := []OrgStatus{
-		{Org: "example-agency", Changes: map[string]int{"add": 0, "change": 0, "config": 1, "flag": 0, "remove": 0}},
-		{Org: "hq", Changes: map[string]int{"add": 1, "change": 0, "config": 0, "flag": 0, "remove": 0},
+		{Org: "example-agency", Changes: map[string]int{"add": 0, "change": 0, "config": 1, "flag": 0, "policy": 0, "remove": 0}},
+		{Org: "hq", Changes: map[string]int{"add": 1, "change": 0, "config": 0, "flag": 0, "policy": 0, "remove": 0},
 			Members: 3, SCIMBacked: 2, ReadyForFull: &no,
 			WouldRemove: []WouldRemove{{Email: "bo@example.gov", Reason: resolve.ReasonNotProvisioned}}},
-		{Org: "regional-west", Changes: map[string]int{"add": 0, "change": 0, "config": 0, "flag": 0, "remove": 0},
+		{Org: "regional-west", Changes: map[string]int{"add": 0, "change": 0, "config": 0, "flag": 0, "policy": 0, "remove": 0},
 			ReadyForFull: &yes},
 	}
 	if diff := cmp.Diff(want, st.Orgs); diff != "" {
@@ -1026,5 +1026,49 @@ func TestTimedOutRunsStillNotify(t *testing.T) {
 	evs := f.hook.events(t)
 	if len(evs) != 1 || evs[0].Kind != EventFailing || !strings.Contains(evs[0].Error, "deadline exceeded") {
 		t.Fatalf("events = %+v, want one failing with the deadline", evs)
+	}
+}
+
+// blockingOnly is inSync with an error-level finding and nothing to write:
+// examples/multi-org applied, then u-hq-000 added to g-west-users under
+// policy.exclusiveOrgs (issue 13).
+func blockingOnly() *diff.Plan {
+	p := inSync()
+	p.Members = append(p.Members,
+		diff.MemberChange{Org: "hq", Email: "alice.abbott@example.gov", Action: diff.ActionFlag, Reason: "entitled in hq, regional-west under policy.exclusiveOrgs"},
+		diff.MemberChange{Org: "regional-west", Email: "alice.abbott@example.gov", Action: diff.ActionFlag, Reason: "entitled in hq, regional-west under policy.exclusiveOrgs"})
+	p.Findings = []diff.Finding{{Severity: diff.SeverityError, Kind: diff.FindingExclusiveOrgs, Orgs: []string{"hq", "regional-west"},
+		Subject: "alice.abbott@example.gov", Email: "alice.abbott@example.gov",
+		Message: "alice.abbott@example.gov is entitled in 2 child orgs (hq, regional-west); policy.exclusiveOrgs allows one"}}
+	return p
+}
+
+// A policy break with nothing to write is drift of kind policy: /status
+// says drift, scimsync_drift_detected is 1, the webhook fires once, and
+// auto-apply waits for a person.
+func TestBlockingFindingIsDrift(t *testing.T) {
+	f := newFixture(t, true, nil)
+	a, ctx := f.agent, context.Background()
+	for i := range 2 {
+		f.planner.set(blockingOnly(), nil)
+		a.runOnce(ctx)
+		f.clock.Advance(time.Second)
+		st := status(t, a.Handler())
+		if st.LastRun == nil || st.LastRun.Result == ResultInSync {
+			t.Fatalf("run %d: last run %+v, want drift", i, st.LastRun)
+		}
+		if st.Drift == nil || !*st.Drift {
+			t.Errorf("run %d: /status drift = %v, want true", i, st.Drift)
+		}
+		if !strings.Contains(st.SummaryLine, "No changes to write; 1 blocking finding (exclusiveOrgs: hq, regional-west).") {
+			t.Errorf("run %d: summary line %q", i, st.SummaryLine)
+		}
+	}
+	if _, m := get(t, a.Handler(), "/metrics"); !strings.Contains(m, "scimsync_drift_detected 1") ||
+		!strings.Contains(m, `scimsync_drift{kind="policy",org="hq"} 1`) {
+		t.Errorf("/metrics:\n%s", grep(m, "scimsync_drift"))
+	}
+	if got := kinds(f.hook.events(t)); !cmp.Equal(got, []EventKind{EventDrift}) {
+		t.Errorf("events %v, want one drift event", got)
 	}
 }

@@ -139,7 +139,7 @@ func (a *Agent) Status() Status {
 		sum := rep.Summary
 		st.Drift, st.Summary, st.SummaryLine, st.Plan = &drift, &sum, rep.Line, rep.Plan
 		for _, o := range rep.Orgs {
-			if !o.HasReadiness && o.Drift[KindConfig]+o.Drift[KindAdd]+o.Drift[KindChange]+o.Drift[KindRemove]+o.Drift[KindFlag] == 0 {
+			if !o.HasReadiness && o.Drift[KindConfig]+o.Drift[KindAdd]+o.Drift[KindChange]+o.Drift[KindRemove]+o.Drift[KindFlag]+o.Drift[KindPolicy] == 0 {
 				continue
 			}
 			os := OrgStatus{

@@ -7,7 +7,7 @@ import (
 
 // driftKinds are the kind label values of scimsync_drift, each exported for
 // every org so that an alert can tell "no drift" from "no data".
-var driftKinds = []string{KindConfig, KindAdd, KindChange, KindRemove, KindFlag}
+var driftKinds = []string{KindConfig, KindAdd, KindChange, KindRemove, KindFlag, KindPolicy}
 
 // Drift kinds.
 const (
@@ -16,6 +16,7 @@ const (
 	KindChange = "change" // members re-roled or re-tiered
 	KindRemove = "remove" // members to remove
 	KindFlag   = "flag"   // flagged members: overcommit, policy
+	KindPolicy = "policy" // error-level findings: a pending problem even with nothing to write
 )
 
 // metrics is the agent's own registry and collectors.

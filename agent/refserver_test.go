@@ -69,7 +69,7 @@ func refApply(dir string) ApplyFunc {
 			return err
 		}
 		_, err = apply.Run(ctx, o.Plan, apply.Options{
-			Source: src, Writer: w, Policy: s.Policy, SpecHash: s.Hash(), Confirmed: true,
+			Source: src, Writer: w, Spec: s, SpecHash: s.Hash(), Confirmed: true,
 			Journal: filepath.Join(dir, "agent.journal"), AuditLog: filepath.Join(dir, "audit.jsonl"),
 			Target: s.Target.URL, Operator: "agent-test",
 		})

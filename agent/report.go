@@ -38,15 +38,17 @@ type report struct {
 	// Line is the plan's one-line summary (diff.SummaryLine).
 	Line string
 	// ChangesKey identifies the planned changes themselves (config and
-	// member changes, not the fingerprint of the whole observed state):
-	// equal keys mean the same drift. Empty when there are no changes.
+	// member changes and blocking findings, not the fingerprint of the
+	// whole observed state): equal keys mean the same drift. Empty when the
+	// plan's verdict is VerdictNoChanges.
 	ChangesKey string
 	Orgs       []orgReport
 	// Plan is the plan's JSON form, served by /status.
 	Plan json.RawMessage
 }
 
-// Drift reports whether the plan has anything to do.
+// Drift reports whether the plan has anything to do: changes to write, or
+// an error-level finding (the plan's verdict is not VerdictNoChanges).
 func (r *report) Drift() bool { return r.ChangesKey != "" }
 
 // orgReport is one child organization's part of a report.
@@ -132,6 +134,19 @@ func reportFromOutcome(o *Outcome) (*report, error) {
 		}
 		changes = append(changes, m)
 	}
+	blocking := p.Blocking()
+	for _, f := range blocking {
+		orgs := f.Orgs
+		if f.Org != "" {
+			orgs = []string{f.Org}
+		}
+		if len(orgs) == 0 {
+			orgs = []string{p.Parent.Name} // a plan-wide figure (maxRemovals)
+		}
+		for _, o := range orgs {
+			get(o).Drift[KindPolicy]++
+		}
+	}
 	for _, r := range p.Readiness {
 		or := get(r.Org)
 		or.HasReadiness = true
@@ -170,12 +185,15 @@ func reportFromOutcome(o *Outcome) (*report, error) {
 	}
 	slices.SortFunc(rep.Orgs, func(a, b orgReport) int { return cmp.Compare(a.Org, b.Org) })
 
-	if p.HasChanges() {
+	// The plan's verdict decides: changes, or an error-level finding with
+	// nothing to write (a policy break is drift of kind policy).
+	if p.Verdict() != diff.VerdictNoChanges {
 		key, err := changesKey(struct {
-			Mode    diff.ModeChange
-			Config  []diff.ConfigChange
-			Members []diff.MemberChange
-		}{p.Mode, p.ConfigChanges, changes})
+			Mode     diff.ModeChange
+			Config   []diff.ConfigChange
+			Members  []diff.MemberChange
+			Blocking []diff.Finding `json:",omitempty"`
+		}{p.Mode, p.ConfigChanges, changes, blocking})
 		if err != nil {
 			return nil, fmt.Errorf("hashing the plan's changes: %w", err)
 		}

@@ -24,9 +24,11 @@ type Options struct {
 	// ReadOnly, when set, says why the target cannot be written (a members
 	// export: a server without the organization extension); Run refuses.
 	ReadOnly string
-	// Policy is the spec's policy: removal limits and protected users. The
-	// Default* limits of package spec apply where a field is nil.
-	Policy spec.Policy
+	// Spec is the spec given with the apply. When set, Run computes the plan
+	// again from it and the tenant it re-read, at the plan's own instant,
+	// and refuses a plan whose writes, findings or predictions differ from
+	// that (a saved plan edited and re-hashed). Nil skips the check.
+	Spec *spec.Spec
 	// SpecHash is the hash of the spec given with the apply; when set, it
 	// must equal the plan's. Empty skips the check.
 	SpecHash string

@@ -8,8 +8,6 @@ import (
 	"strings"
 
 	"github.com/scimsync/scimsync/diff"
-	"github.com/scimsync/scimsync/resolve"
-	"github.com/scimsync/scimsync/spec"
 	"github.com/scimsync/scimsync/tenant"
 )
 
@@ -20,7 +18,8 @@ import (
 // first step to run and skip the steps an earlier run did, by number.
 func (r *run) preconditions(t *tenant.Tenant, js journalState) (versions map[string]string, skip map[int]doneStep, refusals []Refusal) {
 	p := r.p
-	if r.opts.Writer == nil || r.opts.ReadOnly != "" || t.ReadOnly {
+	readOnly := r.opts.Writer == nil || r.opts.ReadOnly != "" || t.ReadOnly
+	if readOnly {
 		refusals = append(refusals, &ReadOnlyError{Reason: readOnlyReason(r.opts.ReadOnly, t)})
 	}
 	if r.opts.SpecHash != "" && r.opts.SpecHash != p.SpecHash {
@@ -30,24 +29,33 @@ func (r *run) preconditions(t *tenant.Tenant, js journalState) (versions map[str
 	if stale != nil {
 		refusals = append(refusals, stale)
 	}
-	if e := removalLimits(p, r.opts.Policy, r.opts.AllowRemovals); e != nil {
-		refusals = append(refusals, e)
-	}
-	if e := protectedRemovals(p, r.opts.Policy); e != nil {
-		refusals = append(refusals, e)
-	}
-	if !r.opts.AllowEmptyGroups && resolve.Mode(p.Mode.After) != resolve.ModeJIT {
-		if e := shrunkGroups(p, t); e != nil {
+	if !readOnly && stale == nil && len(skip) == 0 && r.opts.Spec != nil {
+		if e := r.recompute(t); e != nil {
 			refusals = append(refusals, e)
 		}
 	}
-	if e := overcommit(p); e != nil {
-		refusals = append(refusals, e)
-	}
-	if e := policyFindings(p); e != nil {
-		refusals = append(refusals, e)
-	}
+	refusals = append(refusals, gates(p, diff.GroupShrink(p, t), r.opts.AllowRemovals, r.opts.AllowEmptyGroups)...)
 	return versions, skip, refusals
+}
+
+// recompute computes the plan again from the spec and the tenant t just
+// re-read (whose fingerprint is the plan's), at the plan's own instant, and
+// refuses the plan unless it is exactly what the spec asks for. The plan
+// hash only refuses an edited file sooner: a file edited and re-hashed is
+// caught here.
+func (r *run) recompute(t *tenant.Tenant) Refusal {
+	q, err := diff.Compute(r.opts.Spec, t, r.p.GeneratedAt)
+	if err != nil {
+		return &ForgedPlanError{Differ: []string{"the spec no longer plans against this tenant: " + err.Error()}}
+	}
+	differ, err := diff.Differences(r.p, q)
+	if err != nil {
+		return &ForgedPlanError{Differ: []string{err.Error()}}
+	}
+	if len(differ) == 0 {
+		return nil
+	}
+	return &ForgedPlanError{Differ: differ}
 }
 
 func readOnlyReason(given string, t *tenant.Tenant) string {
@@ -146,144 +154,61 @@ func union[V any](a, b map[string]V) map[string]V {
 
 func orNone(v string) string { return cmp.Or(v, "none") }
 
-// removals counts the plan's removals per org name.
-func removals(p *diff.Plan) (total int, byOrg map[string]int) {
-	byOrg = map[string]int{}
-	for _, m := range p.Members {
-		if m.Action == diff.ActionRemove {
-			total++
-			byOrg[m.Org]++
-		}
-	}
-	return total, byOrg
-}
-
-// removalLimits applies policy.maxRemovals and maxRemovalPercent, and
-// --allow-removals, which must match the plan's count exactly whenever it is
-// given.
-func removalLimits(p *diff.Plan, pol spec.Policy, allow *int) *TooManyRemovalsError {
-	total, byOrg := removals(p)
-	e := &TooManyRemovalsError{Removals: total, Allowed: -1}
-	if allow != nil {
-		e.Allowed = *allow
-		if *allow != total {
-			return e
-		}
-	}
-	maxN := spec.DefaultMaxRemovals
-	if pol.MaxRemovals != nil {
-		maxN = *pol.MaxRemovals
-	}
-	maxPct := spec.DefaultMaxRemovalPercent
-	if pol.MaxRemovalPercent != nil {
-		maxPct = *pol.MaxRemovalPercent
-	}
-	if total > maxN {
-		e.Over = append(e.Over, fmt.Sprintf("%s in all, policy.maxRemovals is %d", count(total, "removal"), maxN))
-	}
-	for _, rd := range p.Readiness {
-		n := byOrg[rd.Org]
-		if n == 0 || rd.Members == 0 {
-			continue
-		}
-		if pct := 100 * float64(n) / float64(rd.Members); pct > maxPct {
-			e.Over = append(e.Over, fmt.Sprintf("%s: %d of %d members (%.0f%%), policy.maxRemovalPercent is %g%%", rd.Org, n, rd.Members, pct, maxPct))
-		}
-	}
-	if len(e.Over) == 0 || allow != nil {
-		return nil
-	}
-	return e
-}
-
-func protectedRemovals(p *diff.Plan, pol spec.Policy) *ProtectedUserError {
-	protected := map[string]bool{}
-	for _, u := range pol.ProtectedUsers {
-		protected[resolve.NormEmail(u)] = true
-	}
-	var hit []string
-	for _, m := range p.Members {
-		if m.Action == diff.ActionRemove && protected[resolve.NormEmail(m.Email)] {
-			hit = append(hit, m.Org+": "+m.Email)
-		}
-	}
-	if hit == nil {
-		return nil
-	}
-	return &ProtectedUserError{Users: hit}
-}
-
-// shrunkGroups finds the mapped groups that hold no active user now, or
-// less than half the users they held when the plan was computed. It is not
-// checked when the plan leaves the tenant in jit mode, where membership of a
-// mapped group changes nobody's access.
-func shrunkGroups(p *diff.Plan, t *tenant.Tenant) *EmptyGroupError {
-	if len(p.GroupSizes) == 0 {
-		return nil
-	}
-	now := groupUsers(t, p.GroupSizes)
-	var lines []string
-	for _, g := range p.GroupSizes {
-		n, exists := now[g.ID]
+// gates turns the plan's error-level findings, with the group-shrink
+// findings of the fresh read (which replace the plan's own empty-group
+// findings), into refusals: one per kind of gate, each finding lifted only by
+// its exact override. An --allow-removals that does not match the plan's
+// removal count is refused whatever the findings. No rule is evaluated here:
+// diff evaluates every gate (DESIGN §6).
+func gates(p *diff.Plan, shrunk []diff.Finding, allowRemovals *int, allowEmpty bool) []Refusal {
+	lifted := func(f diff.Finding) bool {
 		switch {
-		case !exists:
-			lines = append(lines, fmt.Sprintf("%s: deleted since the plan (it held %s)", g.Name, count(g.Users, "user")))
-		case n == 0:
-			lines = append(lines, fmt.Sprintf("%s: 0 users", g.Name))
-		case 2*n < g.Users:
-			lines = append(lines, fmt.Sprintf("%s: %s now, %d when planned", g.Name, count(n, "user"), g.Users))
+		case f.Override == diff.OverrideAllowEmptyGroups:
+			return allowEmpty
+		case f.Override != diff.OverrideNone && allowRemovals != nil:
+			return f.Override == diff.AllowRemovals(*allowRemovals)
 		}
+		return false
 	}
-	if lines == nil {
-		return nil
-	}
-	return &EmptyGroupError{Groups: lines}
-}
-
-// groupUsers counts the distinct active users of each group, nested groups
-// included, with the same rules the plan used (resolve). A group that no
-// longer exists is absent.
-func groupUsers(t *tenant.Tenant, gs []diff.GroupSize) map[string]int {
-	probe := resolve.Org{ID: "\x00probe"}
-	for _, g := range gs {
-		probe.Mappings = append(probe.Mappings, resolve.Mapping{GroupID: g.ID, Role: resolve.RoleMember})
-	}
-	res := resolve.Resolve(resolve.Input{Users: t.Users, Groups: t.Groups, Parent: t.Parent, Orgs: []resolve.Org{probe}})
-	return res.GroupUsers
-}
-
-func overcommit(p *diff.Plan) *SeatOvercommitError {
-	var lines []string
-	for _, s := range p.Seats {
-		if s.Overcommit {
-			lines = append(lines, fmt.Sprintf("%s %s: %d entitled, %d purchased", s.Org, s.Tier, s.Entitled, s.Purchased))
-		}
-	}
-	if lines == nil {
-		return nil
-	}
-	return &SeatOvercommitError{Tiers: lines}
-}
-
-// policyFindings refuses the plan's error-level findings that no other
-// precondition covers (ownerGroups, exclusiveOrgs…). The removal limits,
-// protected users, empty groups and seats are checked above, with their
-// overrides.
-func policyFindings(p *diff.Plan) *PolicyError {
-	var lines []string
-	for _, f := range p.Findings {
-		if f.Severity != diff.SeverityError {
+	var removal, protected, empty, seats, policy []string
+	for _, f := range append(p.Blocking(), shrunk...) {
+		if lifted(f) {
 			continue
 		}
 		switch f.Kind {
-		case diff.FindingOvercommit, diff.FindingProtectedUser, diff.FindingMaxRemovals,
-			diff.FindingMaxRemovalPercent, diff.FindingEmptyGroup:
-			continue
+		case diff.FindingMaxRemovals:
+			removal = append(removal, fmt.Sprintf("%s in all, policy.maxRemovals is %s", diff.FormatCount(f.Figures.Count, "removal"), diff.FormatPercent(f.Figures.Limit)))
+		case diff.FindingMaxRemovalPercent:
+			removal = append(removal, fmt.Sprintf("%s: %d of %d members (%s%%), policy.maxRemovalPercent is %s%%", f.Org, f.Figures.Count, f.Figures.Of, diff.FormatPercent(f.Figures.Percent), diff.FormatPercent(f.Figures.Limit)))
+		case diff.FindingProtectedUser:
+			protected = append(protected, f.Org+": "+f.Email)
+		case diff.FindingEmptyGroup:
+			if f.Org == "" { // the fresh read's; the plan's own are replaced by it
+				empty = append(empty, f.Message)
+			}
+		case diff.FindingOvercommit:
+			seats = append(seats, fmt.Sprintf("%s %s: %d entitled, %d purchased", f.Org, f.Subject, f.Figures.Count, f.Figures.Of))
+		default:
+			policy = append(policy, f.Message)
 		}
-		lines = append(lines, f.Message)
 	}
-	if lines == nil {
-		return nil
+	var out []Refusal
+	if allowRemovals != nil && *allowRemovals != p.Summary.Remove {
+		out = append(out, &TooManyRemovalsError{Removals: p.Summary.Remove, Allowed: *allowRemovals})
+	} else if removal != nil {
+		out = append(out, &TooManyRemovalsError{Removals: p.Summary.Remove, Allowed: -1, Over: removal})
 	}
-	return &PolicyError{Findings: lines}
+	if protected != nil {
+		out = append(out, &ProtectedUserError{Users: protected})
+	}
+	if empty != nil {
+		out = append(out, &EmptyGroupError{Groups: empty})
+	}
+	if seats != nil {
+		out = append(out, &SeatOvercommitError{Tiers: seats})
+	}
+	if policy != nil {
+		out = append(out, &PolicyError{Findings: policy})
+	}
+	return out
 }

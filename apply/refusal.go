@@ -188,6 +188,23 @@ func (e *PolicyError) Detail() string {
 }
 func (e *PolicyError) Gate() bool { return true }
 
+// ForgedPlanError: the saved plan is not the plan its spec gives for the
+// tenant it was computed from, though its hash matches its content: it was
+// edited and re-hashed, or made by something other than scimsync plan.
+type ForgedPlanError struct {
+	// Differ names the parts of the plan that differ: "writes", "findings"….
+	Differ []string
+}
+
+func (e *ForgedPlanError) Error() string {
+	return "saved plan does not follow from its spec: computing it again gives different " + strings.Join(e.Differ, ", ")
+}
+func (e *ForgedPlanError) Summary() string { return "Saved plan does not follow from its spec" }
+func (e *ForgedPlanError) Detail() string {
+	return "Computing the plan again from the spec and the tenant it was made from, at the plan's own time, gives a different plan, so the file was changed after scimsync plan wrote it (its hash recomputed) or was not written by it. Nothing was written. Run scimsync plan again, review that plan, and apply it.\nDiffering parts:" + bullets(e.Differ)
+}
+func (e *ForgedPlanError) Gate() bool { return false }
+
 // ReadOnlyError: the target cannot be written, such as a members export
 // (a server exposing only /Users and /Groups).
 type ReadOnlyError struct {

@@ -162,7 +162,7 @@ func (f *fixture) opts() Options {
 	return Options{
 		Source:    f.src,
 		Writer:    f.src,
-		Policy:    f.spec.Policy,
+		Spec:      f.spec,
 		SpecHash:  f.spec.Hash(),
 		Confirmed: true,
 		Journal:   f.planPath + ".journal",
@@ -355,7 +355,7 @@ func TestPreconditionsRefuse(t *testing.T) {
 		{name: "too many removals", spec: strings.Replace(baseSpec, "maxRemovals: 5", "maxRemovals: 1", 1),
 			wantType: &TooManyRemovalsError{}, wantText: "too many removals: the plan removes 2 members (2 removals in all, policy.maxRemovals is 1)", gate: true},
 		{name: "too large a share of one org", spec: strings.Replace(baseSpec, "maxRemovalPercent: 50", "maxRemovalPercent: 10", 1),
-			wantType: &TooManyRemovalsError{}, wantText: "hq: 2 of 12 members (17%), policy.maxRemovalPercent is 10%", gate: true},
+			wantType: &TooManyRemovalsError{}, wantText: "hq: 2 of 12 members (16.7%), policy.maxRemovalPercent is 10%", gate: true},
 		{name: "approval that does not match", spec: baseSpec, setup: func(f *fixture, o *Options) { o.AllowRemovals = ip(3) },
 			wantType: &TooManyRemovalsError{}, wantText: "--allow-removals=3 does not match the plan's 2 removals", gate: true},
 		{name: "protected user, even approved", spec: baseSpec, edit: func(s *tenant.Snapshot) { addJIT(s, "breakglass") },
@@ -716,5 +716,52 @@ func TestRunReportsALockRemovedUnderIt(t *testing.T) {
 	}
 	if rep.Result != ResultApplied {
 		t.Errorf("result %q: the apply itself went through", rep.Result)
+	}
+}
+
+// A saved plan edited and re-hashed (issue 14 #4) applies nothing: apply
+// computes the plan again from the spec and the tenant, at the plan's own
+// instant, and refuses any difference before the first write.
+func TestRunRefusesAForgedPlan(t *testing.T) {
+	forge := map[string]func(p *diff.Plan){
+		"seats 5000": func(p *diff.Plan) {
+			for i := range p.Writes {
+				for j, op := range p.Writes[i].Ops {
+					if op.Path == "seats" {
+						p.Writes[i].Ops[j].Value = map[string]any{"standard": 5000}
+					}
+				}
+			}
+		},
+		"a prediction changed": func(p *diff.Plan) {
+			p.Predicted[0].Members++
+		},
+	}
+	for name, edit := range forge {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, baseSpec, fixtureSnapshot(t))
+			p := f.plan()
+			edit(p)
+			// Re-hash, as a forger with the file would.
+			p.PlanHash = ""
+			data, err := diff.MarshalPlanFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p, err = diff.UnmarshalPlanFile(data); err != nil {
+				t.Fatal(err)
+			}
+			before := f.snapshotBytes()
+			o := f.opts()
+			o.AllowRemovals = &p.Summary.Remove
+			_, err = Run(context.Background(), p, o)
+			var forged *ForgedPlanError
+			if !errors.As(err, &forged) {
+				t.Fatalf("err = %v, want a ForgedPlanError", err)
+			}
+			if !bytes.Equal(before, f.snapshotBytes()) {
+				t.Error("a forged plan changed the tenant")
+			}
+		})
 	}
 }

@@ -14,9 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/scimsync/scimsync/diff"
-	"github.com/scimsync/scimsync/resolve"
 	"github.com/scimsync/scimsync/scim"
-	"github.com/scimsync/scimsync/spec"
 	"github.com/scimsync/scimsync/tenant"
 )
 
@@ -264,48 +262,53 @@ func TestOpsHashSurvivesTheFile(t *testing.T) {
 	}
 }
 
+// removalPlan removes 6 of hq's 100 members and 1 of west's 10, as diff
+// computes its findings under a policy of 1 removal and 1%.
 func removalPlan() *diff.Plan {
-	p := &diff.Plan{Readiness: []diff.Readiness{{Org: "hq", Members: 100}, {Org: "west", Members: 10}}}
-	for i := range 6 {
-		p.Members = append(p.Members, diff.MemberChange{Org: "hq", Email: "u" + strconv.Itoa(i) + "@x.gov", Action: diff.ActionRemove})
+	fig := func(n, of int) *diff.Figures {
+		return &diff.Figures{Count: n, Of: of, Percent: 100 * float64(n) / float64(of), Limit: 1}
 	}
-	p.Members = append(p.Members,
-		diff.MemberChange{Org: "west", Email: "w@x.gov", Action: diff.ActionRemove},
-		diff.MemberChange{Org: "west", Email: "n@x.gov", Action: diff.ActionAdd})
-	return p
+	return &diff.Plan{Summary: diff.Summary{Remove: 7, Add: 1}, Findings: []diff.Finding{
+		{Severity: diff.SeverityError, Kind: diff.FindingMaxRemovals, Override: diff.AllowRemovals(7), Figures: &diff.Figures{Count: 7, Limit: 1}},
+		{Severity: diff.SeverityError, Kind: diff.FindingMaxRemovalPercent, Org: "hq", Override: diff.AllowRemovals(7), Figures: fig(6, 100)},
+		{Severity: diff.SeverityError, Kind: diff.FindingMaxRemovalPercent, Org: "west", Override: diff.AllowRemovals(7), Figures: fig(1, 10)},
+	}}
 }
 
-func TestRemovalLimits(t *testing.T) {
+// The removal limits are diff's findings (diff.TestRemovalFindings); apply
+// lifts them only with --allow-removals equal to the plan's count, and
+// refuses any other count even within limits.
+func TestGatesRemovalOverride(t *testing.T) {
 	ip := func(n int) *int { return &n }
-	fp := func(f float64) *float64 { return &f }
 	tests := []struct {
 		name     string
-		pol      spec.Policy
+		p        *diff.Plan
 		allow    *int
 		wantOver []string // nil: no refusal
 		wantMsg  string
 	}{
-		{"within limits", spec.Policy{MaxRemovals: ip(7), MaxRemovalPercent: fp(10)}, nil, nil, ""},
-		{"over the count", spec.Policy{MaxRemovals: ip(6), MaxRemovalPercent: fp(10)}, nil,
-			[]string{"7 removals in all, policy.maxRemovals is 6"}, "too many removals"},
-		{"over the percentage of one org", spec.Policy{MaxRemovals: ip(50), MaxRemovalPercent: fp(5)}, nil,
-			[]string{"hq: 6 of 100 members (6%), policy.maxRemovalPercent is 5%", "west: 1 of 10 members (10%), policy.maxRemovalPercent is 5%"}, "too many removals"},
-		{"approved with the exact count", spec.Policy{MaxRemovals: ip(1), MaxRemovalPercent: fp(1)}, ip(7), nil, ""},
-		{"approval with another count", spec.Policy{MaxRemovals: ip(1), MaxRemovalPercent: fp(1)}, ip(6), []string{}, "--allow-removals=6 does not match the plan's 7 removals"},
-		{"a wrong count is refused even within limits", spec.Policy{MaxRemovals: ip(50), MaxRemovalPercent: fp(50)}, ip(8), []string{}, "--allow-removals=8"},
-		{"defaults apply when unset", spec.Policy{}, nil, nil, ""},
+		{"within limits", &diff.Plan{Summary: diff.Summary{Remove: 7}}, nil, nil, ""},
+		{"over the limits", removalPlan(), nil,
+			[]string{"7 removals in all, policy.maxRemovals is 1", "hq: 6 of 100 members (6%), policy.maxRemovalPercent is 1%", "west: 1 of 10 members (10%), policy.maxRemovalPercent is 1%"}, "too many removals"},
+		{"approved with the exact count", removalPlan(), ip(7), nil, ""},
+		{"approval with another count", removalPlan(), ip(6), []string{}, "--allow-removals=6 does not match the plan's 7 removals"},
+		{"a wrong count is refused even within limits", &diff.Plan{Summary: diff.Summary{Remove: 7}}, ip(8), []string{}, "--allow-removals=8"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := removalLimits(removalPlan(), tt.pol, tt.allow)
+			rs := gates(tt.p, nil, tt.allow, false)
 			if tt.wantOver == nil {
-				if e != nil {
-					t.Fatalf("refused: %v", e)
+				if len(rs) != 0 {
+					t.Fatalf("refused: %v", rs)
 				}
 				return
 			}
-			if e == nil {
-				t.Fatal("not refused")
+			if len(rs) != 1 {
+				t.Fatalf("refusals %v, want one", rs)
+			}
+			e, ok := rs[0].(*TooManyRemovalsError)
+			if !ok {
+				t.Fatalf("refusal %T", rs[0])
 			}
 			if !strings.Contains(e.Error(), tt.wantMsg) {
 				t.Errorf("error %q lacks %q", e.Error(), tt.wantMsg)
@@ -327,14 +330,15 @@ var cmpEmpty = cmp.Transformer("empty", func(s []string) []string {
 	return s
 })
 
-func TestProtectedRemovals(t *testing.T) {
-	p := removalPlan()
-	if e := protectedRemovals(p, spec.Policy{ProtectedUsers: []string{"n@x.gov"}}); e != nil {
-		t.Errorf("an addition of a protected user refused: %v", e)
+// A protected user's finding is lifted by no flag.
+func TestGatesProtectedUser(t *testing.T) {
+	p := &diff.Plan{Summary: diff.Summary{Remove: 1}, Findings: []diff.Finding{{Severity: diff.SeverityError, Kind: diff.FindingProtectedUser, Org: "west", Email: "w@x.gov"}}}
+	rs := gates(p, nil, func(n int) *int { return &n }(1), true)
+	if len(rs) != 1 {
+		t.Fatalf("refusals %v", rs)
 	}
-	e := protectedRemovals(p, spec.Policy{ProtectedUsers: []string{" W@X.gov "}})
-	if e == nil || !cmp.Equal(e.Users, []string{"west: w@x.gov"}) {
-		t.Fatalf("got %v, want a refusal naming west: w@x.gov", e)
+	if e, ok := rs[0].(*ProtectedUserError); !ok || !cmp.Equal(e.Users, []string{"west: w@x.gov"}) {
+		t.Fatalf("got %v, want a refusal naming west: w@x.gov", rs[0])
 	}
 }
 
@@ -367,41 +371,6 @@ func TestAppendAuditSyncsLines(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
 	if len(lines) != 2 || !strings.Contains(lines[1], `"operator":"alice"`) {
 		t.Errorf("audit log:\n%s", b)
-	}
-}
-
-func TestShrunkGroups(t *testing.T) {
-	var users []resolve.User
-	var members []string
-	for i := range 10 {
-		id := "u" + strconv.Itoa(i)
-		users = append(users, resolve.User{ID: id, UserName: id + "@x.gov", Active: i < 4})
-		members = append(members, id)
-	}
-	tn := &tenant.Tenant{
-		Users: users,
-		Groups: []resolve.Group{
-			{ID: "g-users", DisplayName: "users", Members: members},
-			{ID: "g-outer", DisplayName: "outer", Members: []string{"g-users"}},
-			{ID: "g-none", DisplayName: "none"},
-			{ID: "g-half", DisplayName: "half", Members: []string{"g-users"}},
-		},
-	}
-	p := &diff.Plan{GroupSizes: []diff.GroupSize{
-		{ID: "g-gone", Name: "gone", Users: 1},
-		{ID: "g-none", Name: "none", Users: 0},
-		{ID: "g-outer", Name: "outer", Users: 9}, // nested: 4 active now, 5 lost
-		{ID: "g-half", Name: "half", Users: 8},   // 4 now: exactly half is kept
-		{ID: "g-users", Name: "users", Users: 5}, // 4 of 5: kept
-	}}
-	e := shrunkGroups(p, tn)
-	want := []string{
-		"gone: deleted since the plan (it held 1 user)",
-		"none: 0 users",
-		"outer: 4 users now, 9 when planned",
-	}
-	if e == nil || !cmp.Equal(e.Groups, want) {
-		t.Errorf("got %v, want %q", e, want)
 	}
 }
 

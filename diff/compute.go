@@ -72,6 +72,8 @@ type planner struct {
 	managed  map[string]*managedOrg
 	readIDs  map[string]bool // ids of the groups the spec maps
 	ownerIDs map[string]bool // ids of policy.ownerGroups that exist
+
+	userByID map[string]*resolve.User // built by joinedUser when first needed
 }
 
 // managedOrg is the desired configuration of one child org the spec names.
@@ -574,7 +576,7 @@ func (pl *planner) memberChanges(p *Plan, outcomes []resolve.Outcome) {
 		if !known {
 			continue
 		}
-		var action string
+		var action Action
 		switch oc.Action {
 		case resolve.ActionAdd:
 			action = ActionAdd
@@ -592,6 +594,7 @@ func (pl *planner) memberChanges(p *Plan, outcomes []resolve.Outcome) {
 			continue
 		}
 		mc := MemberChange{Org: name, Email: resolve.NormEmail(oc.Email), Action: action, Before: assign(oc.Before), After: assign(oc.After), Reason: oc.Reason}
+		mc.User = pl.joinedUser(oc)
 		if oc.RoleGroup != "" {
 			mc.Via = pl.groupName(oc.RoleGroup)
 		}
@@ -600,6 +603,71 @@ func (pl *planner) memberChanges(p *Plan, outcomes []resolve.Outcome) {
 		}
 		p.Members = append(p.Members, mc)
 	}
+}
+
+// joinedUser is the SCIM user a change or link joins an existing member
+// to, when none of that user's addresses is byte for byte the member's
+// email: the plan then shows which user (DESIGN §5). Nil otherwise.
+func (pl *planner) joinedUser(oc *resolve.Outcome) *UserRef {
+	if oc.Before == nil || oc.After == nil || oc.After.UserID == "" || oc.Before.UserID == oc.After.UserID {
+		return nil
+	}
+	if pl.userByID == nil {
+		pl.userByID = make(map[string]*resolve.User, len(pl.t.Users))
+		for i := range pl.t.Users {
+			pl.userByID[pl.t.Users[i].ID] = &pl.t.Users[i]
+		}
+	}
+	u := pl.userByID[oc.After.UserID]
+	if u == nil {
+		return nil
+	}
+	email := asciiLower(strings.TrimSpace(oc.Before.Email))
+	same := func(e string) bool { return asciiLower(strings.TrimSpace(e)) == email }
+	if same(u.UserName) || slices.ContainsFunc(u.Emails, same) {
+		return nil
+	}
+	return &UserRef{UserName: u.UserName, ID: u.ID}
+}
+
+// asciiLower lower-cases ASCII letters only: the plan shows emails
+// lower-cased, so an ASCII case difference is one a reader cannot see
+// anyway; any other byte difference (a Kelvin sign for a k) is shown.
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if b[j] >= 'A' && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
+// exceptionUntil is the latest until of an exception for email in the org
+// with id org, the desired ones and the server's; "" when there is none.
+func (pl *planner) exceptionUntil(org, email string) string {
+	until := ""
+	check := func(xs []resolve.Exception) {
+		for _, x := range xs {
+			if resolve.NormEmail(x.Email) == email && x.Until > until {
+				until = x.Until
+			}
+		}
+	}
+	if mo := pl.managed[org]; mo != nil {
+		check(mo.exceptions)
+	}
+	for i := range pl.t.Orgs {
+		if pl.t.Orgs[i].ID == org {
+			check(pl.t.Orgs[i].Exceptions)
+		}
+	}
+	return until
 }
 
 func (pl *planner) readiness(p *Plan, full []resolve.Outcome) {
@@ -616,10 +684,18 @@ func (pl *planner) readiness(p *Plan, full []resolve.Outcome) {
 			c.scim++
 		}
 	}
+	protected := protectedSet(pl.s.Policy)
 	removals := map[string][]Removal{}
 	for _, oc := range full {
 		if oc.Action == resolve.ActionRemove {
-			removals[oc.Org] = append(removals[oc.Org], Removal{Email: resolve.NormEmail(oc.Email), Reason: oc.Reason})
+			email := resolve.NormEmail(oc.Email)
+			removals[oc.Org] = append(removals[oc.Org], Removal{Email: email, Reason: oc.Reason,
+				Protected: protected[email], ExceptionUntil: pl.exceptionUntil(oc.Org, email)})
+			if x := &removals[oc.Org][len(removals[oc.Org])-1]; oc.Reason == resolve.ReasonExceptionExpired {
+				x.ExceptionUntil = "" // the reason says it
+			} else if x.ExceptionUntil != "" {
+				x.ExceptionLapsed = x.ExceptionUntil < pl.now.UTC().Format(time.DateOnly)
+			}
 		}
 	}
 	for _, o := range pl.sortedOrgs() {
@@ -682,176 +758,6 @@ func (pl *planner) seats(p *Plan, in resolve.Input, sim simulation) {
 	}
 }
 
-func (pl *planner) findings(p *Plan, in resolve.Input, res resolve.Result) {
-	s := pl.s
-	flag := func(org, email, reason string) {
-		p.Members = append(p.Members, MemberChange{Org: org, Email: email, Action: ActionFlag, Reason: reason})
-	}
-	// Overcommit.
-	for _, u := range p.Seats {
-		if u.Overcommit {
-			p.Findings = append(p.Findings, Finding{Severity: SeverityError, Kind: FindingOvercommit, Org: u.Org,
-				Message: fmt.Sprintf("%d users entitled to %s seats, %d purchased", u.Entitled, u.Tier, u.Purchased)})
-		}
-	}
-
-	// ownerGroups: who gets admin or owner only through a group outside
-	// them. Resolving again with those mappings lowered to member tells
-	// exactly, whatever the mapping order.
-	if len(s.Policy.OwnerGroups) > 0 {
-		lowered := in
-		lowered.Orgs = slices.Clone(in.Orgs)
-		offending := map[string]bool{} // org id + "\x00" + group id
-		for i, o := range lowered.Orgs {
-			if _, managed := pl.managed[o.ID]; !managed {
-				continue
-			}
-			var ms []resolve.Mapping
-			changed := false
-			for _, m := range o.Mappings {
-				if m.Role.Rank() > resolve.RoleMember.Rank() && m.Role.Grantable() && !pl.ownerIDs[m.GroupID] {
-					offending[o.ID+"\x00"+m.GroupID] = true
-					m.Role = resolve.RoleMember
-					changed = true
-				}
-				ms = append(ms, m)
-			}
-			if changed {
-				lowered.Orgs[i].Mappings = ms
-			}
-		}
-		if len(offending) > 0 {
-			lowRes := resolve.Resolve(lowered)
-			type uk struct{ org, user string }
-			lowRole := map[uk]resolve.Role{}
-			for _, e := range lowRes.Entitled {
-				lowRole[uk{e.Org, e.UserID}] = e.Role
-			}
-			perGroup := map[string]int{}
-			for _, e := range res.Entitled {
-				if e.Role.Rank() <= resolve.RoleMember.Rank() || lowRole[uk{e.Org, e.UserID}] == e.Role {
-					continue
-				}
-				org := pl.orgName[e.Org]
-				g := pl.groupName(e.RoleGroup)
-				flag(org, e.Email, fmt.Sprintf("%s from %s, which is not in policy.ownerGroups", e.Role, g))
-				perGroup[e.Org+"\x00"+e.RoleGroup]++
-			}
-			for k := range offending {
-				org, gid, _ := strings.Cut(k, "\x00")
-				role := ""
-				for _, m := range in.Orgs[slices.IndexFunc(in.Orgs, func(o resolve.Org) bool { return o.ID == org })].Mappings {
-					if m.GroupID == gid {
-						role = string(m.Role)
-					}
-				}
-				p.Findings = append(p.Findings, Finding{Severity: SeverityError, Kind: FindingOwnerGroups, Org: pl.orgName[org], Group: pl.groupName(gid),
-					Message: fmt.Sprintf("%s grants %s but is not in policy.ownerGroups (%d users get %s from it alone)", pl.groupName(gid), role, perGroup[k], role)})
-			}
-		}
-	}
-
-	// exclusiveOrgs.
-	if s.Policy.ExclusiveOrgs {
-		byUser := map[string][]resolve.Entitlement{}
-		for _, e := range res.Entitled {
-			byUser[e.UserID] = append(byUser[e.UserID], e)
-		}
-		for _, es := range byUser {
-			if len(es) < 2 {
-				continue
-			}
-			var names []string
-			for _, e := range es {
-				names = append(names, pl.orgName[e.Org])
-			}
-			slices.Sort(names)
-			for _, e := range es {
-				flag(pl.orgName[e.Org], e.Email, "entitled in "+strings.Join(names, ", ")+" under policy.exclusiveOrgs")
-			}
-			p.Findings = append(p.Findings, Finding{Severity: SeverityError, Kind: FindingExclusiveOrgs, Email: es[0].Email,
-				Message: fmt.Sprintf("%s is entitled in %d child orgs (%s); policy.exclusiveOrgs allows one", es[0].Email, len(es), strings.Join(names, ", "))})
-		}
-	}
-
-	// Removals: protected users and the removal limits.
-	protected := map[string]bool{}
-	for _, e := range s.Policy.ProtectedUsers {
-		protected[resolve.NormEmail(e)] = true
-	}
-	perOrg := map[string]int{}
-	total := 0
-	for _, mc := range p.Members {
-		if mc.Action != ActionRemove {
-			continue
-		}
-		total++
-		perOrg[mc.Org]++
-		if protected[mc.Email] {
-			flag(mc.Org, mc.Email, "in policy.protectedUsers")
-			p.Findings = append(p.Findings, Finding{Severity: SeverityError, Kind: FindingProtectedUser, Org: mc.Org, Email: mc.Email,
-				Message: fmt.Sprintf("%s is in policy.protectedUsers but would be removed (%s)", mc.Email, mc.Reason)})
-		}
-	}
-	maxRemovals := spec.DefaultMaxRemovals
-	if s.Policy.MaxRemovals != nil {
-		maxRemovals = *s.Policy.MaxRemovals
-	}
-	if total > maxRemovals {
-		p.Findings = append(p.Findings, Finding{Severity: SeverityError, Kind: FindingMaxRemovals,
-			Message: fmt.Sprintf("%d removals exceed policy.maxRemovals (%d)", total, maxRemovals)})
-	}
-	maxPct := spec.DefaultMaxRemovalPercent
-	if s.Policy.MaxRemovalPercent != nil {
-		maxPct = *s.Policy.MaxRemovalPercent
-	}
-	current := map[string]int{}
-	for _, m := range pl.t.Members {
-		current[pl.orgName[m.Org]]++
-	}
-	for _, org := range slices.Sorted(maps.Keys(perOrg)) {
-		n, of := perOrg[org], current[org]
-		if of == 0 {
-			continue
-		}
-		if pct := float64(n) * 100 / float64(of); pct > maxPct {
-			p.Findings = append(p.Findings, Finding{Severity: SeverityError, Kind: FindingMaxRemovalPercent, Org: org,
-				Message: fmt.Sprintf("%d of %d members removed (%s%%) exceed policy.maxRemovalPercent (%s%%)", n, of, formatPct(pct), formatPct(maxPct))})
-		}
-	}
-
-	// Mapped groups with no active user.
-	sev := SeverityError
-	if pl.desiredMode() == spec.ModeJIT {
-		sev = SeverityWarning
-	}
-	for id, mo := range pl.managed {
-		for _, m := range mo.mappings {
-			if res.GroupUsers[m.GroupID] == 0 {
-				p.Findings = append(p.Findings, Finding{Severity: sev, Kind: FindingEmptyGroup, Org: pl.orgName[id], Group: pl.groupName(m.GroupID),
-					Message: fmt.Sprintf("mapped group %s holds no active user", pl.groupName(m.GroupID))})
-			}
-		}
-	}
-	slices.SortFunc(p.Findings, func(a, b Finding) int {
-		return cmp.Or(cmp.Compare(sevRank(a.Severity), sevRank(b.Severity)), cmp.Compare(a.Kind, b.Kind),
-			cmp.Compare(a.Org, b.Org), cmp.Compare(a.Group, b.Group), cmp.Compare(a.Email, b.Email), cmp.Compare(a.Message, b.Message))
-	})
-	p.Findings = slices.Compact(p.Findings)
-}
-
-func sevRank(s string) int {
-	if s == SeverityError {
-		return 0
-	}
-	return 1
-}
-
-// formatPct prints a percentage with at most one decimal: 17.6, 5, 0.5.
-func formatPct(f float64) string {
-	return strings.TrimSuffix(strconv.FormatFloat(f, 'f', 1, 64), ".0")
-}
-
 func (pl *planner) groupSizes(p *Plan, res resolve.Result) {
 	for id, n := range res.GroupUsers {
 		p.GroupSizes = append(p.GroupSizes, GroupSize{ID: id, Name: pl.groupName(id), Users: n})
@@ -899,7 +805,7 @@ func membersByOrg(members []resolve.Member) map[string][]resolve.Member {
 	return byOrg
 }
 
-func actionRank(a string) int {
+func actionRank(a Action) int {
 	switch a {
 	case ActionRemove:
 		return 0

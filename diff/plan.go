@@ -20,49 +20,6 @@ import (
 // does not.
 const FormatVersion = "1"
 
-// Member actions in a plan. ActionLink (an existing jit or manual member
-// becoming backed by its SCIM user, role and tier unchanged) is reported but
-// not counted; ActionFlag marks a member a policy finding concerns and is not
-// counted either.
-const (
-	ActionAdd    = "add"
-	ActionChange = "change"
-	ActionRemove = "remove"
-	ActionLink   = "link"
-	ActionFlag   = "flag"
-)
-
-// Finding severities. An error-level finding makes a plan dangerous (exit
-// code 3 when it has changes) and makes apply refuse it without an explicit
-// override.
-const (
-	SeverityError   = "error"
-	SeverityWarning = "warning"
-)
-
-// Finding kinds.
-const (
-	// FindingOvercommit: entitled users in a tier exceed the purchased seats.
-	FindingOvercommit = "overcommit"
-	// FindingOwnerGroups: a user gets admin or owner from a group outside
-	// policy.ownerGroups.
-	FindingOwnerGroups = "owner-groups"
-	// FindingExclusiveOrgs: a user is entitled in more than one child org
-	// while policy.exclusiveOrgs is set.
-	FindingExclusiveOrgs = "exclusive-orgs"
-	// FindingProtectedUser: a member listed in policy.protectedUsers would be
-	// removed.
-	FindingProtectedUser = "protected-user"
-	// FindingMaxRemovals: the plan removes more members in all than
-	// policy.maxRemovals.
-	FindingMaxRemovals = "max-removals"
-	// FindingMaxRemovalPercent: the plan removes more of one org's current
-	// members than policy.maxRemovalPercent.
-	FindingMaxRemovalPercent = "max-removal-percent"
-	// FindingEmptyGroup: a mapped group holds no active user.
-	FindingEmptyGroup = "empty-group"
-)
-
 // Plan is what the spec would change in the tenant, computed from one
 // observed state at one instant. Every list is sorted; org names and emails
 // are lower-cased. The JSON field names are the contract of DESIGN §6.
@@ -186,7 +143,7 @@ type Assignment struct {
 type MemberChange struct {
 	Org    string      `json:"org"`
 	Email  string      `json:"email"`
-	Action string      `json:"action"`
+	Action Action      `json:"action"`
 	Before *Assignment `json:"before,omitempty"`
 	After  *Assignment `json:"after,omitempty"`
 	Reason string      `json:"reason,omitempty"`
@@ -194,6 +151,15 @@ type MemberChange struct {
 	// resulting role; ViaTier the one deciding the tier, when different.
 	Via     string `json:"via,omitempty"`
 	ViaTier string `json:"via_tier,omitempty"`
+	// User is the SCIM user a change or link joins the member to, when
+	// none of its addresses is byte for byte the member's email.
+	User *UserRef `json:"user,omitempty"`
+}
+
+// UserRef names a SCIM user.
+type UserRef struct {
+	UserName string `json:"userName"`
+	ID       string `json:"id"`
 }
 
 // Readiness is one child org's readiness for full provisioning.
@@ -211,6 +177,14 @@ type Readiness struct {
 type Removal struct {
 	Email  string `json:"email"`
 	Reason string `json:"reason"`
+	// Protected marks a member in policy.protectedUsers: switching to full
+	// now would be refused (FindingProtectedUser).
+	Protected bool `json:"protected,omitempty"`
+	// ExceptionUntil is the until date of an exception the spec or the
+	// server holds for the member that does not keep them: it lapsed
+	// (ExceptionLapsed), or the spec or the server does not apply it.
+	ExceptionUntil  string `json:"exception_until,omitempty"`
+	ExceptionLapsed bool   `json:"exception_lapsed,omitempty"`
 }
 
 // SeatUsage is one child org's use of one seat tier. Purchased is the
@@ -225,16 +199,6 @@ type SeatUsage struct {
 	After      int    `json:"after"`
 	Entitled   int    `json:"entitled"`
 	Overcommit bool   `json:"overcommit,omitempty"`
-}
-
-// Finding is a policy or safety finding.
-type Finding struct {
-	Severity string `json:"severity"`
-	Kind     string `json:"kind"`
-	Org      string `json:"org,omitempty"`
-	Email    string `json:"email,omitempty"`
-	Group    string `json:"group,omitempty"`
-	Message  string `json:"message"`
 }
 
 // GroupSize is the number of distinct active users a mapped group holds.
@@ -262,46 +226,4 @@ type Write struct {
 	Parent  bool           `json:"parent,omitempty"`
 	Version string         `json:"version"`
 	Ops     []scim.PatchOp `json:"ops"`
-}
-
-// HasChanges reports whether the plan changes anything: a configuration
-// change or a member added, changed or removed. Links and flags alone are
-// not changes.
-func (p *Plan) HasChanges() bool {
-	return len(p.ConfigChanges) > 0 || p.Summary.Add+p.Summary.Change+p.Summary.Remove > 0
-}
-
-// Dangerous reports whether the plan removes members or carries an
-// error-level finding.
-func (p *Plan) Dangerous() bool {
-	if p.Summary.Remove > 0 {
-		return true
-	}
-	for _, f := range p.Findings {
-		if f.Severity == SeverityError {
-			return true
-		}
-	}
-	return false
-}
-
-// Exit codes of DESIGN §6, as ExitCode returns them.
-const (
-	ExitNoChanges = 0
-	ExitChanges   = 2
-	ExitDangerous = 3
-)
-
-// ExitCode is the plan's exit code: ExitNoChanges when it changes nothing
-// (findings alone do not make changes), ExitDangerous when its changes
-// include removals or it carries an error-level finding, ExitChanges
-// otherwise.
-func (p *Plan) ExitCode() int {
-	switch {
-	case !p.HasChanges():
-		return ExitNoChanges
-	case p.Dangerous():
-		return ExitDangerous
-	}
-	return ExitChanges
 }

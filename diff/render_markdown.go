@@ -212,6 +212,9 @@ func markdown(p *Plan, limit int) string {
 							note += ", tier via " + mc.ViaTier
 						}
 					}
+					if u := userNote(mc); u != "" {
+						note = strings.TrimPrefix(note+"; "+u, "; ")
+					}
 					m.line("| %s | %s | %s | %s | %s |", mdEscape(symbols[mc.Action]), mdEscape(mc.Email), mdAssignment(mc.Before), mdAssignment(mc.After), mdEscape(note))
 				})
 			})
@@ -242,7 +245,7 @@ func markdown(p *Plan, limit int) string {
 				m.line("| email | reason |")
 				m.line("|---|---|")
 				capped(m, r.WouldRemove, func(x Removal) {
-					m.line("| %s | %s |", mdEscape(x.Email), mdEscape(x.Reason))
+					m.line("| %s | %s |", mdEscape(x.Email), mdEscape(removalNote(x)))
 				})
 			})
 		}

@@ -140,24 +140,25 @@ func TestSummaryLine(t *testing.T) {
 	}
 }
 
-func TestExitCode(t *testing.T) {
+func TestVerdict(t *testing.T) {
 	tests := []struct {
 		name string
 		p    Plan
-		want int
+		want Verdict
 	}{
-		{"nothing", Plan{}, ExitNoChanges},
-		{"findings alone change nothing", Plan{Findings: []Finding{{Severity: SeverityError}}}, ExitNoChanges},
-		{"links alone change nothing", Plan{Summary: Summary{Link: 3}}, ExitNoChanges},
-		{"config", Plan{ConfigChanges: []ConfigChange{{}}}, ExitChanges},
-		{"adds", Plan{Summary: Summary{Add: 1}}, ExitChanges},
-		{"adds with a warning", Plan{Summary: Summary{Add: 1}, Findings: []Finding{{Severity: SeverityWarning}}}, ExitChanges},
-		{"adds with an error finding", Plan{Summary: Summary{Add: 1}, Findings: []Finding{{Severity: SeverityError}}}, ExitDangerous},
-		{"removals", Plan{Summary: Summary{Remove: 1}}, ExitDangerous},
+		{"nothing", Plan{}, VerdictNoChanges},
+		{"an error finding alone is a pending problem", Plan{Findings: []Finding{{Severity: SeverityError}}}, VerdictDangerous},
+		{"a warning alone changes nothing", Plan{Findings: []Finding{{Severity: SeverityWarning}}}, VerdictNoChanges},
+		{"links alone change nothing", Plan{Summary: Summary{Link: 3}}, VerdictNoChanges},
+		{"config", Plan{ConfigChanges: []ConfigChange{{}}}, VerdictChanges},
+		{"adds", Plan{Summary: Summary{Add: 1}}, VerdictChanges},
+		{"adds with a warning", Plan{Summary: Summary{Add: 1}, Findings: []Finding{{Severity: SeverityWarning}}}, VerdictChanges},
+		{"adds with an error finding", Plan{Summary: Summary{Add: 1}, Findings: []Finding{{Severity: SeverityError}}}, VerdictDangerous},
+		{"removals", Plan{Summary: Summary{Remove: 1}}, VerdictDangerous},
 	}
 	for _, tt := range tests {
-		if got := tt.p.ExitCode(); got != tt.want {
-			t.Errorf("%s: ExitCode() = %d, want %d", tt.name, got, tt.want)
+		if got := tt.p.Verdict(); got != tt.want {
+			t.Errorf("%s: Verdict() = %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }

@@ -22,7 +22,7 @@ type TextOptions struct {
 }
 
 // Symbols of the text and Markdown forms, by member action.
-var symbols = map[string]string{
+var symbols = map[Action]string{
 	ActionAdd:    "+",
 	ActionChange: "~",
 	ActionRemove: "-",
@@ -30,7 +30,10 @@ var symbols = map[string]string{
 	ActionFlag:   "!",
 }
 
-var legendText = []struct{ action, text string }{
+var legendText = []struct {
+	action Action
+	text   string
+}{
 	{ActionAdd, "add"},
 	{ActionChange, "change"},
 	{ActionRemove, "remove"},
@@ -48,7 +51,7 @@ const (
 	ansiCyan    = "\x1b[36m"
 )
 
-var colors = map[string]string{
+var colors = map[Action]string{
 	ActionAdd:    ansiGreen,
 	ActionChange: ansiYellow,
 	ActionRemove: ansiRed,
@@ -79,7 +82,7 @@ func (r *textRenderer) paint(code, s string) string {
 	return code + s + ansiReset
 }
 
-func (r *textRenderer) sym(action string) string {
+func (r *textRenderer) sym(action Action) string {
 	return r.paint(colors[action], symbols[action])
 }
 
@@ -95,7 +98,7 @@ func (r *textRenderer) render(p *Plan) {
 	}
 	r.line("Tenant %s, mode %s, planned at %s.", clean(p.Parent.Name), mode, p.GeneratedAt.UTC().Format("2006-01-02 15:04:05 UTC"))
 
-	present := map[string]bool{}
+	present := map[Action]bool{}
 	for _, c := range p.ConfigChanges {
 		present[configAction(c)] = true
 	}
@@ -123,7 +126,7 @@ func (r *textRenderer) render(p *Plan) {
 			}
 			r.line("  %s", head)
 			var rows [][]string
-			var acts []string
+			var acts []Action
 			for _, c := range g {
 				label := c.Field
 				if c.Key != "" {
@@ -144,7 +147,7 @@ func (r *textRenderer) render(p *Plan) {
 			// One backing array for all the rows' cells.
 			cells := make([]string, 0, 3*len(g))
 			rows := make([][]string, 0, len(g))
-			acts := make([]string, 0, len(g))
+			acts := make([]Action, 0, len(g))
 			for _, m := range byActionThenEmail(g) {
 				cells = append(cells, memberRow(*m)...)
 				rows = append(rows, cells[len(cells)-3:len(cells):len(cells)])
@@ -162,7 +165,7 @@ func (r *textRenderer) render(p *Plan) {
 			if f.Org != "" {
 				where = clean(f.Org) + ": "
 			}
-			sev := f.Severity
+			sev := string(f.Severity)
 			if f.Severity == SeverityError {
 				sev = r.paint(ansiRed, sev)
 			} else {
@@ -198,7 +201,7 @@ func (r *textRenderer) render(p *Plan) {
 				ew = max(ew, textWidth(clean(x.Email)))
 			}
 			for _, x := range rd.WouldRemove {
-				r.line("      %s  %s", pad(clean(x.Email), ew), clean(x.Reason))
+				r.line("      %s  %s", pad(clean(x.Email), ew), clean(removalNote(x)))
 			}
 		}
 	}
@@ -271,7 +274,7 @@ func byActionThenEmail(g []MemberChange) []*MemberChange {
 
 // table writes rows, each after its action's symbol, with the columns
 // aligned; the last column is not padded.
-func (r *textRenderer) table(indent string, acts []string, rows [][]string) {
+func (r *textRenderer) table(indent string, acts []Action, rows [][]string) {
 	var widths []int
 	for _, row := range rows {
 		for i, c := range row {
@@ -319,6 +322,9 @@ func memberRow(m MemberChange) []string {
 			via += ", tier via " + clean(m.ViaTier)
 		}
 	}
+	if u := userNote(m); u != "" {
+		via = strings.TrimPrefix(via+"; "+u, "; ")
+	}
 	switch m.Action {
 	case ActionAdd:
 		return []string{clean(m.Email), as(m.After), via}
@@ -340,8 +346,36 @@ func memberRow(m MemberChange) []string {
 	return []string{clean(m.Email), "", clean(m.Reason)}
 }
 
+// removalNote is a readiness removal's reason and marks: "in no mapped
+// group of this org (protected: policy.protectedUsers)", "exception expired
+// (exception lapsed 2026-01-31)".
+func removalNote(x Removal) string {
+	s := x.Reason
+	if x.Protected {
+		s += " (protected: policy.protectedUsers)"
+	}
+	switch {
+	case x.ExceptionUntil != "" && x.ExceptionLapsed:
+		s += " (exception lapsed " + x.ExceptionUntil + ")"
+	case x.ExceptionUntil != "":
+		s += " (exception until " + x.ExceptionUntil + " does not keep them)"
+	}
+	return s
+}
+
+// userNote names the SCIM user a change or link joins the member to when
+// its address differs from the member's in any byte, quoted in ASCII so
+// that a look-alike character shows: `SCIM user "contractor.\u212aim@…" (id
+// u-9)`. Empty otherwise.
+func userNote(m MemberChange) string {
+	if m.User == nil {
+		return ""
+	}
+	return fmt.Sprintf("SCIM user %s (id %s)", strconv.QuoteToASCII(m.User.UserName), strconv.QuoteToASCII(m.User.ID))
+}
+
 // configAction is the symbol action of a configuration change.
-func configAction(c ConfigChange) string {
+func configAction(c ConfigChange) Action {
 	switch {
 	case c.Before == "":
 		return ActionAdd
@@ -376,8 +410,16 @@ func configValue(c ConfigChange) string {
 // SummaryLine is the plan's one-line summary: "Plan: 3 to add, 12 to change,
 // 4 to remove (hq 4)." — removals per org in parentheses — or "No changes.
 // The tenant matches the spec." when the plan changes nothing.
+//
+// An error-level finding is named too, even when nothing is to be written:
+// "No changes to write; 1 blocking finding (exclusiveOrgs: hq,
+// regional-west)."
 func SummaryLine(p *Plan) string {
+	blocking := blockingLine(p.Blocking())
 	if !p.HasChanges() {
+		if blocking != "" {
+			return "No changes to write; " + blocking + "."
+		}
 		return "No changes. The tenant matches the spec."
 	}
 	s := fmt.Sprintf("Plan: %d to add, %d to change, %d to remove", p.Summary.Add, p.Summary.Change, p.Summary.Remove)
@@ -401,6 +443,9 @@ func SummaryLine(p *Plan) string {
 		}
 		s += fmt.Sprintf("; %s (%s)", plural(n, "configuration change", "configuration changes"),
 			strings.Join(slices.Sorted(maps.Keys(orgs)), ", "))
+	}
+	if blocking != "" {
+		s += "; " + blocking
 	}
 	return s + "."
 }

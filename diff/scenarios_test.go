@@ -79,10 +79,10 @@ type scenario struct {
 	// refuse but a caller could still build.
 	mutate func(*spec.Spec)
 	// Expectations, checked by TestScenarios besides the goldens.
-	exit    int
-	members []string // brief(p) member lines
-	config  []string // brief config lines
-	kinds   []string // finding kinds, in plan order
+	exit    Verdict
+	members []string      // brief(p) member lines
+	config  []string      // brief config lines
+	kinds   []FindingKind // finding kinds, in plan order
 	ready   map[string][]string
 }
 
@@ -115,7 +115,7 @@ organizations:
 				member("o-hq", "bob@example.gov", member, "standard", jitO, "").
 				member("o-hq", "carol@example.gov", member, "standard", manO, "").
 				member("o-hq", "po@example.gov", po, "standard", jitO, "").t,
-			exit: ExitDangerous,
+			exit: VerdictDangerous,
 			config: []string{
 				"example-agency mode: jit -> full",
 			},
@@ -125,7 +125,7 @@ organizations:
 				"hq - carol@example.gov member/standard/manual -> : in no mapped group of this org",
 				"hq + dave@example.gov -> member/standard/scim via claude-hq-users",
 			},
-			kinds: []string{FindingMaxRemovalPercent},
+			kinds: []FindingKind{FindingMaxRemovalPercent},
 			ready: map[string][]string{"hq": {"bob@example.gov: not provisioned via SCIM", "carol@example.gov: in no mapped group of this org"}},
 		},
 		{
@@ -153,7 +153,7 @@ policy:
 				member("o-hq", "eve@example.gov", member, "standard", scimO, "u2").
 				member("o-hq", "frank@example.gov", member, "standard", jitO, "").
 				member("o-hq", "gina@example.gov", member, "standard", jitO, "").t,
-			exit: ExitDangerous,
+			exit: VerdictDangerous,
 			config: []string{
 				"hq seats standard: 10 -> 12",
 			},
@@ -182,7 +182,7 @@ policy:
 				member("o-hq", "alice.smith@EXAMPLE.gov ", member, "standard", jitO, "").
 				member("o-hq", "Bob@Example.gov", member, "standard", manO, "").
 				member("o-hq", "contractor@example.gov", member, "standard", jitO, "").t,
-			exit: ExitChanges,
+			exit: VerdictChanges,
 			config: []string{
 				"example-agency mode: jit -> staged",
 				"hq exception contractor@example.gov:  -> until 2026-12-31 (badge pending)",
@@ -210,7 +210,7 @@ organizations:
 				group("g-b", "claude-hq-contractors", "u2", "g-c").
 				group("g-c", "claude-hq-interns", "u3", "g-a").
 				org("o-hq", "hq", map[string]int{"standard": 10}).t,
-			exit: ExitChanges,
+			exit: VerdictChanges,
 			config: []string{
 				"hq mapping claude-hq-users:  -> member/standard",
 			},
@@ -240,7 +240,7 @@ policy:
 				member("o-hq", "alice@example.gov", member, "standard", scimO, "u1").
 				member("o-hq", "chief@example.gov", po, "premium", manO, "").
 				member("o-hq", "temp@example.gov", member, "standard", jitO, "").t,
-			exit: ExitDangerous,
+			exit: VerdictDangerous,
 			config: []string{
 				"example-agency mode: staged -> full",
 			},
@@ -272,7 +272,7 @@ policy:
 				member("o-hq", "alice@example.gov", member, "standard", scimO, "u1").
 				member("o-hq", "live@example.gov", admin, "premium", manO, "").
 				member("o-hq", "old@example.gov", member, "standard", jitO, "").t,
-			exit: ExitDangerous,
+			exit: VerdictDangerous,
 			config: []string{
 				"hq exception old@example.gov: until 2026-12-31 (contract) -> until 2026-03-14 (contract ended)",
 			},
@@ -306,7 +306,7 @@ policy:
 				org("o-west", "regional-west", map[string]int{"standard": 10}).
 				member("o-hq", "alice@example.gov", member, "standard", scimO, "u1").
 				member("o-hq", "bob@example.gov", member, "standard", scimO, "u2").t,
-			exit: ExitDangerous,
+			exit: VerdictDangerous,
 			config: []string{
 				"regional-west mapping claude-west-users:  -> member/standard",
 			},
@@ -316,7 +316,7 @@ policy:
 				"regional-west ! bob@example.gov -> : entitled in hq, regional-west under policy.exclusiveOrgs",
 				"regional-west + carol@example.gov -> member/standard/scim via claude-west-users",
 			},
-			kinds: []string{FindingExclusiveOrgs},
+			kinds: []FindingKind{FindingExclusiveOrgs},
 			ready: map[string][]string{"hq": nil, "regional-west": nil},
 		},
 		{
@@ -339,11 +339,11 @@ organizations:
 				member("o-hq", "alice@example.gov", owner, "premium", scimO, "u1").
 				member("o-hq", "bob@example.gov", owner, "premium", scimO, "u2").
 				member("o-hq", "carol@example.gov", member, "standard", scimO, "u3").t,
-			exit: ExitDangerous,
+			exit: VerdictDangerous,
 			config: []string{
 				"hq seats premium: 2 -> 1",
 			},
-			kinds: []string{FindingOvercommit},
+			kinds: []FindingKind{FindingOvercommit},
 			ready: map[string][]string{"hq": nil},
 		},
 		{
@@ -366,7 +366,7 @@ policy:
 				org("o-hq", "hq", map[string]int{"standard": 10, "premium": 5}, mp("g-users", member, "standard")).
 				member("o-hq", "alice@example.gov", member, "standard", scimO, "u1").
 				member("o-hq", "bob@example.gov", member, "standard", scimO, "u2").t,
-			exit: ExitChanges,
+			exit: VerdictChanges,
 			config: []string{
 				"hq mapping claude-hq-it-admins:  -> admin/premium",
 			},
@@ -397,7 +397,7 @@ policy:
 				group("g-help", "claude-hq-helpdesk", "u1", "u2").
 				org("o-hq", "hq", map[string]int{"standard": 10, "premium": 5}, mp("g-admins", owner, "premium")).
 				member("o-hq", "alice@example.gov", owner, "premium", scimO, "u1").t,
-			exit: ExitDangerous,
+			exit: VerdictDangerous,
 			config: []string{
 				"hq mapping claude-hq-helpdesk:  -> admin/standard",
 			},
@@ -405,7 +405,7 @@ policy:
 				"hq + bob@example.gov -> admin/standard/scim via claude-hq-helpdesk",
 				"hq ! bob@example.gov -> : admin from claude-hq-helpdesk, which is not in policy.ownerGroups",
 			},
-			kinds: []string{FindingOwnerGroups},
+			kinds: []FindingKind{FindingOwnerGroups},
 			ready: map[string][]string{"hq": nil},
 		},
 		{
@@ -435,7 +435,7 @@ policy:
 				org("o-hq", "hq", map[string]int{"standard": 10}, mp("g-users", member, "standard"), mp("g-old", member, "standard")).
 				member("o-hq", "alice@example.gov", member, "standard", scimO, "u1").
 				member("o-hq", "xavier@example.gov", member, "standard", scimO, "u2").t,
-			exit: ExitDangerous,
+			exit: VerdictDangerous,
 			config: []string{
 				"example-agency mode: staged -> full",
 				"hq mapping claude-hq-legacy: member/standard -> ",
@@ -470,7 +470,7 @@ policy:
 				member("o-hq", "bob@example.gov", member, "standard", scimO, "u2").
 				member("o-hq", "contractor@example.gov", member, "standard", jitO, "").
 				member("o-hq", "chief@example.gov", po, "premium", manO, "").t,
-			exit:  ExitNoChanges,
+			exit:  VerdictNoChanges,
 			ready: map[string][]string{"hq": nil},
 		},
 	}

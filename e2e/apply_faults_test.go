@@ -66,7 +66,7 @@ func (r *applyRig) apply(p *diff.Plan) (*apply.Report, error) {
 	return apply.Run(ctx, p, apply.Options{
 		Source:    src,
 		Writer:    w,
-		Policy:    r.spec.Policy,
+		Spec:      r.spec,
 		SpecHash:  r.spec.Hash(),
 		Confirmed: true,
 		Journal:   r.journalPath(),

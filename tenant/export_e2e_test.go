@@ -170,7 +170,7 @@ func TestMembersExportEndToEnd(t *testing.T) {
 	_, err = apply.Run(ctx, p, apply.Options{
 		Source:        src,
 		Writer:        w,
-		Policy:        s.Policy,
+		Spec:          s,
 		SpecHash:      s.Hash(),
 		Confirmed:     true,
 		AllowRemovals: &removals,

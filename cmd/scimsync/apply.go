@@ -266,7 +266,7 @@ func applyPlan(ctx context.Context, env *cmdEnv, s *spec.Spec, p *diff.Plan, opt
 	return apply.Run(ctx, p, apply.Options{
 		Source:           src,
 		Writer:           w,
-		Policy:           s.Policy,
+		Spec:             s,
 		SpecHash:         s.Hash(),
 		Confirmed:        true,
 		AllowRemovals:    opts.allowRemovals,

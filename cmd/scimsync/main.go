@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/scimsync/scimsync/diff"
 	"io"
 	"os"
 	"runtime/debug"
@@ -29,8 +30,19 @@ const (
 	exitOK        = 0 // no changes, or success
 	exitError     = 1 // an error, or an invalid spec
 	exitChanges   = 2 // changes pending
-	exitDangerous = 3 // changes that include removals or break policy
+	exitDangerous = 3 // removals, or a finding that breaks policy (even with nothing to write)
 )
+
+// verdictExit maps a plan's verdict to its exit code.
+func verdictExit(v diff.Verdict) int {
+	switch v {
+	case diff.VerdictNoChanges:
+		return exitOK
+	case diff.VerdictChanges:
+		return exitChanges
+	}
+	return exitDangerous
+}
 
 // cmdEnv is what a command may touch of the outside world. Tests replace it.
 type cmdEnv struct {

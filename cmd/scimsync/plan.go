@@ -152,7 +152,7 @@ func runPlan(env *cmdEnv, args []string) int {
 	if opts.out != "" {
 		fmt.Fprintf(env.Stderr, "Saved the plan to %s. Apply exactly this plan with: scimsync apply %s\n", opts.out, opts.out)
 	}
-	return p.ExitCode()
+	return verdictExit(p.Verdict())
 }
 
 // planReadOptions tune readAndPlan.
