@@ -76,7 +76,7 @@ func childApply(planPath string) childOutcome {
 	}
 	journal := planPath + ".journal"
 	rep, err := Run(context.Background(), p, Options{
-		Source: src, Writer: w, Policy: s.Policy, SpecHash: s.Hash(), Confirmed: true,
+		Source: src, Writer: w, Spec: s, SpecHash: s.Hash(), Confirmed: true,
 		Journal: journal, AuditLog: os.Getenv(envAudit),
 		LockPath: LockPath(filepath.Dir(journal), snap), Target: snap,
 		Operator: "child-" + strconv.Itoa(os.Getpid()), Now: func() time.Time { return testNow },
