@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,7 +59,8 @@ func TestCLIPlanUnderFaults(t *testing.T) {
 			_, statErr := os.Stat(out)
 			switch {
 			case r.code == 1 && tc.want == refused:
-				if r.stdout != "" || statErr == nil {
+				// With --format json the only output is the error object.
+				if !isErrorObject(r.stdout) || statErr == nil {
 					t.Errorf("a failed read printed or saved a plan:\n%s", r)
 				}
 				if !strings.Contains(r.stderr, "reading the tenant") || !strings.Contains(r.stderr, tc.kind) {
@@ -76,4 +78,15 @@ func TestCLIPlanUnderFaults(t *testing.T) {
 			}
 		})
 	}
+}
+
+// isErrorObject reports whether out is one JSON object holding only
+// "error", what a command prints on stdout when it fails with --format json.
+func isErrorObject(out string) bool {
+	var v map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		return false
+	}
+	_, ok := v["error"]
+	return ok && len(v) == 1
 }

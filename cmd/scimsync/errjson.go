@@ -2,11 +2,15 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/scimsync/scimsync/scim"
+	"github.com/scimsync/scimsync/spec"
 )
 
 // With --format json, a command that fails prints one JSON object on stdout
@@ -63,6 +67,33 @@ func recordLoadError(env *cmdEnv, files []string, err error) {
 	e := cliError{Kind: errKindIO, Message: err.Error()}
 	if len(files) == 1 {
 		e.File = files[0]
+	}
+	env.recordError(e)
+}
+
+// recordReadError records a tenant that could not be read: kind target,
+// the URL asked for when the SCIM client says, and the spec field that set
+// the target.
+func recordReadError(env *cmdEnv, s *spec.Spec, err error) {
+	e := cliError{Kind: errKindTarget, Message: err.Error()}
+	var te *scim.TargetError
+	if errors.As(err, &te) {
+		e.URL = te.URL
+	} else if s != nil {
+		e.URL = s.Target.URL
+	}
+	field := "target.url"
+	var fe *fieldError
+	switch {
+	case errors.As(err, &fe):
+		field = fe.field
+	case s != nil && s.Target.File != "":
+		field = "target.file"
+	}
+	if s != nil {
+		if pos := s.PosOf(field); pos.Line > 0 {
+			e.File, e.Line, e.Col = pos.File, pos.Line, pos.Col
+		}
 	}
 	env.recordError(e)
 }

@@ -126,6 +126,7 @@ func runPlan(env *cmdEnv, args []string) int {
 	warn := func(w string) { fmt.Fprintf(env.Stderr, "scimsync plan: warning: %s\n", w) }
 	p, _, err := readAndPlan(ctx, env, s, planReadOptions{insecure: opts.insecure, progress: env.IsTTY(env.Stderr), warn: warn})
 	if err != nil {
+		recordReadError(env, s, err)
 		fmt.Fprintf(env.Stderr, "scimsync plan: %v\n", err)
 		return exitError
 	}
