@@ -27,9 +27,9 @@ func init() {
 const doctorUsage = `Usage: scimsync doctor [-f PATH]... [--insecure-skip-tls-verify]
 
 Check, before anything else, whether scimsync can work with the SCIM server
-the spec targets (target.url): one row per check, ✓ when it passes, ! for a
-warning, ✗ with the fix when it fails, - when an earlier failure kept it
-from running:
+the spec targets (target.url); the spec needs only version and target. One
+row per check: ✓ when it passes, ! for a warning, ✗ with the fix when it
+fails, - when an earlier failure kept it from running:
 
   DNS, connection  the host resolves, and its port accepts connections
   TLS              the version, and the certificate verified (target.caFile)
@@ -91,7 +91,7 @@ func runDoctor(env *cmdEnv, args []string) int {
 	if done {
 		return code
 	}
-	s, ok := loadSpecFor(env, "doctor", opts.files, "nothing was checked")
+	s, ok := loadTargetSpec(env, "doctor", opts.files, "nothing was checked")
 	if !ok {
 		return exitError
 	}
@@ -118,6 +118,25 @@ func runDoctor(env *cmdEnv, args []string) int {
 		return exitError
 	}
 	return exitOK
+}
+
+// loadTargetSpec is loadSpecFor for a command that needs only version and
+// target in the spec (spec.LoadOptions.TargetOnly): parent, organizations
+// and policy are checked when present.
+func loadTargetSpec(env *cmdEnv, name string, files []string, nothing string) (*spec.Spec, bool) {
+	s, diags, err := spec.LoadWith(spec.LoadOptions{Now: env.Now(), Stdin: env.Stdin, TargetOnly: true}, files...)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "scimsync %s: %v\n", name, err)
+		return nil, false
+	}
+	for _, d := range diags {
+		fmt.Fprintln(env.Stderr, d.String())
+	}
+	if diags.HasErrors() || s == nil {
+		fmt.Fprintf(env.Stderr, "scimsync %s: the spec is invalid (%s); %s\n", name, plural(len(diags.Errors()), "error"), nothing)
+		return nil, false
+	}
+	return s, true
 }
 
 // doctorSymbols are the marks of each status.
