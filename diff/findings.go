@@ -249,7 +249,7 @@ func removalFindings(members []MemberChange, current map[string]int, pol spec.Po
 // membership changes nobody's access): a warning then.
 func (pl *planner) emptyGroupFindings(res resolve.Result) []Finding {
 	sev := SeverityError
-	if pl.desiredMode() == spec.ModeJIT {
+	if pl.desiredMode() == string(spec.ModeJIT) {
 		sev = SeverityWarning
 	}
 	var out []Finding
@@ -273,7 +273,7 @@ func (pl *planner) emptyGroupFindings(res resolve.Result) []Finding {
 // --allow-empty-groups. Nothing is found when the plan leaves the tenant in
 // jit mode. apply calls it; the rule lives here.
 func GroupShrink(p *Plan, t *tenant.Tenant) []Finding {
-	if len(p.GroupSizes) == 0 || p.Mode.After == spec.ModeJIT {
+	if len(p.GroupSizes) == 0 || p.Mode.After == string(spec.ModeJIT) {
 		return nil
 	}
 	now := groupUsers(t, p.GroupSizes)

@@ -84,7 +84,7 @@ func MembersExport(rows []tenant.MemberRow, opts Options) (*Result, error) {
 	tierNode := flowSeq(tiers)
 	tierNode.LineComment = "the tiers the export uses, by name: order them lowest first"
 	addPairNode(parent, str("seatTiers"), tierNode, "")
-	mode := str(spec.DefaultMode)
+	mode := str(string(spec.DefaultMode))
 	mode.LineComment = "not in a members export: jit changes nobody; set the console's mode (here and in current:)"
 	addPairNode(parent, str("mode"), mode, "")
 	addPair(root, "parent", parent, "The parent organization: identity settings every child organization shares.")
@@ -108,7 +108,7 @@ func MembersExport(rows []tenant.MemberRow, opts Options) (*Result, error) {
 	cur := mapping()
 	cp := mapping()
 	cp.Style = yaml.FlowStyle
-	addPair(cp, "mode", str(spec.DefaultMode), "")
+	addPair(cp, "mode", str(string(spec.DefaultMode)), "")
 	addPair(cur, "parent", cp, "")
 	addPair(cur, "organizations", curOrgs, "")
 	cur.Content[len(cur.Content)-2].FootComment = "Not in a members export: the exceptions the console lists, e.g.\nexceptions:\n  - {email: auditor@example.gov, org: hq, until: 2027-03-31, reason: \"external audit\"}"

@@ -87,7 +87,7 @@ func Spec(t *tenant.Tenant, opts Options) (*Result, error) {
 		addPair(parent, "loginDomains", flowSeq(t.Parent.LoginDomains), "")
 	}
 	addPair(parent, "seatTiers", flowSeq(t.Parent.SeatTiers), "")
-	mode := cmp.Or(string(t.Parent.Mode), spec.DefaultMode)
+	mode := cmp.Or(string(t.Parent.Mode), string(spec.DefaultMode))
 	modeNode := str(mode)
 	modeNode.LineComment = "jit | staged | full: the mode the server is in now"
 	addPairNode(parent, str("mode"), modeNode, "")

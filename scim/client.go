@@ -263,9 +263,21 @@ func newTransport(cfg Config) (*http.Transport, error) {
 	tr := cleanhttp.DefaultPooledTransport() // Proxy: http.ProxyFromEnvironment
 	tr.MaxIdleConnsPerHost = cfg.Concurrency + 1
 	tr.ResponseHeaderTimeout = 2 * time.Minute
-	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.InsecureSkipTLSVerify}
-	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
+	tlsCfg, err := TLSConfig(cfg.CAFile, cfg.InsecureSkipTLSVerify)
+	if err != nil {
+		return nil, err
+	}
+	tr.TLSClientConfig = tlsCfg
+	return tr, nil
+}
+
+// TLSConfig returns the TLS configuration the client uses when it builds its
+// own transport: TLS 1.2 at least, the system's CAs plus those of the PEM
+// file caFile when set, verification off when insecure.
+func TLSConfig(caFile string, insecure bool) (*tls.Config, error) {
+	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: insecure}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
 		if err != nil {
 			return nil, fmt.Errorf("scim client: reading CA file: %w", err)
 		}
@@ -274,12 +286,11 @@ func newTransport(cfg Config) (*http.Transport, error) {
 			pool = x509.NewCertPool()
 		}
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("scim client: CA file %s holds no PEM certificate", cfg.CAFile)
+			return nil, fmt.Errorf("scim client: CA file %s holds no PEM certificate", caFile)
 		}
 		tlsCfg.RootCAs = pool
 	}
-	tr.TLSClientConfig = tlsCfg
-	return tr, nil
+	return tlsCfg, nil
 }
 
 // Stats reports the HTTP requests sent (each retry counts) and the response
@@ -326,6 +337,7 @@ type response struct {
 	status int
 	header http.Header
 	body   []byte
+	tls    *tls.ConnectionState
 }
 
 // request is what one call to do sends.
@@ -335,6 +347,7 @@ type request struct {
 	query    url.Values
 	body     any
 	ifMatch  string
+	header   http.Header // more headers; never Authorization
 }
 
 // do sends r with retries and returns the response of a 2xx status. Any
@@ -367,6 +380,11 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 	req.Header.Set("User-Agent", c.cfg.UserAgent)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/scim+json")
+	}
+	for k, vs := range r.header {
+		if http.CanonicalHeaderKey(k) != "Authorization" {
+			req.Header[http.CanonicalHeaderKey(k)] = vs
+		}
 	}
 	if r.ifMatch != "" {
 		req.Header.Set("If-Match", r.ifMatch)
@@ -429,7 +447,7 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		return nil, fmt.Errorf("%s %s: redacting the token from the body: %w", r.method, r.endpoint, err)
 	}
 	c.redactHeader(resp.Header)
-	return &response{status: resp.StatusCode, header: resp.Header, body: data}, nil
+	return &response{status: resp.StatusCode, header: resp.Header, body: data, tls: resp.TLS}, nil
 }
 
 // transportError describes a failure without a usable response. The

@@ -121,7 +121,13 @@ func unreachable(err error) bool {
 
 // transportFix returns the likely fix for a transport failure that calls
 // for one, and "" for a failure that may be transient.
-func (c *Client) transportFix(err error) string {
+func (c *Client) transportFix(err error) string { return TransportFix(err, c.host) }
+
+// TransportFix returns the likely fix for a failure to connect to host
+// (host:port), or to speak TLS with it: a host name that does not resolve,
+// nothing listening, no route, TLS on one side only, a certificate not
+// trusted. It returns "" for a failure that may be transient.
+func TransportFix(err error, host string) string {
 	var (
 		dns       *net.DNSError
 		recordHdr tls.RecordHeaderError
@@ -134,11 +140,11 @@ func (c *Client) transportFix(err error) string {
 	case errors.As(err, &dns):
 		return fmt.Sprintf("the host name %s does not resolve: check the host of the base URL, and the DNS or proxy settings", dns.Name)
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Sprintf("nothing accepts connections at %s: check the host and port of the base URL, and that the server is running", c.host)
+		return fmt.Sprintf("nothing accepts connections at %s: check the host and port of the base URL, and that the server is running", host)
 	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
-		return fmt.Sprintf("the network has no route to %s: check the host of the base URL, and the VPN or proxy settings", c.host)
+		return fmt.Sprintf("the network has no route to %s: check the host of the base URL, and the VPN or proxy settings", host)
 	case errors.As(err, &recordHdr), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
-		return fmt.Sprintf("the server at %s does not speak TLS: check the port; for a plain-HTTP server on this machine, use http://", c.host)
+		return fmt.Sprintf("the server at %s does not speak TLS: check the port; for a plain-HTTP server on this machine, use http://", host)
 	case errors.As(err, &hostname):
 		return fmt.Sprintf("the server's certificate is not valid for %s: check the host of the base URL", hostname.Host)
 	case errors.As(err, &unknownCA), errors.As(err, &verify), errors.As(err, &invalid):

@@ -2,6 +2,7 @@ package scim_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -356,5 +357,49 @@ func TestNewRefusesHTTP2DebugLogging(t *testing.T) {
 		if _, err := scim.New(scim.Config{BaseURL: "https://scim.example.gov/scim/v2", Token: testToken}); err != nil {
 			t.Errorf("GODEBUG=%s: New: %v", v, err)
 		}
+	}
+}
+
+// Probe sends a GET with more headers, never a second Authorization, and
+// returns the raw answer; TLSConfig is the configuration the client uses.
+func TestProbe(t *testing.T) {
+	var got http.Header
+	c, _ := setup(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Clone()
+		if r.Method != http.MethodGet {
+			t.Errorf("Probe sent %s", r.Method)
+		}
+		if r.Header.Get("If-None-Match") == `W/"2"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("Date", "Mon, 07 Dec 2026 01:00:00 GMT")
+		writeJSON(w, map[string]any{"totalResults": 0, "echo": testToken})
+	}))
+	p, err := c.Probe(context.Background(), "/Users", nil, http.Header{"If-None-Match": {`W/"1"`}, "authorization": {"Bearer other"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Get("Authorization") != "Bearer "+testToken || got.Get("If-None-Match") != `W/"1"` {
+		t.Errorf("headers sent %v", got)
+	}
+	if p.Status != 200 || p.Header.Get("Date") == "" || p.TLS != nil || p.Duration <= 0 ||
+		!strings.Contains(string(p.Body), scim.Redacted) || strings.Contains(string(p.Body), testToken) {
+		t.Errorf("probe result %+v, body %s", p, p.Body)
+	}
+	_, err = c.Probe(context.Background(), "/Organizations/o1", nil, http.Header{"If-None-Match": {`W/"2"`}})
+	var se *scim.Error
+	if !errors.As(err, &se) || se.Status != http.StatusNotModified {
+		t.Errorf("Probe with a matching If-None-Match: %v, want an *Error of status 304", err)
+	}
+	if _, err := c.Probe(context.Background(), "Users", nil, nil); err == nil {
+		t.Error("Probe took an endpoint without a leading /")
+	}
+	cfg, err := scim.TLSConfig("", true)
+	if err != nil || !cfg.InsecureSkipVerify || cfg.MinVersion != tls.VersionTLS12 {
+		t.Errorf("TLSConfig = %+v, %v", cfg, err)
+	}
+	if _, err := scim.TLSConfig("/nonexistent/ca.pem", false); err == nil {
+		t.Error("TLSConfig with a missing CA file: no error")
 	}
 }

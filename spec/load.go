@@ -339,7 +339,7 @@ func canonicalOrgs(orgs []Organization) []Organization {
 		}
 		sort.Slice(o.Mappings, func(i, j int) bool {
 			a, b := o.Mappings[i], o.Mappings[j]
-			return key(a.Group, a.GroupID, a.Role, a.SeatTier) < key(b.Group, b.GroupID, b.Role, b.SeatTier)
+			return key(a.Group, a.GroupID, string(a.Role), a.SeatTier) < key(b.Group, b.GroupID, string(b.Role), b.SeatTier)
 		})
 		out[i] = o
 	}

@@ -193,8 +193,8 @@ func (c *checker) schemaLeaf(doc any, sdoc map[string]any, ve *jsonschema.Valida
 		summary := fmt.Sprintf("%s is not one of [%s]", quoteValue(inst), strings.Join(opts, " "))
 		fix := ""
 		if s, ok := inst.(string); ok {
-			if field == "role" && s == "primary-owner" {
-				fix = "primary-owner is never granted by a mapping: the server keeps each org's primary owner as it is; grant owner instead"
+			if field == "role" && Role(s) == RolePrimaryOwner {
+				fix = roleFix(RolePrimaryOwner)
 			} else if m := suggest(s, opts); m != "" {
 				fix = fmt.Sprintf("did you mean %q?", m)
 			}

@@ -208,6 +208,11 @@ func looksLikeToken(v string) bool {
 
 // parent checks a parent block and returns its seat tiers.
 func (c *checker) parent(path string, p *Parent) []string {
+	if p.Mode != "" && !p.Mode.Valid() {
+		// Reported by the schema for a loaded spec (and so suppressed here);
+		// this catches a Spec built in code.
+		c.errorf(path+".mode", modeFix(p.Mode), "%q is not one of [%s]", p.Mode, joinWords(Modes()))
+	}
 	c.noRepeats(path+".seatTiers", "seat tier", p.SeatTiers)
 	c.noRepeats(path+".loginDomains", "login domain", p.LoginDomains)
 	return p.SeatTiers
@@ -270,6 +275,9 @@ func (c *checker) mappings(op string, o Organization, tiers []string, desired bo
 				seen[ref] = j
 			}
 		}
+		if m.Role != "" && !m.Role.Grantable() {
+			c.errorf(mp+".role", roleFix(m.Role), "%q is not one of [%s]", m.Role, joinWords(GrantableRoles()))
+		}
 		if m.SeatTier != "" && len(tiers) > 0 {
 			if !containsFold(tiers, m.SeatTier) {
 				c.errorf(mp+".seatTier", tierFix(m.SeatTier, tiers),
@@ -284,6 +292,35 @@ func (c *checker) mappings(op string, o Organization, tiers []string, desired bo
 		}
 	}
 }
+
+// roleFix is the fix for a mapping's role that is not grantable.
+func roleFix(r Role) string {
+	if r == RolePrimaryOwner {
+		return "primary-owner is never granted by a mapping: the server keeps each org's primary owner as it is; grant owner instead"
+	}
+	if s := suggest(string(r), wordsOf(GrantableRoles())); s != "" {
+		return fmt.Sprintf("did you mean %q?", s)
+	}
+	return ""
+}
+
+// modeFix is the fix for a mode that is not one of Modes.
+func modeFix(m Mode) string {
+	if s := suggest(string(m), wordsOf(Modes())); s != "" {
+		return fmt.Sprintf("did you mean %q?", s)
+	}
+	return ""
+}
+
+func wordsOf[T ~string](ws []T) []string {
+	out := make([]string, len(ws))
+	for i, w := range ws {
+		out[i] = string(w)
+	}
+	return out
+}
+
+func joinWords[T ~string](ws []T) string { return strings.Join(wordsOf(ws), " ") }
 
 func groupKey(m Mapping) string {
 	switch {
@@ -386,7 +423,7 @@ func (c *checker) policy() {
 	if p.OwnerGroups != nil {
 		for i, o := range c.s.Organizations {
 			for j, m := range o.Mappings {
-				if m.Role != "owner" && m.Role != "admin" {
+				if !m.Role.Privileged() {
 					continue
 				}
 				if containsFold(p.OwnerGroups, m.Group) || (m.GroupID != "" && containsFold(p.OwnerGroups, m.GroupID)) {

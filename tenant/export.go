@@ -114,7 +114,7 @@ func (s *MembersExportSource) organizations(groups []scim.Group) ([]scim.Organiz
 		byName[k] = append(byName[k], g.ID)
 	}
 	orgs := []scim.Organization{{
-		ID: p.Name, Name: p.Name, Mode: p.Mode,
+		ID: p.Name, Name: p.Name, Mode: string(p.Mode),
 		SeatTiers: slices.Clone(p.SeatTiers), LoginDomains: slices.Clone(p.LoginDomains),
 	}}
 	var errs []error
@@ -141,7 +141,7 @@ func (s *MembersExportSource) organizations(groups []scim.Group) ([]scim.Organiz
 					continue
 				}
 			}
-			so.Mappings = append(so.Mappings, scim.Mapping{Group: id, Role: m.Role, SeatTier: m.SeatTier})
+			so.Mappings = append(so.Mappings, scim.Mapping{Group: id, Role: string(m.Role), SeatTier: m.SeatTier})
 		}
 		orgs = append(orgs, so)
 	}
