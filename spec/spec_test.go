@@ -129,7 +129,7 @@ func TestLoadRefusesLargeFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{p + ":1:1: file is larger than the 5 MiB limit; split the spec into a directory of files"}
+	want := []string{p + ":1:1: file is larger than the 2 MiB limit for a spec; check the path: a scimsync spec is its target, organizations, mappings and policy, far smaller than this"}
 	if diff := cmp.Diff(want, diagLines(diags)); diff != "" || s != nil {
 		t.Errorf("spec %v, diagnostics (-want +got):\n%s", s, diff)
 	}
