@@ -11,14 +11,27 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 )
 
 // stdinName names the spec read from "-" in positions.
 const stdinName = "<stdin>"
 
-// MaxFileSize is the largest spec file Load reads.
-const MaxFileSize = 5 << 20
+// MaxSpecSize is the most bytes Load reads for one spec: one file, or every
+// file of a directory and of several paths together. Beyond it the spec is
+// refused unread, so that loading and validating any spec it accepts takes
+// well under a second (BENCHMARKS.md, "Spec loading").
+const MaxSpecSize = 2 << 20
+
+// MaxFileSize is the largest spec file Load reads: MaxSpecSize, since the
+// limit is on the whole spec.
+const MaxFileSize = MaxSpecSize
+
+// MaxSpecValues is the most YAML values (nodes, aliases not expanded) a spec
+// may hold, across its files: a 2 MiB spec of realistic content holds about
+// 200,000; the limit bounds the work on a file of tiny values.
+const MaxSpecValues = 250_000
 
 // LoadOptions tune Load.
 type LoadOptions struct {
@@ -53,34 +66,60 @@ func LoadWith(opts LoadOptions, paths ...string) (*Spec, Diagnostics, error) {
 	if len(paths) == 0 {
 		return nil, nil, fmt.Errorf("loading spec: no path given")
 	}
+	r := &reader{stdin: opts.Stdin, left: MaxSpecSize}
 	var files []source
 	for _, p := range paths {
-		fs, err := readPath(p, opts.Stdin)
+		fs, err := r.readPath(p)
 		if err != nil {
 			return nil, nil, err
 		}
 		files = append(files, fs...)
+		if r.over != nil {
+			return nil, Diagnostics{*r.over}, nil
+		}
 	}
 	return load(opts, strings.Join(paths, ","), files)
 }
 
 // LoadBytesWith is LoadBytes with options.
 func LoadBytesWith(opts LoadOptions, name string, data []byte) (*Spec, Diagnostics, error) {
+	if len(data) > MaxSpecSize {
+		return nil, Diagnostics{tooLarge(name, false)}, nil
+	}
 	return load(opts, name, []source{{name: name, data: data}})
 }
 
 type source struct {
 	name string
 	data []byte
-	size int64 // bytes available, may exceed len(data) when too large
 }
 
-func readPath(p string, stdin io.Reader) ([]source, error) {
+// reader reads a spec's files within one MaxSpecSize budget.
+type reader struct {
+	stdin io.Reader
+	left  int64       // bytes the spec may still hold
+	files int         // files read so far
+	over  *Diagnostic // set when the budget ran out; nothing more is read
+}
+
+func tooLarge(name string, together bool) Diagnostic {
+	d := Diagnostic{Severity: Error, Pos: Pos{File: name, Line: 1, Col: 1},
+		Summary: fmt.Sprintf("file is larger than the %d MiB limit for a spec", MaxSpecSize>>20),
+		Fix:     "check the path: a scimsync spec is its target, organizations, mappings and policy, far smaller than this"}
+	if together {
+		d.Summary = fmt.Sprintf("the spec's files add up to more than the %d MiB limit for a spec", MaxSpecSize>>20)
+		d.Fix = "check that the paths and directories given hold only the spec's files"
+	}
+	return d
+}
+
+func (r *reader) readPath(p string) ([]source, error) {
 	if p == "-" {
+		stdin := r.stdin
 		if stdin == nil {
 			stdin = os.Stdin
 		}
-		src, err := readLimited(stdinName, stdin)
+		src, err := r.read(stdinName, stdin)
 		if err != nil {
 			return nil, fmt.Errorf("reading spec from stdin: %w", err)
 		}
@@ -91,7 +130,7 @@ func readPath(p string, stdin io.Reader) ([]source, error) {
 		return nil, fmt.Errorf("loading spec: %w", err)
 	}
 	if !fi.IsDir() {
-		src, err := readFile(p)
+		src, err := r.readFile(p)
 		if err != nil {
 			return nil, err
 		}
@@ -106,11 +145,14 @@ func readPath(p string, stdin io.Reader) ([]source, error) {
 		if e.IsDir() || !(strings.HasSuffix(e.Name(), ".yaml") || strings.HasSuffix(e.Name(), ".yml")) {
 			continue
 		}
-		src, err := readFile(filepath.Join(p, e.Name()))
+		src, err := r.readFile(filepath.Join(p, e.Name()))
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, src)
+		if r.over != nil {
+			return out, nil
+		}
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("loading spec: no *.yaml files in directory %s", p)
@@ -118,27 +160,67 @@ func readPath(p string, stdin io.Reader) ([]source, error) {
 	return out, nil
 }
 
-func readFile(p string) (source, error) {
-	f, err := os.Open(p)
+// readFile reads one spec file. Only a regular file, or a symlink to one, is
+// read: a FIFO, a device or a socket could block the read for ever or never
+// end, so it is refused before it is opened, and the file is opened
+// non-blocking and checked again, in case it was swapped in between.
+func (r *reader) readFile(p string) (source, error) {
+	if err := regular(p, os.Stat); err != nil {
+		return source{}, err
+	}
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return source{}, fmt.Errorf("loading spec: %w", err)
 	}
 	defer f.Close()
-	src, err := readLimited(p, f)
+	if err := regular(p, func(string) (os.FileInfo, error) { return f.Stat() }); err != nil {
+		return source{}, err
+	}
+	src, err := r.read(p, f)
 	if err != nil {
 		return source{}, fmt.Errorf("reading %s: %w", p, err)
 	}
 	return src, nil
 }
 
-// readLimited reads at most MaxFileSize+1 bytes, enough to tell a file that
-// is too large.
-func readLimited(name string, r io.Reader) (source, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
+// regular returns an error naming p unless stat says it is a regular file.
+func regular(p string, stat func(string) (os.FileInfo, error)) error {
+	fi, err := stat(p)
+	if err != nil {
+		return fmt.Errorf("loading spec: %w", err)
+	}
+	if fi.Mode().IsRegular() {
+		return nil
+	}
+	kind := "not a regular file"
+	switch m := fi.Mode(); {
+	case m.IsDir():
+		kind = "a directory"
+	case m&os.ModeNamedPipe != 0:
+		kind = "a named pipe (FIFO)"
+	case m&os.ModeSocket != 0:
+		kind = "a socket"
+	case m&os.ModeDevice != 0:
+		kind = "a device"
+	}
+	return fmt.Errorf("loading spec: %s is %s, not a regular file; a spec is read from files only (use - for standard input)", p, kind)
+}
+
+// read reads at most the bytes left in the budget plus one, enough to tell
+// a spec that is too large; past the budget it records r.over.
+func (r *reader) read(name string, in io.Reader) (source, error) {
+	data, err := io.ReadAll(io.LimitReader(in, r.left+1))
 	if err != nil {
 		return source{}, err
 	}
-	return source{name: name, data: data, size: int64(len(data))}, nil
+	r.files++
+	if int64(len(data)) > r.left {
+		d := tooLarge(name, r.files > 1)
+		r.over = &d
+		return source{name: name}, nil
+	}
+	r.left -= int64(len(data))
+	return source{name: name, data: data}, nil
 }
 
 // aliasBudgetBase is added to the alias-expansion budget of every spec, on
@@ -168,6 +250,11 @@ func load(opts LoadOptions, name string, srcs []source) (*Spec, Diagnostics, err
 	if diags.HasErrors() || len(files) == 0 {
 		sortDiagnostics(diags)
 		return nil, diags, nil
+	}
+	if nodes > MaxSpecValues {
+		return nil, Diagnostics{{Severity: Error, Pos: Pos{File: files[0].name, Line: 1, Col: 1},
+			Summary: fmt.Sprintf("the spec holds %d YAML values, more than the limit of %d", nodes, MaxSpecValues),
+			Fix:     "check the path: a scimsync spec is its target, organizations, mappings and policy, far smaller than this"}}, nil
 	}
 	root, d := merge(files, idx)
 	diags = append(diags, d...)

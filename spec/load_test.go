@@ -453,3 +453,28 @@ func TestTargetKind(t *testing.T) {
 		t.Errorf("Problem().Error() = %q", got)
 	}
 }
+
+// A syntax error at the end of a large spec is located from the one parse
+// of the file (it was re-parsed up to 400 times).
+func TestSyntaxErrorOneParse(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("version: 1\ntarget: {file: t.json}\nparent: {name: p, seatTiers: [s]}\norganizations:\n")
+	for i := 0; b.Len() < 1<<20; i++ {
+		b.WriteString("  - name: org\n    seats: {s: 1}\n")
+	}
+	for _, end := range []string{"  - name: x\n   bad: [\n", "  - name: x\n    mappings: *nope\n", "  - name: x: y\n"} {
+		n := 0
+		onParse = func() { n++ }
+		_, diags, err := LoadBytes("a.yaml", []byte(b.String()+end))
+		onParse = nil
+		if err != nil || !diags.HasErrors() {
+			t.Fatalf("%q: err %v, diags %v", end, err, diags)
+		}
+		if n != 1 {
+			t.Errorf("%q: %d parses, want 1", end, n)
+		}
+		if d := diags[0]; d.Pos.Line < 30000 {
+			t.Errorf("%q: error placed at %v, want at the end of the file", end, d.Pos)
+		}
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"syscall"
+	"time"
 )
 
 func writeFiles(t *testing.T, files map[string]string) string {
@@ -129,7 +131,7 @@ func TestLoadRefusesLargeFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{p + ":1:1: file is larger than the 5 MiB limit; split the spec into a directory of files"}
+	want := []string{p + ":1:1: file is larger than the 2 MiB limit for a spec; check the path: a scimsync spec is its target, organizations, mappings and policy, far smaller than this"}
 	if diff := cmp.Diff(want, diagLines(diags)); diff != "" || s != nil {
 		t.Errorf("spec %v, diagnostics (-want +got):\n%s", s, diff)
 	}
@@ -373,5 +375,44 @@ current: {organizations: [{name: hq}]}
 	}
 	if got := s.ResolvePath("target.file"); got != "tenant.json" {
 		t.Errorf("stdin: ResolvePath = %q, want tenant.json as written", got)
+	}
+}
+
+// A FIFO among a spec directory's files is refused by name, promptly: it
+// used to block the load for ever.
+func TestLoadRefusesFIFO(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "a.yaml"), []byte("version: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "x.yaml")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { _, _, err := Load(dir); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), fifo) || !strings.Contains(err.Error(), "named pipe") {
+			t.Errorf("err = %v, want one naming %s as a named pipe", err, fifo)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Load blocked on a FIFO")
+	}
+}
+
+// The size cap is on the whole spec: files each under it, together over
+// it, are refused.
+func TestLoadRefusesDirectoryOverCap(t *testing.T) {
+	dir := t.TempDir()
+	part := append([]byte("version: 1\n# "), bytes.Repeat([]byte("x"), MaxSpecSize/3)...)
+	for _, n := range []string{"a.yaml", "b.yaml", "c.yaml", "d.yaml"} {
+		if err := os.WriteFile(filepath.Join(dir, n), part, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, diags, err := Load(dir)
+	if err != nil || s != nil || len(diags) != 1 || !strings.Contains(diags[0].Summary, "add up to more than the 2 MiB limit") {
+		t.Errorf("spec %v, err %v, diags %v", s, err, diags)
 	}
 }

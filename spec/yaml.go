@@ -16,8 +16,16 @@ import (
 // The YAML layer: reading one file into a yaml.Node tree and refusing what a
 // spec must never contain, each refusal positioned.
 
-// maxSyntaxProbes bounds the re-parses used to find the line of a syntax error.
-const maxSyntaxProbes = 200
+// onParse, when set (by tests), is called each time a YAML parse of spec
+// bytes starts.
+var onParse func()
+
+func newDecoder(r io.Reader) *yaml.Decoder {
+	if onParse != nil {
+		onParse()
+	}
+	return yaml.NewDecoder(r)
+}
 
 // parsedFile is one spec file parsed into a YAML tree.
 type parsedFile struct {
@@ -31,11 +39,6 @@ type parsedFile struct {
 func parseFile(src source, idx *index) (parsedFile, Diagnostics) {
 	pf := parsedFile{name: src.name}
 	at := func(line, col int) Pos { return Pos{File: src.name, Line: line, Col: col} }
-	if src.size > MaxFileSize {
-		return pf, Diagnostics{{Severity: Error, Pos: at(1, 1),
-			Summary: fmt.Sprintf("file is larger than the %d MiB limit", MaxFileSize>>20),
-			Fix:     "split the spec into a directory of files"}}
-	}
 	data := bytes.TrimPrefix(src.data, []byte("\xef\xbb\xbf"))
 	if !utf8.Valid(data) {
 		off := invalidUTF8Offset(data)
@@ -44,21 +47,22 @@ func parseFile(src source, idx *index) (parsedFile, Diagnostics) {
 			Summary: fmt.Sprintf("invalid UTF-8 (byte 0x%02x)", data[off]),
 			Fix:     "save the file as UTF-8"}}
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+	fr := &frontierReader{data: data}
+	dec := newDecoder(fr)
 	var doc yaml.Node
 	err := dec.Decode(&doc)
 	if errors.Is(err, io.EOF) {
 		return pf, Diagnostics{emptyFile(src.name)}
 	}
 	if err != nil {
-		return pf, syntaxDiags(src.name, data, err)
+		return pf, syntaxDiags(src.name, data, err, fr.off)
 	}
 	var diags Diagnostics
 	var next yaml.Node
 	switch err := dec.Decode(&next); {
 	case errors.Is(err, io.EOF):
 	case err != nil:
-		diags = append(diags, syntaxDiags(src.name, data, err)...)
+		diags = append(diags, syntaxDiags(src.name, data, err, fr.off)...)
 	default:
 		diags = append(diags, Diagnostic{Severity: Error, Pos: at(next.Line, next.Column),
 			Summary: "more than one YAML document in the file",
@@ -144,98 +148,287 @@ func (w *walker) errorf(n *yaml.Node, path, fix, format string, args ...any) {
 
 var yamlErrRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
 
-// syntaxDiags turns a yaml.v3 parse error into positioned diagnostics.
-// yaml.v3 reports the line where the enclosing construct started and no
-// column, so the line is found by parsing ever longer prefixes of the file
-// until the same error appears, and the column from the offending line.
-func syntaxDiags(name string, data []byte, err error) Diagnostics {
+// frontierReader hands yaml.v3 one byte per Read, so that when a parse
+// fails, off (the bytes read so far) is where the scanner stood, give or
+// take its few characters of lookahead. That locates a syntax error from
+// the one parse of the file: yaml.v3's message carries only a line, often
+// the line where the enclosing construct started. The cost is one method
+// call per byte, a few milliseconds per megabyte.
+type frontierReader struct {
+	data []byte
+	off  int
+}
+
+func (r *frontierReader) Read(p []byte) (int, error) {
+	if r.off >= len(r.data) {
+		return 0, io.EOF
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	p[0] = r.data[r.off]
+	r.off++
+	return 1, nil
+}
+
+// parserProblems are the messages of yaml.v3's parser (as opposed to its
+// scanner). The line in a parser error is 0-based and names the start of
+// the enclosing construct when there is one; the line in a scanner error is
+// 1-based.
+var parserProblems = map[string]bool{
+	"did not find expected <stream-start>":   true,
+	"did not find expected <document start>": true,
+	"found undefined tag handle":             true,
+	"did not find expected node content":     true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected key":              true,
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found duplicate %TAG directive":         true,
+}
+
+var anchorRE = regexp.MustCompile(`'([^']*)'`)
+
+// syntaxDiags turns a yaml.v3 parse error into a positioned diagnostic,
+// without parsing again: from the message, the line it names and frontier,
+// the offset in data the parser had read when it failed.
+func syntaxDiags(name string, data []byte, err error, frontier int) Diagnostics {
 	lines := splitLines(data)
 	if tabs := tabDiags(name, lines); len(tabs) > 0 {
 		return tabs
 	}
 	msg := err.Error()
-	reported := 1
+	reported := 0 // 1-based; 0 when the message names no line
 	if m := yamlErrRE.FindStringSubmatch(msg); m != nil {
 		msg = m[2]
 		if m[1] != "" {
 			reported, _ = strconv.Atoi(m[1])
 		}
 	}
-	line := min(max(reported, 1), max(len(lines), 1))
-	for l, probes := max(reported-2, 1), 0; l <= len(lines) && probes < maxSyntaxProbes; l, probes = l+1, probes+1 {
-		end := 0
-		for _, s := range lines[:l] {
-			end += len(s)
-		}
-		if perr := parseAll(data[:end]); perr != nil && sameYAMLError(perr.Error(), msg) {
-			line = l
-			break
-		}
-	}
-	col := 1
-	if line-1 < len(lines) {
-		col = syntaxCol(data, lines, line, msg)
-	}
-	return Diagnostics{{Severity: Error, Pos: Pos{File: name, Line: line, Col: col},
+	pos := syntaxPos(data, lines, msg, reported, frontier)
+	return Diagnostics{{Severity: Error, Pos: Pos{File: name, Line: pos.Line, Col: pos.Col},
 		Summary: "invalid YAML: " + msg, Fix: syntaxFix(msg)}}
 }
 
-func sameYAMLError(got, msg string) bool {
-	if m := yamlErrRE.FindStringSubmatch(got); m != nil {
-		got = m[2]
+// syntaxPos places a syntax error: at the opening bracket of a flow
+// collection left open, at the offending ':' or '-' of a misplaced mapping
+// value or sequence entry, at the alias of an unknown anchor, at the start
+// of the construct a scanner error names (a quoted scalar, a simple key),
+// and otherwise at the first character of the last line the parser read.
+func syntaxPos(data []byte, lines []string, msg string, reported, frontier int) Pos {
+	if len(lines) == 0 {
+		return Pos{Line: 1, Col: 1}
 	}
-	return got == msg
+	frontier = min(max(frontier, 0), len(data))
+	parser := parserProblems[msg]
+	if parser && reported > 0 {
+		reported++ // the parser counts lines from 0
+	}
+	if reported > len(lines) {
+		reported = len(lines)
+	}
+	text := func(l int) string { return strings.TrimRight(lines[l-1], "\r\n") }
+	col := func(l int, byteOff int) Pos {
+		return Pos{Line: l, Col: utf8.RuneCountInString(text(l)[:byteOff]) + 1}
+	}
+	// The line holding the frontier, and the frontier's byte offset in it.
+	fLine, fOff := frontierLine(lines, frontier)
+	// lastBefore is the last index of any of chars in line l before the
+	// frontier (anywhere in the line when the frontier is past it).
+	lastBefore := func(l int, chars string) int {
+		t := text(l)
+		if l == fLine {
+			t = t[:min(fOff, len(t))]
+		}
+		return strings.LastIndexAny(t, chars)
+	}
+
+	switch {
+	case msg == "did not find expected ',' or ']'" || msg == "did not find expected ',' or '}'":
+		open := "["
+		if strings.HasSuffix(msg, "'}'") {
+			open = "{"
+		}
+		for _, l := range []int{reported, 1} {
+			if l >= 1 {
+				if i := lastBefore(l, open); i >= 0 {
+					return col(l, i)
+				}
+			}
+		}
+	case strings.HasPrefix(msg, "unknown anchor") || strings.HasPrefix(msg, "anchor '"):
+		// The composer's errors name no line: find the alias.
+		if m := anchorRE.FindStringSubmatch(msg); m != nil {
+			if off := aliasOffset(data, m[1]); off >= 0 {
+				l, c := lineCol(data, off)
+				return Pos{Line: l, Col: c}
+			}
+		}
+		return Pos{Line: 1, Col: 1}
+	case msg == "mapping values are not allowed in this context" && reported > 0:
+		if i := lastBefore(reported, ":"); i >= 0 {
+			return col(reported, i)
+		}
+	case msg == "block sequence entries are not allowed in this context" && reported > 0:
+		if i := lastBefore(reported, "-"); i >= 0 {
+			return col(reported, i)
+		}
+	case !parser && reported > 0:
+		// A scanner error names the line of the construct it was scanning
+		// (a quoted scalar, a simple key…) or of the problem itself.
+		t := text(reported)
+		if strings.Contains(msg, "end of stream") || strings.Contains(msg, "escape") {
+			if i := lastBefore(reported, "\"'"); i >= 0 {
+				return col(reported, i)
+			}
+		}
+		if reported == fLine && fOff > 0 {
+			// Before it decides what a token is, the scanner reads four
+			// characters ahead (the length of "--- "): the problem is about
+			// four characters before the frontier, at the token it starts.
+			end := min(fOff, len(t))
+			i := end
+			for n := 0; n < 4 && i > 0; n++ {
+				_, size := utf8.DecodeLastRuneInString(t[:i])
+				i -= size
+			}
+			for i < end-1 && (t[i] == ' ' || t[i] == '\t') {
+				i++
+			}
+			return col(reported, i)
+		}
+		return col(reported, len(t)-len(strings.TrimLeft(t, " \t")))
+	}
+	// A parser error: the offending token is one of the last read. The
+	// scanner reads a token past it when it might be a simple key, so when
+	// the last line read holds only the start of one key or entry, at an
+	// indentation the file already uses and no deeper than the line before,
+	// the offending token is the last one of that line before.
+	read := func(l int) string {
+		t := text(l)
+		if l == fLine {
+			t = t[:min(fOff, len(t))]
+		}
+		return t
+	}
+	l := fLine
+	for l > 1 && isBlankYAML(read(l)) {
+		l--
+	}
+	p := l - 1
+	for p >= 1 && isBlankYAML(text(p)) {
+		p--
+	}
+	if p >= 1 && p >= reported && onlyFirstToken(read(l)) && indentOf(text(l)) <= indentOf(text(p)) && indentUsed(lines, p, indentOf(text(l))) {
+		return col(p, lastTokenStart(text(p)))
+	}
+	if reported > 0 && l < reported {
+		l = reported
+	}
+	return col(l, indentOf(text(l)))
 }
 
-// parseAll parses every document in data and returns the first error.
-func parseAll(data []byte) error {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for {
-		var n yaml.Node
-		if err := dec.Decode(&n); err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return err
+// isBlankYAML reports whether a line holds nothing but spaces and a
+// comment.
+func isBlankYAML(t string) bool {
+	t = strings.TrimLeft(t, " \t")
+	return t == "" || t[0] == '#'
+}
+
+func indentOf(t string) int { return len(t) - len(strings.TrimLeft(t, " ")) }
+
+// indentUsed reports whether a content line before line p+1 (1-based) is
+// indented by n.
+func indentUsed(lines []string, p, n int) bool {
+	for i := p - 1; i >= 0; i-- {
+		t := strings.TrimRight(lines[i], "\r\n")
+		if !isBlankYAML(t) && indentOf(t) == n {
+			return true
 		}
 	}
+	return false
 }
 
-// syntaxCol finds the column (1-based, in characters) of a syntax error on
-// line: the first character at which a prefix of the file ending there
-// fails with the same message. Failing that, it guesses from the message.
-func syntaxCol(data []byte, lines []string, line int, msg string) int {
+// onlyFirstToken reports whether t, the part of a line the scanner read,
+// holds no more than its first key or entry indicator and the few
+// characters of lookahead after it.
+func onlyFirstToken(t string) bool {
+	t = stripComment(strings.TrimLeft(t, " "))
+	i := strings.IndexAny(t, " :")
+	if i < 0 {
+		return true
+	}
+	if t[i] == ':' {
+		i++
+	}
+	return len(strings.TrimRight(t[i:], " ")) <= 4
+}
+
+// stripComment drops a trailing " # comment".
+func stripComment(t string) string {
+	if strings.HasPrefix(t, "#") {
+		return ""
+	}
+	if i := strings.Index(t, " #"); i >= 0 {
+		return t[:i]
+	}
+	return t
+}
+
+// lastTokenStart returns the byte offset of the last token of a line: its
+// last flow indicator, or the start of its last word.
+func lastTokenStart(t string) int {
+	t = strings.TrimRight(stripComment(t), " \t")
+	if t == "" {
+		return 0
+	}
+	i := len(t) - 1
+	if strings.IndexByte("[]{},", t[i]) >= 0 {
+		return i
+	}
+	for i > 0 && strings.IndexByte(" \t[]{},", t[i-1]) < 0 {
+		i--
+	}
+	return i
+}
+
+// frontierLine returns the 1-based line holding byte offset off of the
+// file split into lines, and off's byte offset in that line. An offset at
+// the very end belongs to the last line.
+func frontierLine(lines []string, off int) (int, int) {
 	start := 0
-	for _, l := range lines[:line-1] {
+	for i, l := range lines {
+		if off < start+len(l) || i == len(lines)-1 {
+			return i + 1, off - start
+		}
 		start += len(l)
 	}
-	text := strings.TrimRight(lines[line-1], "\r\n")
-	if m := regexp.MustCompile(`did not find expected ',' or '([\]}])'`).FindStringSubmatch(msg); m != nil {
-		open := map[string]string{"]": "[", "}": "{"}[m[1]]
-		if i := strings.LastIndex(text, open); i >= 0 {
-			return utf8.RuneCountInString(text[:i]) + 1
+	return 1, 0
+}
+
+// isAnchorChar reports whether c may be part of an anchor name, as
+// yaml.v3 scans them.
+func isAnchorChar(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '_' || c == '-' || c >= 0x80
+}
+
+// aliasOffset returns the offset of the first alias *name in data, or -1.
+func aliasOffset(data []byte, name string) int {
+	needle := []byte("*" + name)
+	for from := 0; ; {
+		i := bytes.Index(data[from:], needle)
+		if i < 0 {
+			return -1
 		}
-	}
-	probes := 0
-	for off, r := range text {
-		if probes++; probes > maxSyntaxProbes {
-			break
+		at := from + i
+		end := at + len(needle)
+		if end == len(data) || !isAnchorChar(data[end]) {
+			return at
 		}
-		end := start + off + utf8.RuneLen(r)
-		if err := parseAll(data[:end]); err != nil && sameYAMLError(err.Error(), msg) {
-			return utf8.RuneCountInString(text[:off]) + 1
-		}
+		from = at + 1
 	}
-	off := -1
-	if strings.HasPrefix(msg, "unknown anchor") {
-		if m := regexp.MustCompile(`'([^']*)'`).FindStringSubmatch(msg); m != nil {
-			off = strings.Index(text, "*"+m[1])
-		}
-	}
-	if off < 0 {
-		off = len(text) - len(strings.TrimLeft(text, " \t"))
-	}
-	return utf8.RuneCountInString(text[:off]) + 1
 }
 
 func syntaxFix(msg string) string {
