@@ -542,7 +542,7 @@ func approvalReason(p *diff.Plan) string {
 			return "the plan has an error-level finding: " + f.Message
 		}
 	}
-	if p.Mode.After == spec.ModeFull && p.Mode.Before != spec.ModeFull {
+	if p.Mode.After == string(spec.ModeFull) && p.Mode.Before != string(spec.ModeFull) {
 		for _, r := range p.Readiness {
 			if len(r.WouldRemove) > 0 {
 				return fmt.Sprintf("switching to full would remove members of %s", r.Org)

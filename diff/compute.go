@@ -53,9 +53,9 @@ func Compute(s *spec.Spec, t *tenant.Tenant, now time.Time) (*Plan, error) {
 // desiredMode is the spec's mode, jit when unset.
 func (pl *planner) desiredMode() string {
 	if pl.s.Parent.Mode == "" {
-		return spec.DefaultMode
+		return string(spec.DefaultMode)
 	}
-	return pl.s.Parent.Mode
+	return string(pl.s.Parent.Mode)
 }
 
 type planner struct {
@@ -362,7 +362,7 @@ func (pl *planner) configChanges(p *Plan) {
 	var ops []scim.PatchOp
 	if mode := pl.desiredMode(); string(t.Parent.Mode) != mode {
 		p.ConfigChanges = append(p.ConfigChanges, ConfigChange{Org: parentName, Field: FieldMode, Before: string(t.Parent.Mode), After: pl.desiredMode()})
-		ops = append(ops, scim.PatchOp{Op: "replace", Path: "mode", Value: s.Parent.Mode})
+		ops = append(ops, scim.PatchOp{Op: "replace", Path: "mode", Value: string(s.Parent.Mode)})
 	}
 	if len(s.Parent.LoginDomains) > 0 {
 		want := normSet(s.Parent.LoginDomains)
@@ -822,7 +822,7 @@ func (pl *planner) findings(p *Plan, in resolve.Input, res resolve.Result) {
 
 	// Mapped groups with no active user.
 	sev := SeverityError
-	if pl.desiredMode() == spec.ModeJIT {
+	if pl.desiredMode() == string(spec.ModeJIT) {
 		sev = SeverityWarning
 	}
 	for id, mo := range pl.managed {

@@ -125,9 +125,9 @@ func checkPrediction(t *testing.T, seed int64) {
 // added, seats, and exceptions for existing members (some already expired,
 // one ending today).
 func mutateSpec(rng *rand.Rand, s *spec.Spec, snap *tenant.Snapshot, now time.Time) {
-	modes := []string{spec.ModeJIT, spec.ModeStaged, spec.ModeFull}
+	modes := []spec.Mode{spec.ModeJIT, spec.ModeStaged, spec.ModeFull}
 	s.Parent.Mode = modes[rng.IntN(len(modes))]
-	roles := []string{"member", "member", "admin", "owner"}
+	roles := []spec.Role{"member", "member", "admin", "owner"}
 	var groups []string
 	groupID := map[string]string{}
 	for _, g := range snap.Groups {

@@ -26,6 +26,12 @@ type LoadOptions struct {
 	Now time.Time
 	// Stdin is read for the path "-"; os.Stdin when nil.
 	Stdin io.Reader
+	// TargetOnly loads a spec that may hold only version and target, for
+	// the commands that read a tenant without planning it (snapshot,
+	// import, doctor; DESIGN §8a): parent, organizations and policy become
+	// optional. When present they are still checked as usual. Without it a
+	// spec needs parent and organizations.
+	TargetOnly bool
 }
 
 // Load reads a spec from paths: files, directories of *.yaml files (merged by
@@ -182,7 +188,7 @@ func load(opts LoadOptions, name string, srcs []source) (*Spec, Diagnostics, err
 
 	// Layer 1b: the JSON Schema.
 	s := &Spec{Source: name, idx: idx}
-	c := &checker{s: s, idx: idx, now: now}
+	c := &checker{s: s, idx: idx, now: now, targetOnly: opts.TargetOnly}
 	if err := c.checkSchema(doc); err != nil {
 		return nil, nil, err
 	}
@@ -333,7 +339,7 @@ func canonicalOrgs(orgs []Organization) []Organization {
 		}
 		sort.Slice(o.Mappings, func(i, j int) bool {
 			a, b := o.Mappings[i], o.Mappings[j]
-			return key(a.Group, a.GroupID, a.Role, a.SeatTier) < key(b.Group, b.GroupID, b.Role, b.SeatTier)
+			return key(a.Group, a.GroupID, string(a.Role), a.SeatTier) < key(b.Group, b.GroupID, string(b.Role), b.SeatTier)
 		})
 		out[i] = o
 	}

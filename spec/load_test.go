@@ -344,3 +344,112 @@ func TestCurrentExceptionsHashAndPositions(t *testing.T) {
 		}
 	}
 }
+
+// A spec holding only version and target loads clean with TargetOnly (for
+// snapshot, import and doctor) and is refused, as before, without it.
+func TestLoadTargetOnly(t *testing.T) {
+	const targetOnly = "version: 1\ntarget:\n  url: https://scim.example.gov/v2\n"
+	load := func(t *testing.T, opts LoadOptions, in string) (*Spec, []string) {
+		t.Helper()
+		opts.Now = testNow
+		s, diags, err := LoadBytesWith(opts, "a.yaml", []byte(in))
+		if err != nil {
+			t.Fatalf("LoadBytes: %v", err)
+		}
+		return s, diagLines(diags)
+	}
+	t.Run("target only", func(t *testing.T) {
+		s, got := load(t, LoadOptions{TargetOnly: true}, targetOnly)
+		if diff := cmp.Diff([]string{}, got); diff != "" {
+			t.Errorf("diagnostics (-want +got):\n%s", diff)
+		}
+		if s == nil || s.Target.URL != "https://scim.example.gov/v2" || s.Target.TokenEnv != DefaultTokenEnv {
+			t.Fatalf("spec = %+v, want the target, defaulted", s)
+		}
+		if s.Parent.Mode != DefaultMode || s.Policy.MaxRemovals == nil {
+			t.Errorf("defaults not applied: %+v", s)
+		}
+	})
+	t.Run("without TargetOnly", func(t *testing.T) {
+		_, got := load(t, LoadOptions{}, targetOnly)
+		want := []string{
+			`a.yaml:1:1: missing required field "parent"`,
+			`a.yaml:1:1: missing required field "organizations"`,
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("diagnostics (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("version and target still required", func(t *testing.T) {
+		_, got := load(t, LoadOptions{TargetOnly: true}, "version: 1\n")
+		if diff := cmp.Diff([]string{`a.yaml:1:1: missing required field "target"`}, got); diff != "" {
+			t.Errorf("diagnostics (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("present fields checked as usual", func(t *testing.T) {
+		in := targetOnly + "parent: {name: a}\norganizations: []\npolicy:\n  maxRemovals: -1\n"
+		_, got := load(t, LoadOptions{TargetOnly: true}, in)
+		want := []string{
+			`a.yaml:4:9: parent: missing required field "seatTiers"`,
+			`a.yaml:5:16: organizations: must name at least one organization`,
+			`a.yaml:7:16: policy.maxRemovals: must be at least 0, not -1`,
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("diagnostics (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("full spec loads the same in both modes", func(t *testing.T) {
+		a, da := load(t, LoadOptions{}, valid)
+		b, db := load(t, LoadOptions{TargetOnly: true}, valid)
+		if diff := cmp.Diff(da, db); diff != "" {
+			t.Errorf("diagnostics differ (-full +target-only):\n%s", diff)
+		}
+		if a.Hash() != b.Hash() {
+			t.Error("hash differs between the modes")
+		}
+	})
+	t.Run("target problems still reported", func(t *testing.T) {
+		_, got := load(t, LoadOptions{TargetOnly: true}, "version: 1\ntarget: {}\n")
+		if diff := cmp.Diff([]string{`a.yaml:2:9: target: names neither url nor file; set url (a SCIM server) or file (an offline snapshot)`}, got); diff != "" {
+			t.Errorf("diagnostics (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestTargetKind(t *testing.T) {
+	tests := []struct {
+		t             Target
+		kind          TargetKind
+		field         string // of Problem, "" when none
+		write, snapOK bool
+	}{
+		{Target{URL: "https://x/v2"}, TargetSCIM, "", true, true},
+		{Target{URL: "https://x/v2", TokenFile: "tok", CAFile: "ca.pem"}, TargetSCIM, "", true, true},
+		{Target{File: "tenant.json"}, TargetSnapshot, "", true, false},
+		{Target{URL: "https://x/v2", MembersCSV: "m.csv"}, TargetMembersExport, "", false, false},
+		{Target{}, TargetInvalid, "target", false, false},
+		{Target{URL: "https://x/v2", File: "t.json"}, TargetInvalid, "target.file", false, false},
+		{Target{File: "t.json", MembersCSV: "m.csv"}, TargetInvalid, "target.membersCsv", false, false},
+		{Target{MembersCSV: "m.csv"}, TargetInvalid, "target", false, false},
+	}
+	for _, tt := range tests {
+		k := tt.t.Kind()
+		if k != tt.kind || k.Writable() != tt.write || k.Snapshottable() != tt.snapOK {
+			t.Errorf("%+v: kind %v (writable %v, snapshottable %v), want %v (%v, %v)",
+				tt.t, k, k.Writable(), k.Snapshottable(), tt.kind, tt.write, tt.snapOK)
+		}
+		p := tt.t.Problem()
+		switch {
+		case tt.field == "" && p != nil:
+			t.Errorf("%+v: problem %v, want none", tt.t, p)
+		case tt.field != "" && (p == nil || p.Field != tt.field):
+			t.Errorf("%+v: problem %v, want one at %s", tt.t, p, tt.field)
+		}
+		if (p != nil) != (k == TargetInvalid) {
+			t.Errorf("%+v: Problem and Kind disagree", tt.t)
+		}
+	}
+	if got := (Target{}).Problem().Error(); got != "target: names neither url nor file; set url (a SCIM server) or file (an offline snapshot)" {
+		t.Errorf("Problem().Error() = %q", got)
+	}
+}

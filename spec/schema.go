@@ -20,44 +20,74 @@ import (
 // The schema layer: the embedded JSON Schema checks the merged document, and
 // each failure is rewritten as a diagnostic at the YAML node it concerns.
 
-var compiled struct {
+// compiledSchema is the embedded schema compiled for one load mode.
+type compiledSchema struct {
 	once   sync.Once
 	schema *jsonschema.Schema
 	doc    map[string]any // the schema itself, to read properties/required/enum
 	err    error
 }
 
-// specSchema compiles the embedded schema once. The compiler may load
-// nothing from outside: validation is offline.
-func specSchema() (*jsonschema.Schema, map[string]any, error) {
-	compiled.once.Do(func() {
+// compiled holds the schema as written (index 0) and its target-only
+// variant (index 1), each compiled on first use.
+var compiled [2]compiledSchema
+
+// targetOnlyRequired are the top-level fields a target-only spec
+// (LoadOptions.TargetOnly) must have; every other field is checked as usual
+// when present.
+var targetOnlyRequired = []any{"version", "target"}
+
+// specSchema compiles the embedded schema once per mode. The target-only
+// variant is the same schema with the top-level required list cut down to
+// targetOnlyRequired. The compiler may load nothing from outside:
+// validation is offline.
+func specSchema(targetOnly bool) (*jsonschema.Schema, map[string]any, error) {
+	i := 0
+	if targetOnly {
+		i = 1
+	}
+	cs := &compiled[i]
+	cs.once.Do(func() {
+		var doc map[string]any
+		if err := json.Unmarshal(schemas.Spec, &doc); err != nil {
+			cs.err = fmt.Errorf("decoding spec schema: %w", err)
+			return
+		}
+		raw, url := schemas.Spec, schemas.SpecURL
+		if targetOnly {
+			url = strings.TrimSuffix(schemas.SpecURL, ".schema.json") + ".target-only.schema.json"
+			doc["$id"] = url
+			doc["required"] = targetOnlyRequired
+			b, err := json.Marshal(doc)
+			if err != nil {
+				cs.err = fmt.Errorf("encoding target-only spec schema: %w", err)
+				return
+			}
+			raw = b
+		}
 		c := jsonschema.NewCompiler()
 		c.Draft = jsonschema.Draft2020
 		c.LoadURL = func(u string) (io.ReadCloser, error) {
 			return nil, fmt.Errorf("loading %s: refused, the spec schema is embedded and validation is offline", u)
 		}
-		if err := c.AddResource(schemas.SpecURL, bytes.NewReader(schemas.Spec)); err != nil {
-			compiled.err = fmt.Errorf("adding spec schema: %w", err)
+		if err := c.AddResource(url, bytes.NewReader(raw)); err != nil {
+			cs.err = fmt.Errorf("adding spec schema: %w", err)
 			return
 		}
-		s, err := c.Compile(schemas.SpecURL)
+		s, err := c.Compile(url)
 		if err != nil {
-			compiled.err = fmt.Errorf("compiling spec schema: %w", err)
+			cs.err = fmt.Errorf("compiling spec schema: %w", err)
 			return
 		}
-		if err := json.Unmarshal(schemas.Spec, &compiled.doc); err != nil {
-			compiled.err = fmt.Errorf("decoding spec schema: %w", err)
-			return
-		}
-		compiled.schema = s
+		cs.doc, cs.schema = doc, s
 	})
-	return compiled.schema, compiled.doc, compiled.err
+	return cs.schema, cs.doc, cs.err
 }
 
 // checkSchema validates doc (the merged spec as JSON values) and reports each
 // failure through c.
 func (c *checker) checkSchema(doc any) error {
-	sch, sdoc, err := specSchema()
+	sch, sdoc, err := specSchema(c.targetOnly)
 	if err != nil {
 		return err
 	}
@@ -163,8 +193,8 @@ func (c *checker) schemaLeaf(doc any, sdoc map[string]any, ve *jsonschema.Valida
 		summary := fmt.Sprintf("%s is not one of [%s]", quoteValue(inst), strings.Join(opts, " "))
 		fix := ""
 		if s, ok := inst.(string); ok {
-			if field == "role" && s == "primary-owner" {
-				fix = "primary-owner is never granted by a mapping: the server keeps each org's primary owner as it is; grant owner instead"
+			if field == "role" && Role(s) == RolePrimaryOwner {
+				fix = roleFix(RolePrimaryOwner)
 			} else if m := suggest(s, opts); m != "" {
 				fix = fmt.Sprintf("did you mean %q?", m)
 			}

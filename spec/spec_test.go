@@ -179,12 +179,12 @@ organizations: [{name: hq}]
 		Mode, TokenEnv    string
 		MaxRemovals       int
 		MaxRemovalPercent float64
-	}{s.Parent.Mode, s.Target.TokenEnv, *s.Policy.MaxRemovals, *s.Policy.MaxRemovalPercent}
+	}{string(s.Parent.Mode), s.Target.TokenEnv, *s.Policy.MaxRemovals, *s.Policy.MaxRemovalPercent}
 	want := struct {
 		Mode, TokenEnv    string
 		MaxRemovals       int
 		MaxRemovalPercent float64
-	}{DefaultMode, DefaultTokenEnv, DefaultMaxRemovals, DefaultMaxRemovalPercent}
+	}{string(DefaultMode), DefaultTokenEnv, DefaultMaxRemovals, DefaultMaxRemovalPercent}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
 	}

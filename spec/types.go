@@ -16,13 +16,6 @@ import (
 // Version is the only spec format version this package understands.
 const Version = 1
 
-// Provisioning modes of the parent organization (DESIGN §1).
-const (
-	ModeJIT    = "jit"    // SCIM off: members join by SSO login.
-	ModeStaged = "staged" // SCIM syncing, nothing enforced.
-	ModeFull   = "full"   // only SCIM-backed members remain.
-)
-
 // Defaults applied by Load when a field is left unset. They are applied in
 // one place, applyDefaults.
 const (
@@ -117,7 +110,7 @@ type Parent struct {
 	SeatTiers []string `yaml:"seatTiers" json:"seatTiers"`
 	// Mode is the SCIM provisioning mode: jit, staged or full. Defaults to
 	// jit.
-	Mode string `yaml:"mode,omitempty" json:"mode,omitempty"`
+	Mode Mode `yaml:"mode,omitempty" json:"mode,omitempty"`
 }
 
 // Organization is one child organization.
@@ -145,7 +138,7 @@ type Mapping struct {
 	GroupID string `yaml:"groupId,omitempty" json:"groupId,omitempty"`
 	// Role is member, admin or owner. Required. primary-owner is never
 	// grantable.
-	Role string `yaml:"role" json:"role"`
+	Role Role `yaml:"role" json:"role"`
 	// SeatTier is one of parent.seatTiers. Required.
 	SeatTier string `yaml:"seatTier" json:"seatTier"`
 	// Pos is where the mapping starts in the spec.

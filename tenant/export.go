@@ -109,7 +109,7 @@ func (s *MembersExportSource) organizations(groups []scim.Group) ([]scim.Organiz
 	}
 	idx := IndexGroups(groups)
 	orgs := []scim.Organization{{
-		ID: p.Name, Name: p.Name, Mode: p.Mode,
+		ID: p.Name, Name: p.Name, Mode: string(p.Mode),
 		SeatTiers: slices.Clone(p.SeatTiers), LoginDomains: slices.Clone(p.LoginDomains),
 	}}
 	var errs []error
@@ -136,7 +136,7 @@ func (s *MembersExportSource) organizations(groups []scim.Group) ([]scim.Organiz
 					continue
 				}
 			}
-			so.Mappings = append(so.Mappings, scim.Mapping{Group: id, Role: m.Role, SeatTier: m.SeatTier})
+			so.Mappings = append(so.Mappings, scim.Mapping{Group: id, Role: string(m.Role), SeatTier: m.SeatTier})
 		}
 		orgs = append(orgs, so)
 	}

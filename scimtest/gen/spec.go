@@ -34,7 +34,7 @@ func Spec(snap *tenant.Snapshot) (*spec.Spec, error) {
 		Name:         parent.Name,
 		LoginDomains: slices.Clone(parent.LoginDomains),
 		SeatTiers:    slices.Clone(parent.SeatTiers),
-		Mode:         parent.Mode,
+		Mode:         spec.Mode(parent.Mode),
 	}
 	owners := map[string]bool{}
 	for _, o := range snap.Organizations {
@@ -47,7 +47,7 @@ func Spec(snap *tenant.Snapshot) (*spec.Spec, error) {
 			if !ok {
 				return nil, fmt.Errorf("gen: organization %s maps group %s, which the snapshot lacks", o.Name, m.Group)
 			}
-			so.Mappings = append(so.Mappings, spec.Mapping{Group: name, Role: m.Role, SeatTier: m.SeatTier})
+			so.Mappings = append(so.Mappings, spec.Mapping{Group: name, Role: spec.Role(m.Role), SeatTier: m.SeatTier})
 			if m.Role != "member" {
 				owners[name] = true
 			}
