@@ -591,7 +591,7 @@ func (pl *planner) memberChanges(p *Plan, outcomes []resolve.Outcome) {
 		default:
 			continue
 		}
-		mc := MemberChange{Org: name, Email: resolve.NormEmail(oc.Email), Action: action, Before: assign(oc.Before), After: assign(oc.After), Reason: oc.Reason}
+		mc := MemberChange{Org: name, Email: resolve.NormEmail(oc.Email), Action: action, Before: assign(oc.Before), After: assign(oc.After), Reason: string(oc.Reason)}
 		if oc.RoleGroup != "" {
 			mc.Via = pl.groupName(oc.RoleGroup)
 		}
@@ -619,7 +619,7 @@ func (pl *planner) readiness(p *Plan, full []resolve.Outcome) {
 	removals := map[string][]Removal{}
 	for _, oc := range full {
 		if oc.Action == resolve.ActionRemove {
-			removals[oc.Org] = append(removals[oc.Org], Removal{Email: resolve.NormEmail(oc.Email), Reason: oc.Reason})
+			removals[oc.Org] = append(removals[oc.Org], Removal{Email: resolve.NormEmail(oc.Email), Reason: string(oc.Reason)})
 		}
 	}
 	for _, o := range pl.sortedOrgs() {

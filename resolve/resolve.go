@@ -61,7 +61,7 @@ type Outcome struct {
 	Action    Action
 	Before    *Member
 	After     *Member
-	Reason    string
+	Reason    Reason
 	RoleGroup string
 	TierGroup string
 }
@@ -727,7 +727,7 @@ func (r *resolver) hasException(o Org, email string) bool {
 }
 
 // reason says why m, not entitled in o, is removed.
-func (r *resolver) reason(o Org, m *Member, mode Mode) string {
+func (r *resolver) reason(o Org, m *Member, mode Mode) Reason {
 	email := match.Email(m.Email)
 	if mode == ModeFull && r.hasException(o, email) {
 		return ReasonExceptionExpired
