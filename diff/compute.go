@@ -283,6 +283,9 @@ func (pl *planner) desired(mode resolve.Mode) resolve.Input {
 		if mo, ok := pl.managed[orgs[i].ID]; ok {
 			orgs[i].Mappings = mo.mappings
 			orgs[i].Seats = mo.seats
+			// The exceptions as read (the server's, or current.exceptions)
+			// still name a lapse's reason (issue 15).
+			orgs[i].HeldExceptions = orgs[i].Exceptions
 			orgs[i].Exceptions = mo.exceptions
 		}
 	}

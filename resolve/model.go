@@ -114,6 +114,13 @@ type Org struct {
 	Mappings     []Mapping
 	Seats        map[string]int
 	Exceptions   []Exception
+	// HeldExceptions are the exceptions the tenant holds for this org as
+	// it was read (the server's org, or the spec's current.exceptions),
+	// when Exceptions are another side's: the spec's, as a plan resolves
+	// them. They keep nobody; a member removed while one of them that
+	// names it has lapsed is removed as ReasonExceptionExpired, whichever
+	// side holds the exception (DESIGN §5).
+	HeldExceptions []Exception
 }
 
 // Member is a person holding a seat in one child organization.
