@@ -85,7 +85,7 @@ func inSync() *diff.Plan {
 		Parent:        diff.OrgRef{ID: "p", Name: "example-agency"},
 		Mode:          diff.ModeChange{Before: "staged", After: "staged"},
 		Readiness: []diff.Readiness{
-			{Org: "hq", Members: 3, ScimBacked: 2, WouldRemove: []diff.Removal{{Email: "bo@example.gov", Reason: resolve.ReasonNotProvisioned}}},
+			{Org: "hq", Members: 3, ScimBacked: 2, WouldRemove: []diff.Removal{{Email: "bo@example.gov", Reason: string(resolve.ReasonNotProvisioned)}}},
 			{Org: "regional-west", Members: 0, ScimBacked: 0},
 		},
 		Seats: []diff.SeatUsage{
@@ -111,7 +111,7 @@ func withAdds(emails ...string) *diff.Plan {
 func withRemoval() *diff.Plan {
 	p := inSync()
 	p.Members = append(p.Members, diff.MemberChange{Org: "regional-west", Email: "gone@example.gov", Action: diff.ActionRemove,
-		Before: &diff.Assignment{Role: "member", SeatTier: "standard", Origin: "scim"}, Reason: resolve.ReasonInactive})
+		Before: &diff.Assignment{Role: "member", SeatTier: "standard", Origin: "scim"}, Reason: string(resolve.ReasonInactive)})
 	p.Summary.Remove++
 	return p
 }
@@ -854,7 +854,7 @@ func TestStatusDocument(t *testing.T) {
 		{Org: "example-agency", Changes: map[string]int{"add": 0, "change": 0, "config": 1, "flag": 0, "policy": 0, "remove": 0}},
 		{Org: "hq", Changes: map[string]int{"add": 1, "change": 0, "config": 0, "flag": 0, "policy": 0, "remove": 0},
 			Members: 3, SCIMBacked: 2, ReadyForFull: &no,
-			WouldRemove: []WouldRemove{{Email: "bo@example.gov", Reason: resolve.ReasonNotProvisioned}}},
+			WouldRemove: []WouldRemove{{Email: "bo@example.gov", Reason: string(resolve.ReasonNotProvisioned)}}},
 		{Org: "regional-west", Changes: map[string]int{"add": 0, "change": 0, "config": 0, "flag": 0, "policy": 0, "remove": 0},
 			ReadyForFull: &yes},
 	}

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,8 +8,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/scimsync/scimsync/internal/retryafter"
 )
 
 // Webhook formats.
@@ -99,66 +101,75 @@ func (n *notifier) body(ev Event) ([]byte, error) {
 }
 
 // send posts ev, retrying network errors, 429 and 5xx answers up to
-// attempts times. It gives up early when ctx ends.
+// attempts times in all (go-retryablehttp), waiting as the server's
+// Retry-After says (capped at maxDelay) or else backoff, doubled after each
+// attempt. It gives up early when ctx ends.
 func (n *notifier) send(ctx context.Context, ev Event) error {
 	body, err := n.body(ev)
 	if err != nil {
 		return fmt.Errorf("encoding webhook body: %w", err)
 	}
-	delay := n.backoff
-	var last error
-	for attempt := 1; attempt <= n.attempts; attempt++ {
-		retry, wait, err := n.post(ctx, body)
-		if err == nil {
-			return nil
-		}
-		last = err
-		if !retry || attempt == n.attempts {
-			break
-		}
-		if wait <= 0 {
-			wait = delay
-		}
-		wait = min(wait, n.maxDelay)
-		delay = min(2*delay, n.maxDelay)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("sending webhook: %w (after %d attempts: %w)", ctx.Err(), attempt, last)
-		case <-t.C:
-		}
-	}
-	return fmt.Errorf("sending webhook: %w", last)
-}
-
-// post makes one attempt. retry says whether another may succeed; wait is
-// the server's Retry-After, if any.
-func (n *notifier) post(ctx context.Context, body []byte) (retry bool, wait time.Duration, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.url, bytes.NewReader(body))
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, n.url, body)
 	if err != nil {
 		// The URL was checked when the agent started; never echo it.
-		return false, 0, errors.New("building webhook request: invalid URL")
+		return errors.New("sending webhook: building webhook request: invalid URL")
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "scimsync-agent")
-	resp, err := n.client.Do(req)
+	attempts := 0
+	var last error // the last attempt's failure, without the URL
+	rc := &retryablehttp.Client{
+		HTTPClient:   n.client,
+		RetryMax:     max(n.attempts-1, 0),
+		RetryWaitMin: n.backoff,
+		RetryWaitMax: n.maxDelay,
+		CheckRetry: func(ctx context.Context, resp *http.Response, err error) (bool, error) {
+			attempts++
+			if err != nil {
+				last = redactURLError(err)
+				return ctx.Err() == nil, nil
+			}
+			if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+				return false, nil
+			}
+			last = &errWebhookStatus{status: resp.StatusCode}
+			return resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500, nil
+		},
+		Backoff:      webhookBackoff,
+		ErrorHandler: retryablehttp.PassthroughErrorHandler,
+	}
+	resp, err := rc.Do(req)
 	if err != nil {
-		return ctx.Err() == nil, 0, redactURLError(err)
+		if ctx.Err() != nil && last != nil {
+			return fmt.Errorf("sending webhook: %w (after %d attempts: %w)", ctx.Err(), attempts, last)
+		}
+		return fmt.Errorf("sending webhook: %w", redactURLError(err))
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return false, 0, nil
+		return nil
 	}
-	err = &errWebhookStatus{status: resp.StatusCode}
-	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-		if s, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && s > 0 {
-			wait = time.Duration(s) * time.Second
+	return fmt.Errorf("sending webhook: %w", &errWebhookStatus{status: resp.StatusCode})
+}
+
+// webhookBackoff is the wait before retry attempt+1: the answer's
+// Retry-After when it gives a positive delay, else first doubled attempt
+// times; at most most.
+func webhookBackoff(first, most time.Duration, attempt int, resp *http.Response) time.Duration {
+	if resp != nil {
+		if d, ok := retryafter.Parse(resp.Header.Get("Retry-After"), time.Now()); ok && d > 0 {
+			return min(d, most)
 		}
-		return true, wait, err
 	}
-	return false, 0, err
+	d := first
+	for range attempt {
+		if d >= most {
+			break
+		}
+		d *= 2
+	}
+	return min(d, most)
 }
 
 // redactURLError strips the URL from a *url.Error, keeping the operation

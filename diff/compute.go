@@ -285,6 +285,9 @@ func (pl *planner) desired(mode resolve.Mode) resolve.Input {
 		if mo, ok := pl.managed[orgs[i].ID]; ok {
 			orgs[i].Mappings = mo.mappings
 			orgs[i].Seats = mo.seats
+			// The exceptions as read (the server's, or current.exceptions)
+			// still name a lapse's reason (issue 15).
+			orgs[i].HeldExceptions = orgs[i].Exceptions
 			orgs[i].Exceptions = mo.exceptions
 		}
 	}
@@ -593,7 +596,7 @@ func (pl *planner) memberChanges(p *Plan, outcomes []resolve.Outcome) {
 		default:
 			continue
 		}
-		mc := MemberChange{Org: name, Email: resolve.NormEmail(oc.Email), Action: action, Before: assign(oc.Before), After: assign(oc.After), Reason: oc.Reason}
+		mc := MemberChange{Org: name, Email: resolve.NormEmail(oc.Email), Action: action, Before: assign(oc.Before), After: assign(oc.After), Reason: string(oc.Reason)}
 		mc.User = pl.joinedUser(oc)
 		if oc.RoleGroup != "" {
 			mc.Via = pl.groupName(oc.RoleGroup)
@@ -689,7 +692,7 @@ func (pl *planner) readiness(p *Plan, full []resolve.Outcome) {
 	for _, oc := range full {
 		if oc.Action == resolve.ActionRemove {
 			email := resolve.NormEmail(oc.Email)
-			removals[oc.Org] = append(removals[oc.Org], Removal{Email: email, Reason: oc.Reason,
+			removals[oc.Org] = append(removals[oc.Org], Removal{Email: email, Reason: string(oc.Reason),
 				Protected: protected[email], ExceptionUntil: pl.exceptionUntil(oc.Org, email)})
 			if x := &removals[oc.Org][len(removals[oc.Org])-1]; oc.Reason == resolve.ReasonExceptionExpired {
 				x.ExceptionUntil = "" // the reason says it

@@ -352,7 +352,7 @@ func TestSortMembersAsSortFunc(t *testing.T) {
 	orgs := []string{"hq", "field-ops", "research"}
 	emails := []string{"a@x.gov", "ab@x.gov", "alexandra.b@x.gov", "alexandra.a@x.gov", "alexandra.a@x.gov.uk"}
 	actions := []Action{ActionAdd, ActionChange, ActionRemove, ActionLink, ActionFlag}
-	reasons := []string{"", resolve.ReasonInactive, resolve.ReasonNotProvisioned}
+	reasons := []string{"", string(resolve.ReasonInactive), string(resolve.ReasonNotProvisioned)}
 	for _, n := range []int{0, 1, 5, 12, 13, 50, 200, 3000} {
 		ms := make([]MemberChange, n)
 		for i := range ms {

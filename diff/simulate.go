@@ -196,7 +196,7 @@ func (pl *planner) simulate(mode resolve.Mode, ws writeSet, final func([]resolve
 			tr := &tracks[at]
 			tr.after = oc.After
 			if oc.Action == resolve.ActionRemove {
-				tr.reason = oc.Reason
+				tr.reason = string(oc.Reason)
 			}
 			if oc.RoleGroup != "" {
 				tr.roleGroup, tr.tierGroup = oc.RoleGroup, oc.TierGroup
@@ -227,7 +227,7 @@ func (pl *planner) simulate(mode resolve.Mode, ws writeSet, final func([]resolve
 			oc.Email = resolve.NormEmail(tr.after.Email)
 		case tr.after == nil:
 			oc.Action = resolve.ActionRemove
-			oc.Reason = tr.reason
+			oc.Reason = resolve.Reason(tr.reason)
 		case tr.before.Role != tr.after.Role || tr.before.SeatTier != tr.after.SeatTier:
 			oc.Action = resolve.ActionChange
 		case tr.before.Origin != tr.after.Origin || tr.before.UserID != tr.after.UserID:

@@ -81,3 +81,40 @@ func TestResolveCaseVariantAccentStillMatches(t *testing.T) {
 		t.Errorf("excepted member: %+v, want kept", got)
 	}
 }
+
+// Issue 15: "exception expired" is the reason whenever an exception for the
+// member has lapsed, whichever side holds it: the spec (Exceptions), or
+// only the server or current.exceptions (HeldExceptions). A live exception
+// the spec dropped is no lapse.
+func TestResolveExpiredExceptionHeldElsewhere(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		spec   []Exception
+		held   []Exception
+		reason Reason
+	}{
+		{"lapsed, in the spec", []Exception{{Email: "carl@x.gov", Until: "2027-03-30"}}, nil, ReasonExceptionExpired},
+		{"lapsed, held only on the server", nil, []Exception{{Email: "CARL@x.gov", Until: "2027-03-30"}}, ReasonExceptionExpired},
+		{"lapsed on both sides", []Exception{{Email: "carl@x.gov", Until: "2027-03-30"}}, []Exception{{Email: "carl@x.gov", Until: "2027-03-30"}}, ReasonExceptionExpired},
+		{"live on the server, dropped by the spec", nil, []Exception{{Email: "carl@x.gov", Until: "2027-04-30"}}, ReasonNotProvisioned},
+		{"lapsed on the server for someone else", nil, []Exception{{Email: "dana@x.gov", Until: "2027-03-30"}}, ReasonNotProvisioned},
+		{"a look-alike's lapsed exception", nil, []Exception{{Email: "c\u0430rl@x.gov", Until: "2027-03-30"}}, ReasonNotProvisioned},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in := base(ModeFull)
+			in.Orgs[0].Exceptions, in.Orgs[0].HeldExceptions = tt.spec, tt.held
+			in.Members = []Member{member("m-carl", "o1", "carl@x.gov", RoleMember, "standard", OriginJIT, "")}
+			want := []row{{Org: "o1", Email: "carl@x.gov", Action: ActionRemove, ID: "m-carl", Reason: tt.reason}}
+			if diff := cmp.Diff(want, rows(Resolve(in))); diff != "" {
+				t.Errorf("outcomes (-want +got):\n%s", diff)
+			}
+		})
+	}
+	// HeldExceptions keep nobody, live or not.
+	in := base(ModeFull)
+	in.Orgs[0].HeldExceptions = []Exception{{Email: "carl@x.gov", Until: "2099-01-01"}}
+	in.Members = []Member{member("m-carl", "o1", "carl@x.gov", RoleMember, "standard", OriginJIT, "")}
+	if got := rows(Resolve(in)); len(got) != 1 || got[0].Action != ActionRemove {
+		t.Errorf("a held exception kept a member: %+v", got)
+	}
+}

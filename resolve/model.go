@@ -12,37 +12,22 @@ import (
 	"time"
 
 	"github.com/scimsync/scimsync/internal/match"
+	"github.com/scimsync/scimsync/spec"
 )
 
-// Role is a member's role in a child organization.
-type Role string
+// Role is a member's role in a child organization: spec.Role, the one
+// definition of the vocabulary (its Rank and Grantable say how roles order
+// and which a mapping may grant).
+type Role = spec.Role
 
 // Roles, lowest to highest. RolePrimaryOwner exists on the server only: it is
 // exempt from reconciliation and can never be granted by a mapping.
 const (
-	RoleMember       Role = "member"
-	RoleAdmin        Role = "admin"
-	RoleOwner        Role = "owner"
-	RolePrimaryOwner Role = "primary-owner"
+	RoleMember       = spec.RoleMember
+	RoleAdmin        = spec.RoleAdmin
+	RoleOwner        = spec.RoleOwner
+	RolePrimaryOwner = spec.RolePrimaryOwner
 )
-
-// Rank orders roles: member < admin < owner < primary-owner. Unknown roles rank 0.
-func (r Role) Rank() int {
-	switch r {
-	case RoleMember:
-		return 1
-	case RoleAdmin:
-		return 2
-	case RoleOwner:
-		return 3
-	case RolePrimaryOwner:
-		return 4
-	}
-	return 0
-}
-
-// Grantable reports whether a mapping may grant r.
-func (r Role) Grantable() bool { return r == RoleMember || r == RoleAdmin || r == RoleOwner }
 
 // Origin says how a member got into a child organization.
 type Origin string
@@ -57,27 +42,29 @@ const (
 // Valid reports whether o is one of the origins.
 func (o Origin) Valid() bool { return o == OriginSCIM || o == OriginJIT || o == OriginManual }
 
-// Mode is the parent organization's SCIM provisioning mode.
-type Mode string
+// Mode is the parent organization's SCIM provisioning mode: spec.Mode, the
+// one definition of the vocabulary.
+type Mode = spec.Mode
 
 // Modes.
 const (
-	ModeJIT    Mode = "jit"    // SCIM off
-	ModeStaged Mode = "staged" // SCIM syncing, nothing enforced
-	ModeFull   Mode = "full"   // only SCIM-backed members remain
+	ModeJIT    = spec.ModeJIT    // SCIM off
+	ModeStaged = spec.ModeStaged // SCIM syncing, nothing enforced
+	ModeFull   = spec.ModeFull   // only SCIM-backed members remain
 )
 
-// Valid reports whether m is one of the modes.
-func (m Mode) Valid() bool { return m == ModeJIT || m == ModeStaged || m == ModeFull }
+// Reason says why a member is removed. It is defined here once; every
+// package that shows or checks a removal's reason uses these values.
+type Reason string
 
-// Removal reasons, as DESIGN §5 words them. They are part of the plan's JSON
-// contract.
+// Removal reasons, as DESIGN §5 words them, in the order they are decided:
+// a lapsed exception first. They are part of the plan's JSON contract.
 const (
-	ReasonNotProvisioned   = "not provisioned via SCIM"
-	ReasonInactive         = "SCIM user inactive"
-	ReasonNoMappedGroup    = "in no mapped group of this org"
-	ReasonGroupDeleted     = "mapped group deleted"
-	ReasonExceptionExpired = "exception expired"
+	ReasonExceptionExpired Reason = "exception expired"
+	ReasonNotProvisioned   Reason = "not provisioned via SCIM"
+	ReasonInactive         Reason = "SCIM user inactive"
+	ReasonNoMappedGroup    Reason = "in no mapped group of this org"
+	ReasonGroupDeleted     Reason = "mapped group deleted"
 )
 
 // User is a SCIM user as far as resolution cares.
@@ -127,6 +114,13 @@ type Org struct {
 	Mappings     []Mapping
 	Seats        map[string]int
 	Exceptions   []Exception
+	// HeldExceptions are the exceptions the tenant holds for this org as
+	// it was read (the server's org, or the spec's current.exceptions),
+	// when Exceptions are another side's: the spec's, as a plan resolves
+	// them. They keep nobody; a member removed while one of them that
+	// names it has lapsed is removed as ReasonExceptionExpired, whichever
+	// side holds the exception (DESIGN §5).
+	HeldExceptions []Exception
 }
 
 // Member is a person holding a seat in one child organization.

@@ -247,7 +247,7 @@ func TestPropertyEveryEntitlementHeld(t *testing.T) {
 }
 
 func TestPropertyOutcomesWellFormed(t *testing.T) {
-	reasons := []string{ReasonNotProvisioned, ReasonInactive, ReasonNoMappedGroup, ReasonGroupDeleted, ReasonExceptionExpired}
+	reasons := []Reason{ReasonNotProvisioned, ReasonInactive, ReasonNoMappedGroup, ReasonGroupDeleted, ReasonExceptionExpired}
 	forEachTenant(t, func(t *testing.T, in Input, res Result) {
 		if len(res.Outcomes) < len(in.Members) {
 			t.Errorf("%d outcomes for %d members", len(res.Outcomes), len(in.Members))

@@ -61,7 +61,7 @@ type Outcome struct {
 	Action    Action
 	Before    *Member
 	After     *Member
-	Reason    string
+	Reason    Reason
 	RoleGroup string
 	TierGroup string
 }
@@ -717,19 +717,28 @@ func (r *resolver) liveException(o Org, email string) bool {
 	return false
 }
 
-func (r *resolver) hasException(o Org, email string) bool {
+// lapsedException reports whether an exception of o that names email has
+// lapsed: any of its Exceptions (a live one would have kept the member), or
+// one of its HeldExceptions that is not live.
+func (r *resolver) lapsedException(o Org, email string) bool {
 	for _, x := range o.Exceptions {
 		if match.Email(x.Email) == email {
+			return true
+		}
+	}
+	for _, x := range o.HeldExceptions {
+		if match.Email(x.Email) == email && !(validDate(x.Until) && x.Until >= r.today) {
 			return true
 		}
 	}
 	return false
 }
 
-// reason says why m, not entitled in o, is removed.
-func (r *resolver) reason(o Org, m *Member, mode Mode) string {
+// reason says why m, not entitled in o, is removed. A lapsed exception
+// comes first, whichever side holds it.
+func (r *resolver) reason(o Org, m *Member, mode Mode) Reason {
 	email := match.Email(m.Email)
-	if mode == ModeFull && r.hasException(o, email) {
+	if mode == ModeFull && r.lapsedException(o, email) {
 		return ReasonExceptionExpired
 	}
 	var u *User

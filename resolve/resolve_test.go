@@ -31,7 +31,7 @@ type row struct {
 	Tier       string
 	Origin     Origin
 	UserID     string
-	Reason     string
+	Reason     Reason
 }
 
 func rows(res Result) []row {

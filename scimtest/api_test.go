@@ -154,6 +154,13 @@ func TestUniqueness(t *testing.T) {
 	ts.call(t, "POST", "/Users", map[string]any{"userName": "\u212aim@example.gov"}).want(t, 201)
 	ts.call(t, "POST", "/Users", map[string]any{"userName": "kim@example.gov"}).want(t, 201)
 	ts.call(t, "POST", "/Users", map[string]any{"userName": "KIM@example.gov"}).want(t, 409, "uniqueness")
+	// and a filter on userName finds each alone.
+	for name, filter := range map[string]string{"kim@example.gov": "KIM@example.gov", "\u212aim@example.gov": "\u212aIM@example.gov"} {
+		r := ts.call(t, "GET", "/Users?filter="+q(`userName eq "`+filter+`"`), nil).want(t, 200)
+		if r.total() != 1 || r.resources()[0]["userName"] != name {
+			t.Errorf("filter userName eq %+q: %d users %v", filter, r.total(), r.resources())
+		}
+	}
 	// A user may change the case of its own userName.
 	ts.call(t, "PATCH", "/Users/u-alice", patchBody(scim.PatchOp{Op: "replace", Path: "userName", Value: "Alice@Example.gov"})).want(t, 200)
 	if got := ts.call(t, "GET", "/Users?filter="+q(`userName eq "alice@example.gov"`), nil).want(t, 200).total(); got != 1 {

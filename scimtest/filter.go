@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/scim2/filter-parser/v2"
+
+	"github.com/scimsync/scimsync/internal/match"
 )
 
 // predicate reports whether a resource (or, inside a value path, one element
@@ -289,6 +291,16 @@ func comparator(a *attribute, op filter.CompareOperator, want any) (func(v any) 
 	var f func(string) bool
 	switch op {
 	case filter.EQ, filter.NE:
+		if !a.CaseExact {
+			// Equality compares as userNames, emails and names compare
+			// everywhere (match.Name, match.Email's folding): in any
+			// case, but a look-alike is another value.
+			w = match.Name(s)
+			return func(v any) bool {
+				x, ok := v.(string)
+				return ok && match.Name(x) == w
+			}, nil
+		}
 		f = func(x string) bool { return x == w }
 	case filter.CO:
 		f = func(x string) bool { return strings.Contains(x, w) }

@@ -8,7 +8,6 @@ import (
 	"maps"
 	"os"
 	"slices"
-	"strings"
 
 	"github.com/scimsync/scimsync/internal/match"
 	"github.com/scimsync/scimsync/orgwrite"
@@ -108,11 +107,7 @@ func (s *MembersExportSource) organizations(groups []scim.Group) ([]scim.Organiz
 	if p.Name == "" {
 		return nil, errors.New("reading members export: the parent organization has no name")
 	}
-	byName := map[string][]string{}
-	for _, g := range groups {
-		k := strings.ToLower(strings.TrimSpace(g.DisplayName))
-		byName[k] = append(byName[k], g.ID)
-	}
+	idx := IndexGroups(groups)
 	orgs := []scim.Organization{{
 		ID: p.Name, Name: p.Name, Mode: string(p.Mode),
 		SeatTiers: slices.Clone(p.SeatTiers), LoginDomains: slices.Clone(p.LoginDomains),
@@ -129,15 +124,15 @@ func (s *MembersExportSource) organizations(groups []scim.Group) ([]scim.Organiz
 		for j, m := range o.Mappings {
 			id := m.GroupID
 			if id == "" {
-				switch ids := byName[strings.ToLower(strings.TrimSpace(m.Group))]; len(ids) {
-				case 0:
+				var err error
+				var unknown *UnknownGroupError
+				switch id, err = idx.Resolve(m.Group, ""); {
+				case errors.As(err, &unknown):
 					// A group that does not exist: resolution reports it as a
 					// deleted mapped group.
 					id = "missing:" + m.Group
-				case 1:
-					id = ids[0]
-				default:
-					errs = append(errs, fmt.Errorf("current.organizations[%d].mappings[%d]: group %q matches %d groups (ids %s); name it by groupId", i, j, m.Group, len(ids), strings.Join(ids, ", ")))
+				case err != nil:
+					errs = append(errs, fmt.Errorf("current.organizations[%d].mappings[%d]: %w", i, j, err))
 					continue
 				}
 			}

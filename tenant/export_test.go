@@ -109,10 +109,10 @@ func TestMembersExportSource(t *testing.T) {
 	var removed []string
 	for _, oc := range res.Outcomes {
 		if oc.Action == resolve.ActionRemove {
-			removed = append(removed, oc.Org+" "+oc.Email+": "+oc.Reason)
+			removed = append(removed, oc.Org+" "+oc.Email+": "+string(oc.Reason))
 		}
 	}
-	wantRemoved := []string{"hq dan@x.gov: " + resolve.ReasonNotProvisioned, "west eve@x.gov: " + resolve.ReasonNotProvisioned}
+	wantRemoved := []string{"hq dan@x.gov: " + string(resolve.ReasonNotProvisioned), "west eve@x.gov: " + string(resolve.ReasonNotProvisioned)}
 	if diff := cmp.Diff(wantRemoved, removed); diff != "" {
 		t.Errorf("removals on full (-want +got):\n%s", diff)
 	}
@@ -192,12 +192,12 @@ func TestMembersExportSourceExceptions(t *testing.T) {
 	for _, oc := range res.Outcomes {
 		switch oc.Action {
 		case resolve.ActionRemove:
-			removed = append(removed, oc.Org+" "+oc.Email+": "+oc.Reason)
+			removed = append(removed, oc.Org+" "+oc.Email+": "+string(oc.Reason))
 		case resolve.ActionKeep:
 			kept = append(kept, oc.Org+" "+oc.Email)
 		}
 	}
-	if diff := cmp.Diff([]string{"hq dan@x.gov: " + resolve.ReasonExceptionExpired}, removed); diff != "" {
+	if diff := cmp.Diff([]string{"hq dan@x.gov: " + string(resolve.ReasonExceptionExpired)}, removed); diff != "" {
 		t.Errorf("removals on full (-want +got):\n%s", diff)
 	}
 	if !slices.Contains(kept, "west eve@x.gov") {

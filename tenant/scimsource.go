@@ -281,7 +281,7 @@ func progressOpt(req ReadRequest, kind string) scim.ListOption {
 
 // wantedGroups returns the ids of the listed groups whose members a read
 // needs: every group with AllGroupMembers, else those orgs map (by id),
-// req.GroupIDs and, by displayName in any case, req.GroupNames. Ids that
+// req.GroupIDs and, by displayName (GroupIndex.Named), req.GroupNames. Ids that
 // no listed group has are left out: they name deleted groups, which
 // resolution reports as such.
 func wantedGroups(groups []scim.Group, orgs []scim.Organization, req ReadRequest) []string {
@@ -292,16 +292,10 @@ func wantedGroups(groups []scim.Group, orgs []scim.Organization, req ReadRequest
 		}
 		return out
 	}
-	byID := make(map[string]bool, len(groups))
-	byName := make(map[string][]string, len(groups))
-	for _, g := range groups {
-		byID[g.ID] = true
-		k := strings.ToLower(strings.TrimSpace(g.DisplayName))
-		byName[k] = append(byName[k], g.ID)
-	}
+	idx := IndexGroups(groups)
 	seen := map[string]bool{}
 	add := func(id string) {
-		if byID[id] && !seen[id] {
+		if idx.Has(id) && !seen[id] {
 			seen[id] = true
 			out = append(out, id)
 		}
@@ -315,7 +309,7 @@ func wantedGroups(groups []scim.Group, orgs []scim.Organization, req ReadRequest
 		add(id)
 	}
 	for _, n := range req.GroupNames {
-		for _, id := range byName[strings.ToLower(strings.TrimSpace(n))] {
+		for _, id := range idx.Named(n) {
 			add(id)
 		}
 	}
