@@ -68,6 +68,17 @@
 // identifies the step's operations; result is one of the Result* values.
 // Lines of other plans (other plan_hash values) may share the file.
 //
+// A line cut off by a crash or a full disk stays alone on its line: the
+// next writer first ends it with a newline. The reader makes of it an
+// EventTorn entry of unknown outcome (with the plan hash and step it still
+// shows), never an error and never silently dropped; a whole entry that an
+// older scimsync appended right after a torn one, on the same line, is
+// read too. The journal is never opened through a symbolic link.
+//
+// A write answered with success but without a new version of the
+// organization (no version, or the If-Match it was sent: a 200 carrying an
+// error body) is an *UnconfirmedWriteError, of unknown outcome, not done.
+//
 // Re-running the same plan resumes. The fresh read then differs from the
 // plan's fingerprint, and Run accepts the difference only when the journal
 // accounts for all of it: every organization whose version moved is one
@@ -81,22 +92,37 @@
 //
 // # Audit log
 //
-// Every Run appends one AuditRecord as a JSON line to the audit log
-// (scimsync-audit.jsonl by default in the command) and fsyncs it: time,
-// operator, target, plan hash, spec hash, steps and result, refusals
-// included. Neither the journal nor the audit log has a field for a token,
-// and the errors they quote come from the scim client, which redacts it.
+// Every Run opens the audit log (scimsync-audit.jsonl by default in the
+// command) for appending before it reads or writes anything, and refuses
+// with an *AuditLogError when it cannot: an apply must leave its trace.
+// Just before the first write it appends a record whose result is
+// "started" (who, when, target, plan hash, the steps); after the last it
+// appends the result: time, operator, target, plan hash, spec hash, steps
+// and result, refusals included. Each line is fsync'd. A started record
+// with no result after it is an apply that was killed. Neither the
+// journal nor the audit log has a field for a token, and the errors they
+// quote come from the scim client, which redacts it. The audit log is never
+// opened through a symbolic link.
 //
 // # Locking
 //
-// On one machine, Run holds a lock file (LockPath: keyed by the tenant's
-// target, in the journal's directory) for the whole apply. It holds the
-// holder's PID and host name. Where flock(2) exists the file is also
-// flock'ed; the kernel releases that lock when its process dies, so a lock
-// file left by a crashed apply is stale and is taken over (Report.StaleLock
+// A snapshot file target is locked on the file itself: every write holds
+// ".<name>.lock" beside it from the If-Match version check to the rename
+// (tenant.SnapshotSource), so that of two applies with the same version —
+// from two processes, plans saved anywhere — one writes and the other gets
+// a 412, or finds the plan stale, having written nothing.
+//
+// On one machine, Run also holds a lock file (LockPath: keyed by the
+// tenant's target, in the journal's directory) for the whole apply. It
+// holds the holder's PID and host name. Where flock(2) exists the file is
+// also flock'ed; the kernel releases that lock when its process dies, so a
+// lock file left by a crashed apply is stale and is replaced (Report.StaleLock
 // names the dead holder), while one held by a running apply fails with a
 // *LockedError naming its PID. Elsewhere a lock naming this host and a PID
-// that is no longer running is taken over.
+// that is no longer running is replaced. Lock files are made by package
+// fsafe: created exclusively, never through a symbolic link, never
+// truncated or rewritten; a link, or a file that is not a lock scimsync
+// made, at the path is refused.
 //
 // Across machines no lock file is shared: the If-Match versions are the
 // guard. Two applies of the same plan run their steps in the same order,

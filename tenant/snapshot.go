@@ -224,8 +224,12 @@ func lockSnapshot(ctx context.Context, path string) (unlock func() error, err er
 		return nil, fmt.Errorf("writing %s: %w: %w", path, fsafe.ErrSymlink, ErrNotWritten)
 	}
 	l, err := fsafe.WaitLock(ctx, SnapshotLockPath(path), snapshotLockWait)
-	if err != nil {
+	var busy *fsafe.BusyError
+	if errors.As(err, &busy) {
 		return nil, fmt.Errorf("writing %s: another scimsync is writing it: %w: %w", path, err, ErrNotWritten)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("writing %s: %w: %w", path, err, ErrNotWritten)
 	}
 	if _, err := fsafe.RemoveStaleTemps(path); err != nil {
 		l.Release()
