@@ -177,11 +177,125 @@ func Explain(in Input, emails []string) ([]Report, error) {
 		return nil, fmt.Errorf("explaining: nil spec, tenant or plan")
 	}
 	x := newTracer(in)
+	found := x.find(emails)
+	wanted := map[string]bool{}
+	for _, f := range found {
+		for _, u := range f.users {
+			wanted[u.ID] = true
+		}
+	}
+	x.index(wanted)
 	out := make([]Report, 0, len(emails))
-	for _, e := range emails {
-		out = append(out, x.trace(e))
+	for i, e := range emails {
+		out = append(out, x.trace(e, found[i]))
 	}
 	return out, nil
+}
+
+// person is what holds one email: the users matching it and the members
+// holding it or linked to those users.
+type person struct {
+	key     string
+	users   []UserMatch
+	members []*resolve.Member
+}
+
+// find matches every email in one pass over the members and one over the
+// users, and a second over the members for those linked to the users.
+func (x *tracer) find(emails []string) []person {
+	t := x.in.Tenant
+	out := make([]person, len(emails))
+	byKey := map[string][]int{}
+	for i, e := range emails {
+		out[i].key = match.Email(e)
+		byKey[out[i].key] = append(byKey[out[i].key], i)
+	}
+	linked := map[string][]int{} // user id → persons whose member links it
+	for k := range t.Members {
+		m := &t.Members[k]
+		for _, i := range byKey[match.Email(m.Email)] {
+			out[i].members = append(out[i].members, m)
+			if m.UserID != "" {
+				linked[m.UserID] = append(linked[m.UserID], i)
+			}
+		}
+	}
+	matchedBy := map[string][]int{} // user id → persons it matches
+	for k := range t.Users {
+		u := &t.Users[k]
+		if !x.touches(u, byKey, linked) {
+			continue
+		}
+		hits := map[int][]string{}
+		for _, i := range byKey[match.Email(u.UserName)] {
+			hits[i] = append(hits[i], ByUserName)
+		}
+		for _, e := range u.Emails {
+			for _, i := range byKey[match.Email(e)] {
+				if !slices.Contains(hits[i], ByEmails) {
+					hits[i] = append(hits[i], ByEmails)
+				}
+			}
+		}
+		for _, i := range linked[u.ID] {
+			hits[i] = append(hits[i], ByMemberLink)
+		}
+		for i, by := range hits {
+			out[i].users = append(out[i].users, UserMatch{ID: u.ID, UserName: u.UserName, Active: u.Active, By: by})
+			matchedBy[u.ID] = append(matchedBy[u.ID], i)
+		}
+	}
+	// A member linked to a matched user holds the person's seat too, under
+	// another address.
+	for k := range t.Members {
+		m := &t.Members[k]
+		if m.UserID == "" {
+			continue
+		}
+		for _, i := range matchedBy[m.UserID] {
+			if !slices.Contains(out[i].members, m) {
+				out[i].members = append(out[i].members, m)
+			}
+		}
+	}
+	for i := range out {
+		slices.SortFunc(out[i].users, func(a, b UserMatch) int { return cmp.Compare(a.ID, b.ID) })
+	}
+	return out
+}
+
+// touches reports whether u matches one of the emails or is linked to one
+// of their members, without allocating for the many users that do not.
+func (x *tracer) touches(u *resolve.User, byKey map[string][]int, linked map[string][]int) bool {
+	if _, ok := byKey[match.Email(u.UserName)]; ok {
+		return true
+	}
+	for _, e := range u.Emails {
+		if _, ok := byKey[match.Email(e)]; ok {
+			return true
+		}
+	}
+	_, ok := linked[u.ID]
+	return ok
+}
+
+// index records, in one pass over the groups' members, the groups holding
+// each wanted user and each group directly.
+func (x *tracer) index(wanted map[string]bool) {
+	x.parents = map[string][]string{}
+	for _, g := range x.in.Tenant.Groups {
+		for _, m := range g.Members {
+			if wanted[m] {
+				x.parents[m] = append(x.parents[m], g.ID)
+			} else if _, isGroup := x.groups[m]; isGroup {
+				x.parents[m] = append(x.parents[m], g.ID)
+			}
+		}
+	}
+	for k, ps := range x.parents {
+		slices.SortFunc(ps, func(a, b string) int { return cmp.Or(cmp.Compare(x.groupName(a), x.groupName(b)), cmp.Compare(a, b)) })
+		x.parents[k] = slices.Compact(ps)
+	}
 }
 
 // desiredOrg is one child org's desired configuration.
@@ -197,8 +311,8 @@ type tracer struct {
 	in     Input
 	today  string
 	groups map[string]*resolve.Group
-	// parents maps an id (user or group) to the groups holding it
-	// directly, built on first use.
+	// parents maps an id (a wanted user or a group) to the groups holding
+	// it directly: see index.
 	parents map[string][]string
 	orgs    []desiredOrg // sorted by name
 	userIdx map[string]int
@@ -252,21 +366,9 @@ func newTracer(in Input) *tracer {
 	return x
 }
 
-// upward returns the groups holding id directly.
-func (x *tracer) upward(id string) []string {
-	if x.parents == nil {
-		x.parents = map[string][]string{}
-		for _, g := range x.in.Tenant.Groups {
-			for _, m := range g.Members {
-				x.parents[m] = append(x.parents[m], g.ID)
-			}
-		}
-		for k := range x.parents {
-			slices.SortFunc(x.parents[k], func(a, b string) int { return cmp.Compare(x.groupName(a), x.groupName(b)) })
-		}
-	}
-	return x.parents[id]
-}
+// upward returns the groups holding id directly (id is a group, or a user
+// index was given).
+func (x *tracer) upward(id string) []string { return x.parents[id] }
 
 func (x *tracer) groupName(id string) string {
 	if g, ok := x.groups[id]; ok {
@@ -275,61 +377,16 @@ func (x *tracer) groupName(id string) string {
 	return id + " (deleted group)"
 }
 
-func (x *tracer) trace(email string) Report {
+func (x *tracer) trace(email string, f person) Report {
 	t := x.in.Tenant
-	key := match.Email(email)
+	key := f.key
 	rep := Report{Email: email, Users: []UserMatch{}, Orgs: []OrgTrace{}, Findings: []diff.Finding{}}
-
-	// Members holding the email, and the users they link to.
-	linked := map[string]bool{}
-	var members []*resolve.Member
-	for i := range t.Members {
-		m := &t.Members[i]
-		if match.Email(m.Email) == key {
-			members = append(members, m)
-			if m.UserID != "" {
-				linked[m.UserID] = true
-			}
-		}
+	users, members := f.users, f.members
+	for i := range users {
+		users[i].Paths, users[i].PathsCut = x.paths(users[i].ID)
 	}
-	// Users: by userName, by emails[], or by a member's userId link.
-	var users []UserMatch
-	for i := range t.Users {
-		u := &t.Users[i]
-		var by []string
-		if match.Email(u.UserName) == key {
-			by = append(by, ByUserName)
-		}
-		for _, e := range u.Emails {
-			if match.Email(e) == key {
-				by = append(by, ByEmails)
-				break
-			}
-		}
-		if linked[u.ID] {
-			by = append(by, ByMemberLink)
-		}
-		if len(by) > 0 {
-			um := UserMatch{ID: u.ID, UserName: u.UserName, Active: u.Active, By: by}
-			um.Paths, um.PathsCut = x.paths(u.ID)
-			users = append(users, um)
-		}
-	}
-	slices.SortFunc(users, func(a, b UserMatch) int { return cmp.Compare(a.ID, b.ID) })
 	if users != nil {
 		rep.Users = users
-	}
-	// A member linked to a matched user holds the person's seat too, under
-	// another address.
-	matchedIDs := map[string]bool{}
-	for _, u := range users {
-		matchedIDs[u.ID] = true
-	}
-	for i := range t.Members {
-		m := &t.Members[i]
-		if m.UserID != "" && matchedIDs[m.UserID] && !slices.Contains(members, m) {
-			members = append(members, m)
-		}
 	}
 	for _, p := range x.in.Spec.Policy.ProtectedUsers {
 		if match.Email(p) == key {
@@ -415,7 +472,17 @@ func (x *tracer) trace(email string) Report {
 		// Candidates under Email's folding, each once.
 		seen := map[string]bool{}
 		var cands []string
+		n := len(key)
 		add := func(e string) {
+			// Closest keeps what is within three edits (of at most four
+			// bytes each), or holds the address: skip what cannot be,
+			// cheaply.
+			if l := len(e); l < n-12 || (l > n+12 && !strings.Contains(match.Email(e), key)) {
+				return
+			}
+			if far(key, e) {
+				return
+			}
 			if k := match.Email(e); k != "" && !seen[k] {
 				seen[k] = true
 				cands = append(cands, k)
@@ -619,4 +686,37 @@ func (x *tracer) pathTo(id, target string) []string {
 		}
 	}
 	return nil
+}
+
+// far reports whether the ASCII address cand is certainly more than three
+// edits from the ASCII key and does not hold it: an insertion or a deletion
+// changes the byte histogram by one, a substitution by two, so histograms
+// more than six apart are more than three edits apart. It is false when
+// either is not ASCII (Closest decides then).
+func far(key, cand string) bool {
+	var h [128]int16
+	for i := 0; i < len(key); i++ {
+		if key[i] >= 128 {
+			return false
+		}
+		h[key[i]]++
+	}
+	for i := 0; i < len(cand); i++ {
+		c := cand[i]
+		if c >= 128 {
+			return false
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		h[c]--
+	}
+	d := 0
+	for _, v := range h {
+		if v < 0 {
+			v = -v
+		}
+		d += int(v)
+	}
+	return d > 6 && len(cand) <= len(key)+3
 }
