@@ -93,16 +93,16 @@ func MembersExport(rows []tenant.MemberRow, opts Options) (*Result, error) {
 	for _, o := range orgs {
 		on := mapping()
 		addPair(on, "name", str(o.name), "")
-		on.Content[0].LineComment = fmt.Sprintf("%s in the export: %d admin, %d owner", plural(o.members, "member"), o.admins, o.owner)
+		on.Content[0].LineComment = fmt.Sprintf("in the export: %s, of whom %s and %s", plural(o.members, "member"), plural(o.admins, "admin"), plural(o.owner, "owner"))
 		specOrgs.Content = append(specOrgs.Content, on)
 		cn := mapping()
 		cn.Style = yaml.FlowStyle
 		addPair(cn, "name", str(o.name), "")
 		curOrgs.Content = append(curOrgs.Content, cn)
 	}
-	specOrgs.Content[len(specOrgs.Content)-1].FootComment = "Not in a members export: each organization's mappings and seats, e.g.\n" +
-		"  seats: {standard: 900, premium: 60}\n  mappings:\n    - {group: claude-hq-users, role: member, seatTier: standard}"
-	addPair(root, "organizations", specOrgs, "The child organizations the export lists, by name. Their mappings and seats\nare not in a members export: add them from the console.")
+	addPair(root, "organizations", specOrgs, "The child organizations the export lists, by name. Their mappings and seats\n"+
+		"are not in a members export: add them from the console (and to current:), e.g.\n"+
+		"  seats: {standard: 900, premium: 60}\n  mappings:\n    - {group: claude-hq-users, role: member, seatTier: standard}")
 	addPair(root, "policy", policyNode(nil, nil), "Safety rails for plan and apply: the defaults.")
 
 	cur := mapping()

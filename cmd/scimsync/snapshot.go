@@ -111,7 +111,7 @@ func runSnapshot(env *cmdEnv, args []string) int {
 		return exitError
 	}
 
-	s, diags, err := spec.LoadWith(spec.LoadOptions{Now: env.Now(), Stdin: env.Stdin}, opts.files...)
+	s, diags, err := spec.LoadWith(spec.LoadOptions{Now: env.Now(), Stdin: env.Stdin, TargetOnly: true}, opts.files...)
 	if err != nil {
 		return fail("%v", err)
 	}
