@@ -308,16 +308,6 @@ func str(m map[string]any, k string) string {
 	return ""
 }
 
-// expiringByOrg counts the exceptions about to lapse per org, for the
-// scimsync_exceptions_expiring gauge.
-func expiringByOrg(rep *report) map[string]int {
-	out := map[string]int{}
-	for org, xs := range decodePlanExtras(rep.Plan).expiring {
-		out[org] = len(xs)
-	}
-	return out
-}
-
 // servePage renders the readiness page.
 func (a *Agent) servePage(w http.ResponseWriter, r *http.Request) {
 	var buf bytes.Buffer
