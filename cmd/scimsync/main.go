@@ -12,10 +12,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"runtime/pprof"
 	"sort"
-	"strings"
 	"time"
 
 	"golang.org/x/term"
@@ -41,6 +39,9 @@ type cmdEnv struct {
 	Now    func() time.Time
 	// IsTTY reports whether the given stream is a terminal.
 	IsTTY func(f any) bool
+	// flagProbe, when set, receives each command's parsed FlagSet in
+	// parseFlags, and the command returns at once (completion.go).
+	flagProbe func(*flag.FlagSet)
 }
 
 // command is one subcommand.
@@ -136,9 +137,8 @@ func runArgs(env *cmdEnv, args []string) int {
 		}
 		printHelp(env.Stdout)
 		return exitOK
-	case "version", "-version", "--version":
-		fmt.Fprintln(env.Stdout, "scimsync", version())
-		return exitOK
+	case "-version", "--version":
+		name = "version"
 	}
 	c, ok := commands[name]
 	if !ok {
@@ -155,6 +155,10 @@ func parseFlags[T any](env *cmdEnv, name, usage string, args []string, parse fun
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	opts, err := parse(fs, args)
+	if env.flagProbe != nil {
+		env.flagProbe(fs)
+		return opts, exitOK, true
+	}
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(env.Stdout, usage)
 		return opts, exitOK, true
@@ -219,7 +223,7 @@ Usage:
 Commands:
 `)
 	names := make([]string, 0, len(commands))
-	width := len("version")
+	width := 0
 	for n := range commands {
 		names = append(names, n)
 		width = max(width, len(n))
@@ -229,7 +233,6 @@ Commands:
 		fmt.Fprintf(w, "  %-*s  %s\n", width, n, commands[n].summary)
 	}
 	fmt.Fprintf(w, "  %-*s  %s\n", width, "help", "show this help, or a command's: scimsync help <command>")
-	fmt.Fprintf(w, "  %-*s  %s\n", width, "version", "print the version")
 	fmt.Fprint(w, `
 Exit codes (plan, apply and other diff-like commands):
   0  no changes (or success)
@@ -243,34 +246,6 @@ Environment:
 
 Every command takes -h for its own flags.
 `)
-}
-
-// version reports the module version from the build info, with the VCS
-// revision when the binary was built from a checkout.
-func version() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "(unknown)"
-	}
-	v := info.Main.Version
-	if v == "" {
-		v = "(devel)"
-	}
-	var rev, dirty string
-	for _, s := range info.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			if s.Value == "true" {
-				dirty = "+dirty"
-			}
-		}
-	}
-	if rev != "" {
-		v += " " + rev[:min(12, len(rev))] + dirty
-	}
-	return strings.TrimSpace(v + " " + info.GoVersion)
 }
 
 // isTerminal reports whether f is a terminal. A character device that is
