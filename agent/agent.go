@@ -157,18 +157,20 @@ type Agent struct {
 	notify  *notifier // nil without a webhook
 
 	mu         sync.Mutex
-	last       *Run      // last finished run
-	lastOK     *Run      // last successful run
-	rep        *report   // report of the last successful plan
-	tenant     string    // parent org name from the last loaded spec
-	started    time.Time // when Run started
-	failures   int       // consecutive failed runs (invalid specs excluded)
-	failNote   bool      // EventFailing was sent for the current streak
-	invalid    string    // hash of the spec last reported invalid
-	invalidMsg string    // its diagnostics
-	warnedHash string    // hash of the spec whose warnings were logged
-	driftKey   string    // changes key of the drift last notified; "" for none
-	appliedKey string    // changes key auto-applied last; never applied twice
+	last       *Run          // last finished run
+	lastOK     *Run          // last successful run
+	rep        *report       // report of the last successful plan
+	tenant     string        // parent org name from the last loaded spec
+	started    time.Time     // when Run started
+	failures   int           // consecutive failed runs (invalid specs excluded)
+	failNote   bool          // EventFailing was sent for the current streak
+	invalid    string        // hash of the spec last reported invalid
+	invalidMsg string        // its diagnostics
+	warnedHash string        // hash of the spec whose warnings were logged
+	driftKey   string        // changes key of the drift last notified; "" for none
+	appliedKey string        // changes key auto-applied last; never applied twice
+	history    runHistory    // recent runs, for the readiness page
+	fights     fightDetector // another writer undoing --auto-apply's writes
 
 	runMu    sync.Mutex // guards stopping and inflight
 	stopping bool
@@ -502,6 +504,9 @@ func (a *Agent) execute(ctx context.Context, run *Run) (rep *report, unchanged b
 	if reason == "" && rep.ChangesKey == appliedKey {
 		reason = "the same changes were applied before and the tenant still differs"
 	}
+	if reason == "" {
+		reason = a.fightCheck(ctx, run, o.Plan)
+	}
 	if reason != "" {
 		run.Result = ResultAwaitingApproval
 		run.AwaitingApproval = reason
@@ -523,6 +528,7 @@ func (a *Agent) execute(ctx context.Context, run *Run) (rep *report, unchanged b
 	if after == nil || after.Plan == nil {
 		return fail(errors.New("re-planning after apply: no plan"))
 	}
+	a.fights.wrote(o.Plan, after.Plan)
 	if rep, err = reportFromOutcome(after); err != nil {
 		return fail(err)
 	}
@@ -551,6 +557,7 @@ func (a *Agent) record(run *Run, rep *report, unchanged bool) []Event {
 	defer a.mu.Unlock()
 	a.last = run
 	a.metrics.observeRun(run)
+	a.history.add(run, rep)
 	if rep != nil {
 		a.rep = rep
 		a.metrics.setReport(rep)

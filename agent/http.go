@@ -17,6 +17,7 @@ import (
 //	/status   the last run, drift, readiness for full enablement and the
 //	          last plan, as JSON
 //	/metrics  Prometheus metrics (the agent's own registry)
+//	/         the readiness page (HTML, no script; page.go), with /page.css
 func (a *Agent) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -37,6 +38,8 @@ func (a *Agent) Handler() http.Handler {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(a.Status())
 	})
+	mux.HandleFunc("GET /{$}", a.servePage)
+	mux.HandleFunc("GET /page.css", servePageCSS)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.reg, promhttp.HandlerOpts{}))
 	return mux
 }
@@ -91,6 +94,9 @@ type Status struct {
 	Orgs        []OrgStatus `json:"orgs,omitempty"`
 	// Plan is the last plan's JSON form (DESIGN §6).
 	Plan json.RawMessage `json:"plan,omitempty"`
+	// AutoApplyStopped says why --auto-apply stopped (another writer keeps
+	// undoing its writes); absent while it runs.
+	AutoApplyStopped string `json:"auto_apply_stopped,omitempty"`
 }
 
 // RunStatus is a Run with its duration in seconds.
@@ -127,6 +133,7 @@ func (a *Agent) Status() Status {
 		ConsecutiveFailures: a.failures,
 	}
 	st.Ready, st.ReadyReason = a.readyLocked(a.now())
+	st.AutoApplyStopped = a.fights.stoppedReason()
 	if a.last != nil {
 		st.LastRun = &RunStatus{Run: *a.last, DurationSeconds: a.last.Duration.Seconds()}
 	}

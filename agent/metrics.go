@@ -32,6 +32,12 @@ type metrics struct {
 	lastSuccess  prometheus.Gauge
 	lastRun      prometheus.Gauge
 	driftPresent prometheus.Gauge
+	// expiring counts exceptions about to lapse, by org.
+	expiring *prometheus.GaugeVec
+	// mode is 1 for the parent's provisioning mode after the last plan.
+	mode *prometheus.GaugeVec
+	// autoApplyStopped is 1 when --auto-apply stopped (another writer).
+	autoApplyStopped prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -78,9 +84,22 @@ func newMetrics() *metrics {
 			Name: "scimsync_drift_detected",
 			Help: "1 when the last successful plan had changes pending, else 0.",
 		}),
+		expiring: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "scimsync_exceptions_expiring",
+			Help: "Exceptions the last plan says are about to lapse (within policy.exceptionNoticeDays) or lapsed, by org.",
+		}, []string{"org"}),
+		mode: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "scimsync_mode",
+			Help: "1 for the parent's SCIM provisioning mode (jit, staged, full) the last plan leaves, 0 for the others.",
+		}, []string{"mode"}),
+		autoApplyStopped: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "scimsync_auto_apply_stopped",
+			Help: "1 when --auto-apply stopped because another writer keeps undoing the agent's writes, else 0.",
+		}),
 	}
 	m.reg.MustRegister(m.runs, m.duration, m.drift, m.wouldRemove, m.members,
 		m.seatsUsed, m.seatsBought, m.lastSuccess, m.lastRun, m.driftPresent,
+		m.expiring, m.mode, m.autoApplyStopped,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, r := range allResults {
@@ -107,6 +126,15 @@ func (m *metrics) setReport(rep *report) {
 	m.members.Reset()
 	m.seatsUsed.Reset()
 	m.seatsBought.Reset()
+	m.expiring.Reset()
+	extras := decodePlanExtras(rep.Plan)
+	expiring := map[string]int{}
+	for org, xs := range extras.expiring {
+		expiring[org] = len(xs)
+	}
+	for _, mode := range []string{"jit", "staged", "full"} {
+		m.mode.WithLabelValues(mode).Set(boolGauge(extras.Mode.After == mode))
+	}
 	if rep.Drift() {
 		m.driftPresent.Set(1)
 	} else {
@@ -116,6 +144,7 @@ func (m *metrics) setReport(rep *report) {
 		for _, k := range driftKinds {
 			m.drift.WithLabelValues(o.Org, k).Set(float64(o.Drift[k]))
 		}
+		m.expiring.WithLabelValues(o.Org).Set(float64(expiring[o.Org]))
 		if o.HasReadiness {
 			m.wouldRemove.WithLabelValues(o.Org).Set(float64(len(o.WouldRemove)))
 		}

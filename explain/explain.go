@@ -151,10 +151,17 @@ type Exclusive struct {
 	Others []string `json:"others"`
 }
 
+// ActionNone and ActionKeep complete diff's actions for a trace: the
+// person is not in the organization and stays out, or is and stays as is.
+const (
+	ActionNone diff.Action = "none"
+	ActionKeep diff.Action = "keep"
+)
+
 // Effect is what happens to the person: the action (one of diff's
-// Action* values, or "none" and "keep"), the assignments and why.
+// Action* values, ActionNone or ActionKeep), the assignments and why.
 type Effect struct {
-	Action string           `json:"action"`
+	Action diff.Action      `json:"action"`
 	Before *diff.Assignment `json:"before,omitempty"`
 	After  *diff.Assignment `json:"after,omitempty"`
 	Reason string           `json:"reason,omitempty"`
@@ -435,7 +442,7 @@ func (x *tracer) trace(email string, f person) Report {
 			}
 		}
 		ot.Plan, ot.Full = x.effects(d, key, ot)
-		if len(ot.Mappings) > 0 || ot.Member != nil || ot.Exception != nil || ot.Plan.Action != "none" {
+		if len(ot.Mappings) > 0 || ot.Member != nil || ot.Exception != nil || ot.Plan.Action != ActionNone {
 			traces = append(traces, ot)
 		}
 	}
@@ -544,15 +551,15 @@ func (x *tracer) effects(d desiredOrg, key string, ot OrgTrace) (planned, full E
 	if ot.Member != nil {
 		emails[match.Email(ot.Member.Email)] = true
 	}
-	planned = Effect{Action: "none"}
+	planned = Effect{Action: ActionNone}
 	for _, mc := range p.Members {
 		if mc.Org == d.name && emails[match.Email(mc.Email)] && mc.Action != diff.ActionFlag {
 			planned = Effect{Action: mc.Action, Before: mc.Before, After: mc.After, Reason: mc.Reason, Via: mc.Via}
 			break
 		}
 	}
-	if planned.Action == "none" && ot.Member != nil {
-		planned = Effect{Action: "keep", Before: assignment(ot.Member), After: assignment(ot.Member), Reason: keepReason(p.Mode.After, ot)}
+	if planned.Action == ActionNone && ot.Member != nil {
+		planned = Effect{Action: ActionKeep, Before: assignment(ot.Member), After: assignment(ot.Member), Reason: keepReason(p.Mode.After, ot)}
 	}
 
 	for _, r := range p.Readiness {
@@ -567,7 +574,7 @@ func (x *tracer) effects(d desiredOrg, key string, ot OrgTrace) (planned, full E
 	}
 	switch {
 	case ot.Member != nil && ot.PrimaryOwner:
-		full = Effect{Action: "keep", Before: assignment(ot.Member), After: assignment(ot.Member), Reason: "the primary owner is never removed or re-roled"}
+		full = Effect{Action: ActionKeep, Before: assignment(ot.Member), After: assignment(ot.Member), Reason: "the primary owner is never removed or re-roled"}
 	case ot.Entitled != nil:
 		after := &diff.Assignment{Role: ot.Entitled.Role, SeatTier: ot.Entitled.SeatTier, Origin: string(resolve.OriginSCIM)}
 		via := ot.Entitled.RoleGroup
@@ -579,15 +586,15 @@ func (x *tracer) effects(d desiredOrg, key string, ot OrgTrace) (planned, full E
 		case ot.Member.Origin != string(resolve.OriginSCIM):
 			full = Effect{Action: diff.ActionLink, Before: assignment(ot.Member), After: after, Reason: "entitled: linked to its SCIM user", Via: via}
 		default:
-			full = Effect{Action: "keep", Before: assignment(ot.Member), After: after, Reason: "entitled", Via: via}
+			full = Effect{Action: ActionKeep, Before: assignment(ot.Member), After: after, Reason: "entitled", Via: via}
 		}
 	case ot.Member != nil && ot.Exception != nil && !ot.Exception.Lapsed:
-		full = Effect{Action: "keep", Before: assignment(ot.Member), After: assignment(ot.Member), Reason: "kept by an exception until " + ot.Exception.Until}
+		full = Effect{Action: ActionKeep, Before: assignment(ot.Member), After: assignment(ot.Member), Reason: "kept by an exception until " + ot.Exception.Until}
 	case ot.Member != nil:
 		// Readiness lists every removal; a member it does not list stays.
-		full = Effect{Action: "keep", Before: assignment(ot.Member), After: assignment(ot.Member)}
+		full = Effect{Action: ActionKeep, Before: assignment(ot.Member), After: assignment(ot.Member)}
 	default:
-		full = Effect{Action: "none", Reason: "not a member and not entitled"}
+		full = Effect{Action: ActionNone, Reason: "not a member and not entitled"}
 	}
 	return planned, full
 }
@@ -600,11 +607,11 @@ func keepReason(mode string, ot OrgTrace) string {
 		return "the primary owner is never removed or re-roled"
 	case ot.Entitled != nil:
 		return "entitled as " + ot.Entitled.Role + "/" + ot.Entitled.SeatTier
-	case mode == spec.ModeJIT:
+	case mode == string(spec.ModeJIT):
 		return "mode jit: SCIM changes nobody"
 	case ot.Exception != nil && !ot.Exception.Lapsed:
 		return "kept by an exception until " + ot.Exception.Until
-	case mode == spec.ModeStaged && ot.Member.Origin != string(resolve.OriginSCIM):
+	case mode == string(spec.ModeStaged) && ot.Member.Origin != string(resolve.OriginSCIM):
 		return "mode staged keeps " + ot.Member.Origin + " members"
 	}
 	return ""

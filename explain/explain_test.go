@@ -99,7 +99,7 @@ func TestExplain(t *testing.T) {
 	if diff := cmp.Diff([]string{"team-a", "team-b"}, hq.Mappings[0].Path); diff != "" {
 		t.Errorf("the path to team-b (-want +got):\n%s", diff)
 	}
-	if hq.Member == nil || hq.Plan.Action != "keep" || west.Plan.Action != "none" {
+	if hq.Member == nil || hq.Plan.Action != explain.ActionKeep || west.Plan.Action != explain.ActionNone {
 		t.Errorf("hq member %+v plan %+v, west plan %+v", hq.Member, hq.Plan, west.Plan)
 	}
 	if hq.ExclusiveOrgs == nil || !hq.ExclusiveOrgs.InPlay || !slices.Equal(hq.ExclusiveOrgs.Others, []string{"west"}) {

@@ -162,9 +162,9 @@ func text(b *strings.Builder, r Report) {
 func effect(e Effect) string {
 	var s string
 	switch e.Action {
-	case "none":
+	case ActionNone:
 		s = "nothing"
-	case "keep":
+	case ActionKeep:
 		s = "stays"
 		if e.After != nil {
 			s += " " + assign(e.After)
@@ -178,7 +178,7 @@ func effect(e Effect) string {
 	case diff.ActionRemove:
 		s = "removes"
 	default:
-		s = e.Action
+		s = string(e.Action)
 	}
 	if e.Via != "" {
 		s += ", via " + clean(e.Via)

@@ -28,7 +28,7 @@ func useColor(env *cmdEnv, w any) bool {
 
 // commandNames lists every command `scimsync help` shows.
 func commandNames() []string {
-	names := []string{"help", "version"}
+	names := []string{"help"}
 	for n := range commands {
 		names = append(names, n)
 	}

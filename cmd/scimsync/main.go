@@ -10,10 +10,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/scimsync/scimsync/diff"
 	"io"
 	"os"
-	"runtime/debug"
 	"runtime/pprof"
 	"sort"
 	"strings"
@@ -21,6 +19,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/scimsync/scimsync/diff"
 	"github.com/scimsync/scimsync/spec"
 )
 
@@ -56,6 +55,9 @@ type cmdEnv struct {
 	// errs records the command's error for --format json; nil when JSON
 	// errors are off (see errjson.go).
 	errs *errorRecord
+	// flagProbe, when set, receives each command's parsed FlagSet in
+	// parseFlags, and the command returns at once (completion.go).
+	flagProbe func(*flag.FlagSet)
 }
 
 // command is one subcommand.
@@ -146,7 +148,7 @@ func runArgs(env *cmdEnv, args []string) int {
 				fmt.Fprint(env.Stdout, c.usage)
 				return exitOK
 			}
-			if args[1] == "version" || args[1] == "help" {
+			if args[1] == "help" {
 				fmt.Fprintf(env.Stdout, "Usage: scimsync %s\n\n%s.\n", args[1], builtinSummary[args[1]])
 				return exitOK
 			}
@@ -155,9 +157,8 @@ func runArgs(env *cmdEnv, args []string) int {
 		}
 		printHelp(env.Stdout)
 		return exitOK
-	case "version", "-version", "--version":
-		fmt.Fprintln(env.Stdout, "scimsync", version())
-		return exitOK
+	case "-version", "--version":
+		name = "version"
 	}
 	c, ok := commands[name]
 	if !ok {
@@ -177,6 +178,10 @@ func parseFlags[T any](env *cmdEnv, name, usage string, args []string, parse fun
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	opts, err := parse(fs, args)
+	if env.flagProbe != nil {
+		env.flagProbe(fs)
+		return opts, exitOK, true
+	}
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(env.Stdout, usage)
 		return opts, exitOK, true
@@ -239,8 +244,7 @@ func loadSpecFor(env *cmdEnv, name string, files []string, nothing string) (*spe
 
 // builtinSummary describes the commands runArgs handles itself.
 var builtinSummary = map[string]string{
-	"help":    "show this help, or a command's: scimsync help <command>",
-	"version": "print the version",
+	"help": "show this help, or a command's: scimsync help <command>",
 }
 
 func printHelp(w io.Writer) {
@@ -253,7 +257,7 @@ Usage:
 Commands:
 `)
 	names := make([]string, 0, len(commands))
-	width := len("version")
+	width := 0
 	for n := range commands {
 		names = append(names, n)
 		width = max(width, len(n))
@@ -263,7 +267,6 @@ Commands:
 		fmt.Fprintf(w, "  %-*s  %s\n", width, n, commands[n].summary)
 	}
 	fmt.Fprintf(w, "  %-*s  %s\n", width, "help", builtinSummary["help"])
-	fmt.Fprintf(w, "  %-*s  %s\n", width, "version", builtinSummary["version"])
 	fmt.Fprint(w, `
 Exit codes (plan, apply and other diff-like commands):
   0  no changes (or success)
@@ -284,34 +287,6 @@ Environment:
 	fmt.Fprint(w, `
 Every command takes -h for its own flags.
 `)
-}
-
-// version reports the module version from the build info, with the VCS
-// revision when the binary was built from a checkout.
-func version() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "(unknown)"
-	}
-	v := info.Main.Version
-	if v == "" {
-		v = "(devel)"
-	}
-	var rev, dirty string
-	for _, s := range info.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			if s.Value == "true" {
-				dirty = "+dirty"
-			}
-		}
-	}
-	if rev != "" {
-		v += " " + rev[:min(12, len(rev))] + dirty
-	}
-	return strings.TrimSpace(v + " " + info.GoVersion)
 }
 
 // isTerminal reports whether f is a terminal. A character device that is

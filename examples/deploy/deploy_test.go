@@ -328,7 +328,7 @@ func TestInvocationsUseRealCommandsAndFlags(t *testing.T) {
 	var invs []invocation
 	// The top-level README's commands are checked too: they are what a
 	// newcomer pastes first.
-	for _, p := range append(recipes(t), "../../README.md") {
+	for _, p := range append(recipes(t), "../../README.md", actionPath) {
 		data, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)

@@ -1,0 +1,229 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/scimsync/scimsync/diff"
+	"github.com/scimsync/scimsync/resolve"
+)
+
+// readinessPlan is a staged tenant a person is about to switch to full:
+// hq has people full enablement would remove, a seat tier the plan
+// overcommits, and an exception that lapses; regional-west is ready.
+func readinessPlan() *diff.Plan {
+	return &diff.Plan{
+		FormatVersion: diff.FormatVersion,
+		Parent:        diff.OrgRef{ID: "p", Name: "example-agency"},
+		Mode:          diff.ModeChange{Before: "staged", After: "staged"},
+		Summary:       diff.Summary{Add: 2, Remove: 1},
+		Members: []diff.MemberChange{
+			{Org: "hq", Email: "new.hire@example.gov", Action: diff.ActionAdd, After: &diff.Assignment{Role: "member", SeatTier: "standard", Origin: "scim"}},
+			{Org: "hq", Email: "analyst@example.gov", Action: diff.ActionAdd, After: &diff.Assignment{Role: "member", SeatTier: "premium", Origin: "scim"}},
+			{Org: "hq", Email: "contractor@example.gov", Action: diff.ActionRemove, Before: &diff.Assignment{Role: "member", SeatTier: "standard", Origin: "jit"}, Reason: string(resolve.ReasonExceptionExpired)},
+		},
+		Readiness: []diff.Readiness{
+			{Org: "hq", Members: 48, ScimBacked: 41, WouldRemove: []diff.Removal{
+				{Email: "jit.visitor@example.gov", Reason: string(resolve.ReasonNotProvisioned)},
+				{Email: "old.account@example.gov", Reason: string(resolve.ReasonInactive)},
+				{Email: "temp.staff@example.gov", Reason: string(resolve.ReasonNoMappedGroup)},
+			}},
+			{Org: "regional-west", Members: 12, ScimBacked: 12},
+		},
+		Seats: []diff.SeatUsage{
+			{Org: "hq", Tier: "premium", Purchased: 6, Now: 6, After: 7, Overcommit: true},
+			{Org: "hq", Tier: "standard", Purchased: 60, Now: 42, After: 42},
+			{Org: "regional-west", Tier: "standard", Purchased: 20, Now: 12, After: 12},
+		},
+		Findings: []diff.Finding{
+			{Severity: "warning", Kind: "exception-expiring", Org: "hq", Email: "auditor@example.gov", Message: "exception lapses on 2026-05-10 (in 9 days)"},
+			{Severity: "warning", Kind: diff.FindingOvercommit, Org: "hq", Message: "premium: 7 seats used after the plan, 6 purchased"},
+		},
+	}
+}
+
+// pageFixture runs the agent twice on p (once failing, once planning) and
+// returns it.
+func pageFixture(t *testing.T, p *diff.Plan) *fixture {
+	t.Helper()
+	f := newFixture(t, true, nil)
+	f.planner.set(nil, fmt.Errorf("reading the tenant: connection refused"))
+	f.agent.runOnce(context.Background())
+	f.clock.Advance(15 * time.Minute)
+	f.planner.set(p, nil)
+	f.agent.runOnce(context.Background())
+	return f
+}
+
+func TestReadinessPage(t *testing.T) {
+	f := pageFixture(t, readinessPlan())
+	rec := serveRecorder(f.agent.Handler(), "/")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("/: %d %s", rec.Code, rec.Body)
+	}
+	if got := rec.Header().Get("Content-Security-Policy"); got != PageCSP {
+		t.Errorf("CSP = %q", got)
+	}
+	if got := rec.Header().Get("Content-Type"); got != "text/html; charset=utf-8" {
+		t.Errorf("Content-Type = %q", got)
+	}
+	page := rec.Body.String()
+	for _, want := range []string{
+		`<meta http-equiv="refresh" content="30">`,
+		`<link rel="stylesheet" href="page.css">`,
+		"example-agency",
+		`id="org-hq"`, `id="org-regional-west"`,
+		`<b class="members">48</b> members, <b class="scim-backed">41</b> SCIM-backed (85%)`,
+		`<b class="members">12</b> members, <b class="scim-backed">12</b> SCIM-backed (100%)`,
+		`would remove <b class="would-remove">3</b>`,
+		`<td class="email">jit.visitor@example.gov</td><td>not provisioned via SCIM</td>`,
+		`<td class="email">old.account@example.gov</td><td>SCIM user inactive</td>`,
+		"would remove nobody",
+		// premium: 6 purchased, 6 now, 7 after (overcommitted after).
+		`<td>premium</td><td class="num">6</td><td class="num">6</td><td class="num bad-text">7</td>`,
+		`<td>standard</td><td class="num">60</td><td class="num">42</td><td class="num">42</td>`,
+		// Exceptions: the finding that announces one, and the removal an
+		// expired one causes.
+		`<td class="email">auditor@example.gov</td><td></td><td>exception lapses on 2026-05-10 (in 9 days)</td>`,
+		`<td class="email">contractor@example.gov</td><td></td><td>exception expired</td>`,
+		"<li><b>2</b> add</li><li><b>1</b> remove</li>",
+		"2 to add, 0 to change, 1 to remove",
+		"connection refused",
+		`<span class="badge r-failed">failed</span>`,
+		`<span class="badge r-drift">drift</span>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	// No script and no inline style of any kind: the CSP would block it.
+	for _, bad := range []string{"<script", "style=", "javascript:", "http://", "https://"} {
+		if strings.Contains(page, bad) {
+			t.Errorf("page holds %q", bad)
+		}
+	}
+	// Newest run first.
+	if i, j := strings.Index(page, "r-drift"), strings.Index(page, "r-failed"); i < 0 || j < i {
+		t.Errorf("runs out of order: drift at %d, failed at %d", i, j)
+	}
+
+	css := serveRecorder(f.agent.Handler(), "/page.css")
+	if css.Code != http.StatusOK || css.Header().Get("Content-Type") != "text/css; charset=utf-8" || !strings.Contains(css.Body.String(), ".bar") {
+		t.Errorf("/page.css: %d %q", css.Code, css.Header().Get("Content-Type"))
+	}
+	if rec := serveRecorder(f.agent.Handler(), "/nothing-here"); rec.Code != http.StatusNotFound {
+		t.Errorf("/nothing-here: %d", rec.Code)
+	}
+}
+
+func TestReadinessPageBeforeAnyRun(t *testing.T) {
+	f := newFixture(t, true, nil)
+	rec := serveRecorder(f.agent.Handler(), "/")
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "No successful plan yet.") ||
+		!strings.Contains(rec.Body.String(), "No run has finished yet.") {
+		t.Fatalf("/: %d\n%s", rec.Code, rec.Body)
+	}
+}
+
+// hostile are names a SCIM server (or an attacker who controls one) could
+// hand the agent.
+var hostile = []string{
+	`<script>alert(1)</script>@example.gov`,
+	`"><img src=x onerror=alert(1)>@example.gov`,
+	`x' onmouseover='alert(1)@example.gov`,
+	"admin\u202egov.elpmaxe@evil.test",
+	"\u2067rtl\u2069@example.gov",
+	`</td></tr></table><h1>owned</h1>@example.gov`,
+	`{{.Tenant}}@example.gov`,
+}
+
+func TestReadinessPageEscapesHostileStrings(t *testing.T) {
+	p := readinessPlan()
+	var rm []diff.Removal
+	for i, h := range hostile {
+		rm = append(rm, diff.Removal{Email: h, Reason: hostile[(i+1)%len(hostile)]})
+		p.Findings = append(p.Findings, diff.Finding{Kind: "exception-expiring", Org: "hq", Email: h, Message: h})
+	}
+	p.Readiness[0].WouldRemove = rm
+	p.Readiness = append(p.Readiness, diff.Readiness{Org: `"><script>alert(2)</script>`, Members: 1})
+	p.Seats = append(p.Seats, diff.SeatUsage{Org: "hq", Tier: `<b onclick=x>`, Purchased: 1})
+	f := pageFixture(t, p)
+	page := serveRecorder(f.agent.Handler(), "/").Body.String()
+	if testing.Verbose() {
+		t.Log(page)
+	}
+
+	for _, raw := range []string{"<script", "<img", "<h1>owned", "<b onclick", "\u202e", "\u2067", "\u2069", "' onmouseover='"} {
+		if strings.Contains(page, raw) {
+			t.Errorf("page holds %q unescaped", raw)
+		}
+	}
+	for _, want := range []string{
+		"&lt;script&gt;alert(1)&lt;/script&gt;@example.gov",
+		"&#34;&gt;&lt;img src=x onerror=alert(1)&gt;@example.gov",
+		"x&#39; onmouseover=&#39;alert(1)@example.gov",
+		"admin⟨U&#43;202E⟩gov.elpmaxe@evil.test",
+		"⟨U&#43;2067⟩rtl⟨U&#43;2069⟩@example.gov",
+		"&lt;/td&gt;&lt;/tr&gt;&lt;/table&gt;&lt;h1&gt;owned&lt;/h1&gt;@example.gov",
+		"{{.Tenant}}@example.gov",
+		"&lt;b onclick=x&gt;",
+	} {
+		if n := strings.Count(page, want); n < 2 {
+			t.Errorf("page holds %q %d times, want it escaped in the removals and the exceptions", want, n)
+		}
+	}
+	// Every tag on the page is one of the template's own.
+	allowed := map[string]bool{}
+	for _, tag := range strings.Fields("html head meta title link body header h1 h2 h3 span p main section div svg rect table thead tbody tr th td b ul li footer a") {
+		allowed[tag] = true
+	}
+	for _, m := range regexp.MustCompile(`<([a-zA-Z][a-zA-Z0-9]*)`).FindAllStringSubmatch(page, -1) {
+		if !allowed[strings.ToLower(m[1])] {
+			t.Errorf("page holds a <%s> tag", m[1])
+		}
+	}
+}
+
+func TestPlanExtrasReadTheExpiringList(t *testing.T) {
+	plan := json.RawMessage(`{"mode":{"before":"staged","after":"full"},
+	  "expiring":[{"org":"HQ","email":"a@example.gov","until":"2026-05-10","reason":"badge pending","days_left":9},
+	              {"org":"hq","email":"b@example.gov","until":"2026-05-02"}],
+	  "findings":[{"kind":"exception-expiring","org":"hq","email":"ignored@example.gov","message":"x"}]}`)
+	x := decodePlanExtras(plan)
+	want := map[string][]pageException{"hq": {
+		{Email: "a@example.gov", Until: "2026-05-10", Reason: "badge pending", Note: "9 day(s) left"},
+		{Email: "b@example.gov", Until: "2026-05-02"},
+	}}
+	if d := cmp.Diff(want, x.expiring); d != "" {
+		t.Errorf("expiring (-want +got):\n%s", d)
+	}
+	if x.Mode.After != "full" {
+		t.Errorf("mode = %+v", x.Mode)
+	}
+}
+
+func TestExceptionsExpiringMetric(t *testing.T) {
+	f := pageFixture(t, readinessPlan())
+	_, m := get(t, f.agent.Handler(), "/metrics")
+	for _, want := range []string{`scimsync_exceptions_expiring{org="hq"} 2`, `scimsync_exceptions_expiring{org="regional-west"} 0`,
+		`scimsync_mode{mode="staged"} 1`, `scimsync_mode{mode="full"} 0`} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, grep(m, "scimsync_exceptions_expiring"))
+		}
+	}
+}
+
+func serveRecorder(h http.Handler, path string) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	return rec
+}
