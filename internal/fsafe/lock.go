@@ -39,6 +39,9 @@ type Holder struct {
 }
 
 func (h Holder) String() string {
+	if h.PID == 0 {
+		return "another process"
+	}
 	if h.Host == "" {
 		return "pid " + strconv.Itoa(h.PID)
 	}
@@ -126,8 +129,8 @@ func (l *Lock) Release() error {
 	return nil
 }
 
-// create makes a new lock file at path holding this process, exclusively.
-// retry is true when something appeared at path meanwhile.
+// create makes a new, empty lock file at path, exclusively. retry is true
+// when something appeared at path meanwhile.
 func create(path string) (f *os.File, retry bool, err error) {
 	f, err = CreateExclusive(path, 0o600)
 	if errors.Is(err, fs.ErrExist) {
@@ -136,18 +139,23 @@ func create(path string) (f *os.File, retry bool, err error) {
 	if err != nil {
 		return nil, false, fmt.Errorf("locking %s: %w", path, err)
 	}
-	host, _ := os.Hostname()
-	if _, err := fmt.Fprintf(f, "%d %s\n", os.Getpid(), host); err != nil {
-		f.Close()
-		os.Remove(path)
-		return nil, false, fmt.Errorf("locking %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(path)
-		return nil, false, fmt.Errorf("locking %s: %w", path, err)
-	}
 	return f, false, nil
+}
+
+// writeHolder writes this process's holder line into the new lock file f
+// and syncs it; on error it removes the file.
+func writeHolder(f *os.File, path string) error {
+	host, _ := os.Hostname()
+	_, err := fmt.Fprintf(f, "%d %s\n", os.Getpid(), host)
+	if err == nil {
+		err = f.Sync()
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(path)
+		return fmt.Errorf("locking %s: %w", path, err)
+	}
+	return nil
 }
 
 // openExisting opens the lock file at path, which exists, refusing a link

@@ -11,7 +11,8 @@ import (
 )
 
 // tryLock makes one attempt: create the lock file exclusively, or open the
-// existing one; flock it; check it is still the file at path. An existing
+// existing one; flock it; check it is still the file at path; write the
+// holder into a file it created. An existing
 // file whose flock was free is stale: it is removed (never rewritten) and
 // the next attempt creates a new one.
 func tryLock(path string, stale **Holder) (*Lock, bool, error) {
@@ -27,13 +28,14 @@ func tryLock(path string, stale **Holder) (*Lock, bool, error) {
 		}
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
 			return nil, false, &BusyError{Path: path, Holder: h}
 		}
-		if created {
+		if created && sameAsPath(f, path) {
 			os.Remove(path)
 		}
+		f.Close()
 		return nil, false, fmt.Errorf("locking %s: %w", path, err)
 	}
 	if !sameAsPath(f, path) {
@@ -43,6 +45,9 @@ func tryLock(path string, stale **Holder) (*Lock, bool, error) {
 		return nil, true, nil
 	}
 	if created {
+		if err := writeHolder(f, path); err != nil {
+			return nil, false, err
+		}
 		return &Lock{path: path, f: f}, false, nil
 	}
 	if h.PID != 0 {

@@ -18,6 +18,9 @@ func tryLock(path string, stale **Holder) (*Lock, bool, error) {
 		return nil, false, err
 	}
 	if f != nil {
+		if err := writeHolder(f, path); err != nil {
+			return nil, false, err
+		}
 		return &Lock{path: path, f: f}, false, nil
 	}
 	if !retry {
