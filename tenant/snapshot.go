@@ -103,57 +103,16 @@ func EncodeSnapshot(w io.Writer, s *Snapshot) error {
 
 // DecodeSnapshot reads a snapshot document. It must carry the snapshot
 // schema and all four lists, each with totalResults equal to the number of
-// resources it holds.
+// resources it holds, and nothing may follow it. The document is read as a
+// stream, each resource decoded as it is reached (decodeSnapshotDoc):
+// attribute names match exactly or case-insensitively, and SCIM booleans
+// may be strings, as the SCIM client reads them.
 func DecodeSnapshot(r io.Reader) (*Snapshot, error) {
-	var f snapshotFile
-	dec := json.NewDecoder(r)
-	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("decoding snapshot: %w", err)
+	var sink wholeSink
+	if err := decodeSnapshotDoc(r, &sink); err != nil {
+		return nil, err
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("decoding snapshot: data after the document")
-	}
-	if !slices.Contains(f.Schemas, SchemaSnapshot) {
-		return nil, fmt.Errorf("decoding snapshot: schemas %q lacks %s (is this a scimsync snapshot?)", f.Schemas, SchemaSnapshot)
-	}
-	var errs []error
-	check := func(name string, present bool, total, n int) {
-		switch {
-		case !present:
-			errs = append(errs, fmt.Errorf("decoding snapshot: no %s list", name))
-		case total != n:
-			errs = append(errs, fmt.Errorf("decoding snapshot: %s: totalResults is %d but %d resources follow", name, total, n))
-		}
-	}
-	s := &Snapshot{}
-	if f.Users != nil {
-		s.Users = f.Users.Resources
-		check("Users", true, f.Users.TotalResults, len(s.Users))
-	} else {
-		check("Users", false, 0, 0)
-	}
-	if f.Groups != nil {
-		s.Groups = f.Groups.Resources
-		check("Groups", true, f.Groups.TotalResults, len(s.Groups))
-	} else {
-		check("Groups", false, 0, 0)
-	}
-	if f.Organizations != nil {
-		s.Organizations = f.Organizations.Resources
-		check("Organizations", true, f.Organizations.TotalResults, len(s.Organizations))
-	} else {
-		check("Organizations", false, 0, 0)
-	}
-	if f.Members != nil {
-		s.Members = f.Members.Resources
-		check("Members", true, f.Members.TotalResults, len(s.Members))
-	} else {
-		check("Members", false, 0, 0)
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return s, nil
+	return &sink.s, nil
 }
 
 // ReadSnapshot reads the snapshot file at path.
@@ -273,13 +232,9 @@ func (s *SnapshotSource) Read(ctx context.Context, req ReadRequest) (*Tenant, er
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	snap, err := ReadSnapshot(s.Path)
+	t, err := readSnapshotTenant(s.Path)
 	if err != nil {
 		return nil, err
-	}
-	t, err := FromSCIM(snap.Users, snap.Groups, snap.Organizations, snap.Members)
-	if err != nil {
-		return nil, fmt.Errorf("snapshot %s: %w", s.Path, err)
 	}
 	t.Kind = KindSnapshot
 	if req.Progress != nil {

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/scimsync/scimsync/internal/match"
 	"github.com/scimsync/scimsync/orgwrite"
@@ -243,7 +245,8 @@ func title(s string) string {
 	if s == "" {
 		return s
 	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
 }
 
 // teamSizes returns the sizes of the Zipf groups: n sizes, proportional to
