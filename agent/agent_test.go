@@ -25,6 +25,8 @@ import (
 	"github.com/scimsync/scimsync/resolve"
 	"github.com/scimsync/scimsync/spec"
 	"github.com/scimsync/scimsync/tenant"
+
+	"github.com/scimsync/scimsync/internal/testtool"
 )
 
 const validSpec = `version: 1
@@ -779,9 +781,7 @@ func TestGitPull(t *testing.T) {
 }
 
 func TestGitPullRealRepo(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not installed")
-	}
+	testtool.Find(t, "", "apt-get install git", "git")
 	root := t.TempDir()
 	git := func(dir string, args ...string) {
 		t.Helper()

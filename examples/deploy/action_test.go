@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/scimsync/scimsync/internal/testtool"
 )
 
 // The GitHub Action (action.yml at the repository root) and the workflow
@@ -269,9 +271,7 @@ func parseGitHubOutput(t *testing.T, path string) map[string]string {
 }
 
 func TestActionStepsRunAgainstTheExample(t *testing.T) {
-	if _, err := exec.LookPath("bash"); err != nil {
-		t.Skip("bash not installed")
-	}
+	testtool.Find(t, "", "apt-get install bash", "bash")
 	dir := t.TempDir()
 	for _, f := range []string{"scimsync.yaml", "tenant.json"} {
 		data, err := os.ReadFile(filepath.Join("..", "multi-org", f))

@@ -25,6 +25,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/scimsync/scimsync/internal/testtool"
 )
 
 // binary is the scimsync binary built for the test.
@@ -288,10 +290,7 @@ func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 // ExecStart points at the test binary (verify checks the executable
 // exists). Any diagnostic about the units fails the test.
 func verifyUnits(t *testing.T, units []string) {
-	analyze, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		t.Skip("systemd-analyze not installed")
-	}
+	analyze := testtool.Find(t, "SYSTEMD_ANALYZE", "apt-get install systemd", "systemd-analyze")
 	dir := t.TempDir()
 	var paths []string
 	for _, p := range units {

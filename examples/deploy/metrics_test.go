@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/scimsync/scimsync/internal/testtool"
 )
 
 // exportedMetrics reads the names the agent registers from
@@ -162,13 +164,7 @@ func TestAlertRules(t *testing.T) {
 // TestAlertRulesPromtool runs promtool check rules when promtool is on
 // PATH (or $PROMTOOL): .ci/run does not build it (see the README).
 func TestAlertRulesPromtool(t *testing.T) {
-	bin := os.Getenv("PROMTOOL")
-	if bin == "" {
-		var err error
-		if bin, err = exec.LookPath("promtool"); err != nil {
-			t.Skip("promtool not installed; the structural test above checks the rules")
-		}
-	}
+	bin := testtool.Find(t, "PROMTOOL", ".ci/run builds it: go install github.com/prometheus/prometheus/cmd/promtool@v0.316.0", "promtool")
 	out, err := exec.Command(bin, "check", "rules", rulesPath).CombinedOutput()
 	if err != nil {
 		t.Fatalf("promtool check rules: %v\n%s", err, out)
