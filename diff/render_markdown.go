@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -43,8 +44,9 @@ func RenderMarkdown(w io.Writer, p *Plan) error {
 }
 
 type mdWriter struct {
-	b     strings.Builder
-	limit int
+	b      strings.Builder
+	limit  int
+	counts map[string]*changeCounts // orgCounts of the plan
 }
 
 func (m *mdWriter) line(format string, args ...any) {
@@ -84,27 +86,39 @@ func (m *mdWriter) details(summary string, body func()) {
 }
 
 func markdown(p *Plan, limit int) string {
-	m := &mdWriter{limit: limit}
-	m.line("### scimsync plan: %s", mdEscape(p.Parent.Name))
-	m.line("")
-	m.line("**%s**", mdEscape(SummaryLine(p)))
-	m.line("")
-	mode := "`" + mdCode(p.Mode.After) + "`"
-	if p.Mode.Before != p.Mode.After {
-		mode = "`" + mdCode(p.Mode.Before) + "` → `" + mdCode(p.Mode.After) + "`"
+	m := &mdWriter{limit: limit, counts: orgCounts(p)}
+	for _, sec := range planSections {
+		if write := mdSections[sec]; write != nil {
+			write(m, p)
+		}
 	}
-	m.line("Mode: %s. Planned at %s.", mode, p.GeneratedAt.UTC().Format("2006-01-02 15:04:05 UTC"))
+	return m.b.String()
+}
 
-	// Summary table, one row per org with something to report.
-	type counts struct{ add, change, remove, link, flag, config int }
-	per := map[string]*counts{}
-	var orgs []string
-	get := func(org string) *counts {
+// mdSections writes each section of planSections as Markdown; a section
+// with nothing to show writes nothing.
+var mdSections = map[section]func(*mdWriter, *Plan){
+	sectionHeader:    (*mdWriter).header,
+	sectionCounts:    (*mdWriter).countsTable,
+	sectionFindings:  (*mdWriter).findings,
+	sectionRemovals:  (*mdWriter).removals,
+	sectionConfig:    (*mdWriter).configChanges,
+	sectionMembers:   (*mdWriter).memberChanges,
+	sectionReadiness: (*mdWriter).readiness,
+	sectionSeats:     (*mdWriter).seats,
+}
+
+// changeCounts are one org's changes by kind.
+type changeCounts struct{ add, change, remove, link, flag, config int }
+
+// orgCounts counts each org's changes, the orgs sorted.
+func orgCounts(p *Plan) map[string]*changeCounts {
+	per := map[string]*changeCounts{}
+	get := func(org string) *changeCounts {
 		c := per[org]
 		if c == nil {
-			c = &counts{}
+			c = &changeCounts{}
 			per[org] = c
-			orgs = append(orgs, org)
 		}
 		return c
 	}
@@ -126,146 +140,190 @@ func markdown(p *Plan, limit int) string {
 			c.flag++
 		}
 	}
-	slices.Sort(orgs)
-	if len(orgs) > 0 {
-		m.line("")
-		m.line("| org | config | add | change | remove | link | flagged |")
-		m.line("|---|---:|---:|---:|---:|---:|---:|")
-		for _, o := range orgs {
-			c := per[o]
-			m.line("| %s | %d | %d | %d | %d | %d | %d |", mdEscape(o), c.config, c.add, c.change, c.remove, c.link, c.flag)
+	return per
+}
+
+// header: the title, the summary line (a reviewer reads it first), the
+// mode and the plan's instant.
+func (m *mdWriter) header(p *Plan) {
+	m.line("### scimsync plan: %s", mdEscape(p.Parent.Name))
+	m.line("")
+	m.line("**%s**", mdEscape(SummaryLine(p)))
+	m.line("")
+	mode := "`" + mdCode(p.Mode.After) + "`"
+	if p.Mode.Before != p.Mode.After {
+		mode = "`" + mdCode(p.Mode.Before) + "` → `" + mdCode(p.Mode.After) + "`"
+	}
+	m.line("Mode: %s. Planned at %s.", mode, p.GeneratedAt.UTC().Format("2006-01-02 15:04:05 UTC"))
+}
+
+// countsTable: one row per org with something to report.
+func (m *mdWriter) countsTable(*Plan) {
+	if len(m.counts) == 0 {
+		return
+	}
+	m.line("")
+	m.line("| org | config | add | change | remove | link | flagged |")
+	m.line("|---|---:|---:|---:|---:|---:|---:|")
+	for _, o := range slices.Sorted(maps.Keys(m.counts)) {
+		c := m.counts[o]
+		m.line("| %s | %d | %d | %d | %d | %d | %d |", mdEscape(o), c.config, c.add, c.change, c.remove, c.link, c.flag)
+	}
+}
+
+func (m *mdWriter) findings(p *Plan) {
+	if len(p.Findings) == 0 {
+		return
+	}
+	m.line("")
+	m.line("#### Findings")
+	m.line("")
+	capped(m, p.Findings, func(f Finding) {
+		where := ""
+		if f.Org != "" {
+			where = mdEscape(f.Org) + ": "
 		}
-	}
+		icon := "⚠️"
+		if f.Severity == SeverityError {
+			icon = "⛔"
+		}
+		m.line("- %s **%s** %s%s", icon, f.Severity, where, mdEscape(f.Message))
+	})
+}
 
-	if len(p.Findings) > 0 {
-		m.line("")
-		m.line("#### Findings")
-		m.line("")
-		capped(m, p.Findings, func(f Finding) {
-			where := ""
-			if f.Org != "" {
-				where = mdEscape(f.Org) + ": "
-			}
-			icon := "⚠️"
-			if f.Severity == SeverityError {
-				icon = "⛔"
-			}
-			m.line("- %s **%s** %s%s", icon, f.Severity, where, mdEscape(f.Message))
-		})
-	}
-
+// removals: every removal in one table, before the other changes.
+func (m *mdWriter) removals(p *Plan) {
 	var removals []MemberChange
 	for _, mc := range p.Members {
 		if mc.Action == ActionRemove {
 			removals = append(removals, mc)
 		}
 	}
-	if len(removals) > 0 {
-		m.line("")
-		m.line("#### Removals (%d)", len(removals))
-		m.line("")
-		m.line("| org | email | role / tier | origin | reason |")
-		m.line("|---|---|---|---|---|")
-		capped(m, removals, func(mc MemberChange) {
-			role, tier, origin := "", "", ""
-			if mc.Before != nil {
-				role, tier, origin = mc.Before.Role, mc.Before.SeatTier, mc.Before.Origin
-			}
-			m.line("| %s | %s | %s / %s | %s | %s |", mdEscape(mc.Org), mdEscape(mc.Email), mdEscape(role), mdEscape(tier), mdEscape(origin), mdEscape(mc.Reason))
-		})
+	if len(removals) == 0 {
+		return
 	}
+	m.line("")
+	m.line("#### Removals (%d)", len(removals))
+	m.line("")
+	m.line("| org | email | role / tier | origin | reason |")
+	m.line("|---|---|---|---|---|")
+	capped(m, removals, func(mc MemberChange) {
+		role, tier, origin := "", "", ""
+		if mc.Before != nil {
+			role, tier, origin = mc.Before.Role, mc.Before.SeatTier, mc.Before.Origin
+		}
+		m.line("| %s | %s | %s / %s | %s | %s |", mdEscape(mc.Org), mdEscape(mc.Email), mdEscape(role), mdEscape(tier), mdEscape(origin), mdEscape(mc.Reason))
+	})
+}
 
-	if len(p.ConfigChanges) > 0 {
-		m.line("")
-		m.line("#### Configuration changes")
-		m.line("")
-		m.line("| | org | field | before | after |")
-		m.line("|---|---|---|---|---|")
-		capped(m, p.ConfigChanges, func(c ConfigChange) {
-			field := c.Field
-			if c.Key != "" {
-				field += " " + c.Key
-			}
-			m.line("| %s | %s | %s | %s | %s |", mdEscape(symbols[configAction(c)]), mdEscape(c.Org), mdEscape(field), mdEscape(c.Before), mdEscape(c.After))
-		})
+func (m *mdWriter) configChanges(p *Plan) {
+	if len(p.ConfigChanges) == 0 {
+		return
 	}
+	m.line("")
+	m.line("#### Configuration changes")
+	m.line("")
+	m.line("| | org | field | before | after |")
+	m.line("|---|---|---|---|---|")
+	capped(m, p.ConfigChanges, func(c ConfigChange) {
+		field := c.Field
+		if c.Key != "" {
+			field += " " + c.Key
+		}
+		m.line("| %s | %s | %s | %s | %s |", mdEscape(symbols[configAction(c)]), mdEscape(c.Org), mdEscape(field), mdEscape(c.Before), mdEscape(c.After))
+	})
+}
 
+// memberChanges: a collapsible block per org.
+func (m *mdWriter) memberChanges(p *Plan) {
 	memberOrgs := groupBy(p.Members, func(mc MemberChange) string { return mc.Org })
-	if len(memberOrgs) > 0 {
-		m.line("")
-		m.line("#### Member changes")
-		for _, g := range memberOrgs {
-			g = slices.Clone(g)
-			slices.SortStableFunc(g, func(a, b MemberChange) int {
-				return cmp.Or(cmp.Compare(actionRank(a.Action), actionRank(b.Action)), cmp.Compare(a.Email, b.Email))
-			})
-			c := per[g[0].Org]
-			summary := fmt.Sprintf("%s: %d to add, %d to change, %d to remove", htmlEscape(g[0].Org), c.add, c.change, c.remove)
-			m.details(summary, func() {
-				m.line("| | email | before | after | note |")
-				m.line("|---|---|---|---|---|")
-				capped(m, g, func(mc MemberChange) {
-					note := mc.Reason
-					if mc.Via != "" {
-						note = "via " + mc.Via
-						if mc.ViaTier != "" {
-							note += ", tier via " + mc.ViaTier
-						}
-					}
-					if u := userNote(mc); u != "" {
-						note = strings.TrimPrefix(note+"; "+u, "; ")
-					}
-					m.line("| %s | %s | %s | %s | %s |", mdEscape(symbols[mc.Action]), mdEscape(mc.Email), mdAssignment(mc.Before), mdAssignment(mc.After), mdEscape(note))
-				})
-			})
-		}
+	if len(memberOrgs) == 0 {
+		return
 	}
-
-	if len(p.Readiness) > 0 {
-		m.line("")
-		if p.Mode.After == "full" {
-			m.line("#### Full enablement")
-		} else {
-			m.line("#### Full enablement readiness")
-			m.line("")
-			m.line("Who would be removed if mode were `full` now, with the desired mappings.")
-		}
-		m.line("")
-		m.line("| org | members | SCIM-backed | would be removed |")
-		m.line("|---|---:|---:|---:|")
-		for _, r := range p.Readiness {
-			m.line("| %s | %d | %d | %d |", mdEscape(r.Org), r.Members, r.ScimBacked, len(r.WouldRemove))
-		}
-		for _, r := range p.Readiness {
-			if len(r.WouldRemove) == 0 {
-				continue
-			}
-			summary := fmt.Sprintf("%s: %d would be removed", htmlEscape(r.Org), len(r.WouldRemove))
-			m.details(summary, func() {
-				m.line("| email | reason |")
-				m.line("|---|---|")
-				capped(m, r.WouldRemove, func(x Removal) {
-					m.line("| %s | %s |", mdEscape(x.Email), mdEscape(removalNote(x)))
-				})
+	m.line("")
+	m.line("#### Member changes")
+	for _, g := range memberOrgs {
+		g = slices.Clone(g)
+		slices.SortStableFunc(g, func(a, b MemberChange) int {
+			return cmp.Or(cmp.Compare(actionRank(a.Action), actionRank(b.Action)), cmp.Compare(a.Email, b.Email))
+		})
+		c := m.counts[g[0].Org]
+		summary := fmt.Sprintf("%s: %d to add, %d to change, %d to remove", htmlEscape(g[0].Org), c.add, c.change, c.remove)
+		m.details(summary, func() {
+			m.line("| | email | before | after | note |")
+			m.line("|---|---|---|---|---|")
+			capped(m, g, func(mc MemberChange) {
+				m.line("| %s | %s | %s | %s | %s |", mdEscape(symbols[mc.Action]), mdEscape(mc.Email), mdAssignment(mc.Before), mdAssignment(mc.After), mdEscape(memberNote(mc)))
 			})
-		}
-	}
-
-	if len(p.Seats) > 0 {
-		m.line("")
-		m.line("#### Seats")
-		m.line("")
-		m.line("| org | tier | purchased | now | after | entitled | |")
-		m.line("|---|---|---:|---:|---:|---:|---|")
-		capped(m, p.Seats, func(s SeatUsage) {
-			note := ""
-			if s.Overcommit {
-				note = "⛔ overcommitted"
-			}
-			m.line("| %s | %s | %d | %d | %d | %d | %s |", mdEscape(s.Org), mdEscape(s.Tier), s.Purchased, s.Now, s.After, s.Entitled, note)
 		})
 	}
-	return m.b.String()
+}
+
+// memberNote: why a member changes (the deciding mapping, or the reason),
+// and the SCIM user it joins when its address differs.
+func memberNote(mc MemberChange) string {
+	note := mc.Reason
+	if mc.Via != "" {
+		note = "via " + mc.Via
+		if mc.ViaTier != "" {
+			note += ", tier via " + mc.ViaTier
+		}
+	}
+	if u := userNote(mc); u != "" {
+		note = strings.TrimPrefix(note+"; "+u, "; ")
+	}
+	return note
+}
+
+func (m *mdWriter) readiness(p *Plan) {
+	if len(p.Readiness) == 0 {
+		return
+	}
+	m.line("")
+	if p.Mode.After == "full" {
+		m.line("#### Full enablement")
+	} else {
+		m.line("#### Full enablement readiness")
+		m.line("")
+		m.line("Who would be removed if mode were `full` now, with the desired mappings.")
+	}
+	m.line("")
+	m.line("| org | members | SCIM-backed | would be removed |")
+	m.line("|---|---:|---:|---:|")
+	for _, r := range p.Readiness {
+		m.line("| %s | %d | %d | %d |", mdEscape(r.Org), r.Members, r.ScimBacked, len(r.WouldRemove))
+	}
+	for _, r := range p.Readiness {
+		if len(r.WouldRemove) == 0 {
+			continue
+		}
+		summary := fmt.Sprintf("%s: %d would be removed", htmlEscape(r.Org), len(r.WouldRemove))
+		m.details(summary, func() {
+			m.line("| email | reason |")
+			m.line("|---|---|")
+			capped(m, r.WouldRemove, func(x Removal) {
+				m.line("| %s | %s |", mdEscape(x.Email), mdEscape(removalNote(x)))
+			})
+		})
+	}
+}
+
+func (m *mdWriter) seats(p *Plan) {
+	if len(p.Seats) == 0 {
+		return
+	}
+	m.line("")
+	m.line("#### Seats")
+	m.line("")
+	m.line("| org | tier | purchased | now | after | entitled | |")
+	m.line("|---|---|---:|---:|---:|---:|---|")
+	capped(m, p.Seats, func(s SeatUsage) {
+		note := ""
+		if s.Overcommit {
+			note = "⛔ overcommitted"
+		}
+		m.line("| %s | %s | %d | %d | %d | %d | %s |", mdEscape(s.Org), mdEscape(s.Tier), s.Purchased, s.Now, s.After, s.Entitled, note)
+	})
 }
 
 func mdAssignment(a *Assignment) string {

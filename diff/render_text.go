@@ -92,6 +92,28 @@ func (r *textRenderer) line(format string, args ...any) {
 }
 
 func (r *textRenderer) render(p *Plan) {
+	for _, sec := range planSections {
+		if write := textSections[sec]; write != nil {
+			write(r, p)
+		}
+	}
+}
+
+// textSections writes each section of planSections as text; a section
+// with nothing to show writes nothing.
+var textSections = map[section]func(*textRenderer, *Plan){
+	sectionHeader:    (*textRenderer).header,
+	sectionFindings:  (*textRenderer).findings,
+	sectionConfig:    (*textRenderer).configChanges,
+	sectionMembers:   (*textRenderer).memberChanges,
+	sectionReadiness: (*textRenderer).readiness,
+	sectionSeats:     (*textRenderer).seats,
+	sectionSummary:   (*textRenderer).summary,
+}
+
+// header: the tenant, its mode and the plan's instant, then the legend of
+// the symbols the plan uses.
+func (r *textRenderer) header(p *Plan) {
 	mode := clean(p.Mode.After)
 	if p.Mode.Before != p.Mode.After {
 		mode = clean(p.Mode.Before) + " → " + clean(p.Mode.After)
@@ -115,134 +137,152 @@ func (r *textRenderer) render(p *Plan) {
 		r.line("")
 		r.line("Legend: %s", strings.Join(parts, ", "))
 	}
+}
 
-	if len(p.ConfigChanges) > 0 {
-		r.line("")
-		r.line("Configuration changes:")
-		for _, g := range groupBy(p.ConfigChanges, func(c ConfigChange) string { return c.Org }) {
-			head := clean(g[0].Org)
-			if g[0].Org == p.Parent.Name {
-				head += " (parent)"
-			}
-			r.line("  %s", head)
-			var rows [][]string
-			var acts []Action
-			for _, c := range g {
-				label := c.Field
-				if c.Key != "" {
-					label += " " + clean(c.Key)
-				}
-				rows = append(rows, []string{label, configValue(c)})
-				acts = append(acts, configAction(c))
-			}
-			r.table("    ", acts, rows)
-		}
+func (r *textRenderer) configChanges(p *Plan) {
+	if len(p.ConfigChanges) == 0 {
+		return
 	}
-
-	if len(p.Members) > 0 {
-		r.line("")
-		r.line("Member changes:")
-		for _, g := range groupBy(p.Members, func(m MemberChange) string { return m.Org }) {
-			r.line("  %s", clean(g[0].Org))
-			// One backing array for all the rows' cells.
-			cells := make([]string, 0, 3*len(g))
-			rows := make([][]string, 0, len(g))
-			acts := make([]Action, 0, len(g))
-			for _, m := range byActionThenEmail(g) {
-				cells = append(cells, memberRow(*m)...)
-				rows = append(rows, cells[len(cells)-3:len(cells):len(cells)])
-				acts = append(acts, m.Action)
-			}
-			r.table("    ", acts, rows)
+	r.line("")
+	r.line("Configuration changes:")
+	for _, g := range groupBy(p.ConfigChanges, func(c ConfigChange) string { return c.Org }) {
+		head := clean(g[0].Org)
+		if g[0].Org == p.Parent.Name {
+			head += " (parent)"
 		}
-	}
-
-	if len(p.Findings) > 0 {
-		r.line("")
-		r.line("Findings:")
-		for _, f := range p.Findings {
-			where := ""
-			if f.Org != "" {
-				where = clean(f.Org) + ": "
-			}
-			sev := string(f.Severity)
-			if f.Severity == SeverityError {
-				sev = r.paint(ansiRed, sev)
-			} else {
-				sev = r.paint(ansiYellow, sev)
-			}
-			r.line("  %s %s: %s%s", r.sym(ActionFlag), sev, where, clean(f.Message))
-		}
-	}
-
-	if len(p.Readiness) > 0 {
-		r.line("")
-		if p.Mode.After == "full" {
-			r.line("Full enablement (mode full after this plan):")
-		} else {
-			r.line("Full enablement readiness (who would be removed if mode were full now):")
-		}
+		r.line("  %s", head)
 		var rows [][]string
-		for _, rd := range p.Readiness {
-			state := "ready, nobody would be removed"
-			if n := len(rd.WouldRemove); n > 0 {
-				state = plural(n, "would be removed", "would be removed")
+		var acts []Action
+		for _, c := range g {
+			label := c.Field
+			if c.Key != "" {
+				label += " " + clean(c.Key)
 			}
-			rows = append(rows, []string{clean(rd.Org), fmt.Sprintf("%s, %d SCIM-backed, %s", plural(rd.Members, "member", "members"), rd.ScimBacked, state)})
+			rows = append(rows, []string{label, configValue(c)})
+			acts = append(acts, configAction(c))
 		}
-		width := 0
-		for _, row := range rows {
-			width = max(width, textWidth(row[0]))
+		r.table("    ", acts, rows)
+	}
+}
+
+func (r *textRenderer) memberChanges(p *Plan) {
+	if len(p.Members) == 0 {
+		return
+	}
+	r.line("")
+	r.line("Member changes:")
+	for _, g := range groupBy(p.Members, func(m MemberChange) string { return m.Org }) {
+		r.line("  %s", clean(g[0].Org))
+		// One backing array for all the rows' cells.
+		cells := make([]string, 0, 3*len(g))
+		rows := make([][]string, 0, len(g))
+		acts := make([]Action, 0, len(g))
+		for _, m := range byActionThenEmail(g) {
+			cells = append(cells, memberRow(*m)...)
+			rows = append(rows, cells[len(cells)-3:len(cells):len(cells)])
+			acts = append(acts, m.Action)
 		}
-		for i, rd := range p.Readiness {
-			r.line("  %s  %s", pad(rows[i][0], width), rows[i][1])
-			ew := 0
-			for _, x := range rd.WouldRemove {
-				ew = max(ew, textWidth(clean(x.Email)))
-			}
-			for _, x := range rd.WouldRemove {
-				r.line("      %s  %s", pad(clean(x.Email), ew), clean(removalNote(x)))
-			}
+		r.table("    ", acts, rows)
+	}
+}
+
+func (r *textRenderer) findings(p *Plan) {
+	if len(p.Findings) == 0 {
+		return
+	}
+	r.line("")
+	r.line("Findings:")
+	for _, f := range p.Findings {
+		where := ""
+		if f.Org != "" {
+			where = clean(f.Org) + ": "
+		}
+		sev := string(f.Severity)
+		if f.Severity == SeverityError {
+			sev = r.paint(ansiRed, sev)
+		} else {
+			sev = r.paint(ansiYellow, sev)
+		}
+		r.line("  %s %s: %s%s", r.sym(ActionFlag), sev, where, clean(f.Message))
+	}
+}
+
+func (r *textRenderer) readiness(p *Plan) {
+	if len(p.Readiness) == 0 {
+		return
+	}
+	r.line("")
+	if p.Mode.After == "full" {
+		r.line("Full enablement (mode full after this plan):")
+	} else {
+		r.line("Full enablement readiness (who would be removed if mode were full now):")
+	}
+	var rows [][]string
+	for _, rd := range p.Readiness {
+		state := "ready, nobody would be removed"
+		if n := len(rd.WouldRemove); n > 0 {
+			state = plural(n, "would be removed", "would be removed")
+		}
+		rows = append(rows, []string{clean(rd.Org), fmt.Sprintf("%s, %d SCIM-backed, %s", plural(rd.Members, "member", "members"), rd.ScimBacked, state)})
+	}
+	width := 0
+	for _, row := range rows {
+		width = max(width, textWidth(row[0]))
+	}
+	for i, rd := range p.Readiness {
+		r.line("  %s  %s", pad(rows[i][0], width), rows[i][1])
+		ew := 0
+		for _, x := range rd.WouldRemove {
+			ew = max(ew, textWidth(clean(x.Email)))
+		}
+		for _, x := range rd.WouldRemove {
+			r.line("      %s  %s", pad(clean(x.Email), ew), clean(removalNote(x)))
 		}
 	}
+}
 
-	if len(p.Seats) > 0 {
-		r.line("")
-		r.line("Seats:")
-		rows := [][]string{{"org", "tier", "purchased", "now", "after", "entitled", ""}}
-		for _, s := range p.Seats {
-			note := ""
-			if s.Overcommit {
-				note = r.paint(ansiRed, "overcommitted")
-			}
-			rows = append(rows, []string{clean(s.Org), clean(s.Tier), strconv.Itoa(s.Purchased), strconv.Itoa(s.Now), strconv.Itoa(s.After), strconv.Itoa(s.Entitled), note})
+func (r *textRenderer) seats(p *Plan) {
+	if len(p.Seats) == 0 {
+		return
+	}
+	r.line("")
+	r.line("Seats:")
+	rows := [][]string{{"org", "tier", "purchased", "now", "after", "entitled", ""}}
+	for _, s := range p.Seats {
+		note := ""
+		if s.Overcommit {
+			note = r.paint(ansiRed, "overcommitted")
 		}
-		widths := make([]int, 7)
-		for _, row := range rows {
-			for i, c := range row {
-				widths[i] = max(widths[i], textWidth(c))
-			}
-		}
-		for _, row := range rows {
-			var b strings.Builder
-			b.WriteString("  ")
-			for i, c := range row {
-				switch {
-				case i < 2:
-					b.WriteString(pad(c, widths[i]))
-				case i < 6:
-					b.WriteString(strings.Repeat(" ", widths[i]-textWidth(c)) + c)
-				default:
-					b.WriteString(c)
-				}
-				if i < len(row)-1 {
-					b.WriteString("  ")
-				}
-			}
-			r.line("%s", strings.TrimRight(b.String(), " "))
+		rows = append(rows, []string{clean(s.Org), clean(s.Tier), strconv.Itoa(s.Purchased), strconv.Itoa(s.Now), strconv.Itoa(s.After), strconv.Itoa(s.Entitled), note})
+	}
+	widths := make([]int, 7)
+	for _, row := range rows {
+		for i, c := range row {
+			widths[i] = max(widths[i], textWidth(c))
 		}
 	}
+	for _, row := range rows {
+		var b strings.Builder
+		b.WriteString("  ")
+		for i, c := range row {
+			switch {
+			case i < 2:
+				b.WriteString(pad(c, widths[i]))
+			case i < 6:
+				b.WriteString(strings.Repeat(" ", widths[i]-textWidth(c)) + c)
+			default:
+				b.WriteString(c)
+			}
+			if i < len(row)-1 {
+				b.WriteString("  ")
+			}
+		}
+		r.line("%s", strings.TrimRight(b.String(), " "))
+	}
+}
 
+// summary: the last line, the one that says what matters most.
+func (r *textRenderer) summary(p *Plan) {
 	r.line("")
 	line := SummaryLine(p)
 	if r.color {
