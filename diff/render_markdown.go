@@ -24,9 +24,21 @@ var markdownCaps = []int{1000, 300, 100, 30, 10, 3, 0}
 // Strings from the server are escaped: they cannot inject Markdown, HTML or
 // mentions.
 func RenderMarkdown(w io.Writer, p *Plan) error {
+	return RenderMarkdownWith(w, p, MarkdownOptions{})
+}
+
+// MarkdownOptions tune RenderMarkdownWith.
+type MarkdownOptions struct {
+	// Summary writes only the summary line, the per-org table and the
+	// findings (plan --summary).
+	Summary bool
+}
+
+// RenderMarkdownWith is RenderMarkdown with options.
+func RenderMarkdownWith(w io.Writer, p *Plan, opts MarkdownOptions) error {
 	var out string
 	for _, limit := range markdownCaps {
-		out = markdown(p, limit)
+		out = markdown(p, limit, opts)
 		if len(out) <= MaxMarkdownSize {
 			break
 		}
@@ -83,7 +95,7 @@ func (m *mdWriter) details(summary string, body func()) {
 	m.line("</details>")
 }
 
-func markdown(p *Plan, limit int) string {
+func markdown(p *Plan, limit int, opts MarkdownOptions) string {
 	m := &mdWriter{limit: limit}
 	m.line("### scimsync plan: %s", mdEscape(p.Parent.Name))
 	m.line("")
@@ -95,45 +107,23 @@ func markdown(p *Plan, limit int) string {
 	}
 	m.line("Mode: %s. Planned at %s.", mode, p.GeneratedAt.UTC().Format("2006-01-02 15:04:05 UTC"))
 
+	if n := narrowNote(p); n != "" {
+		m.line("")
+		m.line("%s", mdEscape(n))
+	}
+
 	// Summary table, one row per org with something to report.
-	type counts struct{ add, change, remove, link, flag, config int }
-	per := map[string]*counts{}
-	var orgs []string
-	get := func(org string) *counts {
-		c := per[org]
-		if c == nil {
-			c = &counts{}
-			per[org] = c
-			orgs = append(orgs, org)
-		}
-		return c
+	counts := countsByOrg(p)
+	per := map[string]*orgCounts{}
+	for _, c := range counts {
+		per[c.org] = c
 	}
-	for _, c := range p.ConfigChanges {
-		get(c.Org).config++
-	}
-	for _, mc := range p.Members {
-		c := get(mc.Org)
-		switch mc.Action {
-		case ActionAdd:
-			c.add++
-		case ActionChange:
-			c.change++
-		case ActionRemove:
-			c.remove++
-		case ActionLink:
-			c.link++
-		case ActionFlag:
-			c.flag++
-		}
-	}
-	slices.Sort(orgs)
-	if len(orgs) > 0 {
+	if len(counts) > 0 {
 		m.line("")
 		m.line("| org | config | add | change | remove | link | flagged |")
 		m.line("|---|---:|---:|---:|---:|---:|---:|")
-		for _, o := range orgs {
-			c := per[o]
-			m.line("| %s | %d | %d | %d | %d | %d | %d |", mdEscape(o), c.config, c.add, c.change, c.remove, c.link, c.flag)
+		for _, c := range counts {
+			m.line("| %s | %d | %d | %d | %d | %d | %d |", mdEscape(c.org), c.config, c.add, c.change, c.remove, c.link, c.flag)
 		}
 	}
 
@@ -160,7 +150,7 @@ func markdown(p *Plan, limit int) string {
 			removals = append(removals, mc)
 		}
 	}
-	if len(removals) > 0 {
+	if !opts.Summary && len(removals) > 0 {
 		m.line("")
 		m.line("#### Removals (%d)", len(removals))
 		m.line("")
@@ -175,7 +165,7 @@ func markdown(p *Plan, limit int) string {
 		})
 	}
 
-	if len(p.ConfigChanges) > 0 {
+	if !opts.Summary && len(p.ConfigChanges) > 0 {
 		m.line("")
 		m.line("#### Configuration changes")
 		m.line("")
@@ -191,7 +181,7 @@ func markdown(p *Plan, limit int) string {
 	}
 
 	memberOrgs := groupBy(p.Members, func(mc MemberChange) string { return mc.Org })
-	if len(memberOrgs) > 0 {
+	if !opts.Summary && len(memberOrgs) > 0 {
 		m.line("")
 		m.line("#### Member changes")
 		for _, g := range memberOrgs {
@@ -221,7 +211,7 @@ func markdown(p *Plan, limit int) string {
 		}
 	}
 
-	if len(p.Readiness) > 0 {
+	if !opts.Summary && len(p.Readiness) > 0 {
 		m.line("")
 		if p.Mode.After == "full" {
 			m.line("#### Full enablement")
@@ -251,7 +241,7 @@ func markdown(p *Plan, limit int) string {
 		}
 	}
 
-	if len(p.Seats) > 0 {
+	if !opts.Summary && len(p.Seats) > 0 {
 		m.line("")
 		m.line("#### Seats")
 		m.line("")

@@ -19,6 +19,9 @@ type TextOptions struct {
 	// Color adds ANSI colours. The CLI sets it only when stdout is a
 	// terminal and NO_COLOR is unset; never set it for files.
 	Color bool
+	// Summary writes only the header, the changes counted per org, the
+	// findings and the summary line (plan --summary).
+	Summary bool
 }
 
 // Symbols of the text and Markdown forms, by member action.
@@ -65,14 +68,15 @@ var colors = map[Action]string{
 // server are printed with control characters escaped.
 func RenderText(w io.Writer, p *Plan, opts TextOptions) error {
 	bw := bufio.NewWriter(w)
-	r := &textRenderer{w: bw, color: opts.Color}
+	r := &textRenderer{w: bw, color: opts.Color, summary: opts.Summary}
 	r.render(p)
 	return bw.Flush()
 }
 
 type textRenderer struct {
-	w     *bufio.Writer
-	color bool
+	w       *bufio.Writer
+	color   bool
+	summary bool
 }
 
 func (r *textRenderer) paint(code, s string) string {
@@ -97,6 +101,9 @@ func (r *textRenderer) render(p *Plan) {
 		mode = clean(p.Mode.Before) + " → " + clean(p.Mode.After)
 	}
 	r.line("Tenant %s, mode %s, planned at %s.", clean(p.Parent.Name), mode, p.GeneratedAt.UTC().Format("2006-01-02 15:04:05 UTC"))
+	if n := narrowNote(p); n != "" {
+		r.line("%s", n)
+	}
 
 	present := map[Action]bool{}
 	for _, c := range p.ConfigChanges {
@@ -105,7 +112,7 @@ func (r *textRenderer) render(p *Plan) {
 	for _, m := range p.Members {
 		present[m.Action] = true
 	}
-	if len(present) > 0 {
+	if !r.summary && len(present) > 0 {
 		var parts []string
 		for _, l := range legendText {
 			if present[l.action] {
@@ -116,7 +123,7 @@ func (r *textRenderer) render(p *Plan) {
 		r.line("Legend: %s", strings.Join(parts, ", "))
 	}
 
-	if len(p.ConfigChanges) > 0 {
+	if !r.summary && len(p.ConfigChanges) > 0 {
 		r.line("")
 		r.line("Configuration changes:")
 		for _, g := range groupBy(p.ConfigChanges, func(c ConfigChange) string { return c.Org }) {
@@ -139,7 +146,7 @@ func (r *textRenderer) render(p *Plan) {
 		}
 	}
 
-	if len(p.Members) > 0 {
+	if !r.summary && len(p.Members) > 0 {
 		r.line("")
 		r.line("Member changes:")
 		for _, g := range groupBy(p.Members, func(m MemberChange) string { return m.Org }) {
@@ -155,6 +162,10 @@ func (r *textRenderer) render(p *Plan) {
 			}
 			r.table("    ", acts, rows)
 		}
+	}
+
+	if r.summary {
+		r.orgCounts(p)
 	}
 
 	if len(p.Findings) > 0 {
@@ -175,7 +186,7 @@ func (r *textRenderer) render(p *Plan) {
 		}
 	}
 
-	if len(p.Readiness) > 0 {
+	if !r.summary && len(p.Readiness) > 0 {
 		r.line("")
 		if p.Mode.After == "full" {
 			r.line("Full enablement (mode full after this plan):")
@@ -206,7 +217,7 @@ func (r *textRenderer) render(p *Plan) {
 		}
 	}
 
-	if len(p.Seats) > 0 {
+	if !r.summary && len(p.Seats) > 0 {
 		r.line("")
 		r.line("Seats:")
 		rows := [][]string{{"org", "tier", "purchased", "now", "after", "entitled", ""}}
@@ -414,15 +425,25 @@ func configValue(c ConfigChange) string {
 // An error-level finding is named too, even when nothing is to be written:
 // "No changes to write; 1 blocking finding (exclusiveOrgs: hq,
 // regional-west)."
+//
+// A narrowed plan says so: "Plan (hq only): …", "No changes (hq only). The
+// tenant matches the spec there.", "No changes to write (hq only); …".
 func SummaryLine(p *Plan) string {
 	blocking := blockingLine(p.Blocking())
+	only := ""
+	if n := p.Narrowed(); n != "" {
+		only = " (" + n + ")"
+	}
 	if !p.HasChanges() {
-		if blocking != "" {
-			return "No changes to write; " + blocking + "."
+		switch {
+		case blocking != "":
+			return "No changes to write" + only + "; " + blocking + "."
+		case only != "":
+			return "No changes" + only + ". The tenant matches the spec there."
 		}
 		return "No changes. The tenant matches the spec."
 	}
-	s := fmt.Sprintf("Plan: %d to add, %d to change, %d to remove", p.Summary.Add, p.Summary.Change, p.Summary.Remove)
+	s := fmt.Sprintf("Plan%s: %d to add, %d to change, %d to remove", only, p.Summary.Add, p.Summary.Change, p.Summary.Remove)
 	removals := map[string]int{}
 	for _, m := range p.Members {
 		if m.Action == ActionRemove {

@@ -85,8 +85,9 @@ func runShow(env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.Stderr, "scimsync show: %v; nothing was shown\n", err)
 		return exitError
 	}
-	// The hash belongs to the file, not to the plan plan printed.
-	p.PlanHash = ""
+	// The hash and the spec's paths belong to the file, not to the plan
+	// plan printed.
+	p.PlanHash, p.SpecPaths = "", nil
 	switch opts.format {
 	case "json":
 		err = diff.RenderJSON(env.Stdout, p)
