@@ -300,7 +300,9 @@ func (sp SpecPath) Resolve(planPath string) (string, error) {
 			if _, err := os.Stat(alt); err == nil {
 				return alt, nil
 			}
-			return "", fmt.Errorf("the plan's spec %s is not there, nor at %s next to the plan", sp.Path, alt)
+			if alt != sp.Path {
+				return "", fmt.Errorf("the plan's spec %s is not there, nor at %s next to the plan", sp.Path, alt)
+			}
 		}
 	}
 	return "", fmt.Errorf("the plan's spec %s is not there", sp.Path)

@@ -87,9 +87,8 @@ func (r *textRenderer) orgCounts(p *Plan) {
 	}
 	for _, row := range rows {
 		var b strings.Builder
-		b.WriteString(" ")
 		for i, c := range row {
-			b.WriteString(" ")
+			b.WriteString("  ")
 			if i == 0 {
 				b.WriteString(pad(c, widths[i]))
 			} else {
