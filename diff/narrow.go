@@ -239,9 +239,14 @@ func (p *Plan) Narrowed() string {
 	if len(p.OrgFilter) == 0 {
 		return ""
 	}
+	return filterNames(p) + " only"
+}
+
+// filterNames lists the plan's org filter for a reader: "hq, regional-west".
+func filterNames(p *Plan) string {
 	os := make([]string, len(p.OrgFilter))
 	for i, o := range p.OrgFilter {
 		os[i] = clean(o)
 	}
-	return strings.Join(os, ", ") + " only"
+	return strings.Join(os, ", ")
 }

@@ -381,3 +381,54 @@ func TestSpecPaths(t *testing.T) {
 		t.Errorf("nowhere: err = %v, want one naming %s", err, abs)
 	}
 }
+
+// --summary keeps the header, the counts per org, the findings and the
+// summary line, in text and Markdown, and nothing else.
+func TestRenderSummary(t *testing.T) {
+	s := loadSpec(t, "narrow", narrowSpec)
+	p, err := Compute(s, narrowTenant(), scenarioNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text, md strings.Builder
+	if err := RenderText(&text, p, TextOptions{Summary: true}); err != nil {
+		t.Fatal(err)
+	}
+	want := `Tenant example-agency, mode full, planned at 2026-03-15 12:00:00 UTC.
+
+Changes per org:
+  org   config  add  change  remove  link  flagged
+  east       1    0       0       0     0        0
+  hq         1    0       0       2     0        0
+  west       1    0       0       2     0        0
+
+Findings:
+  ! error: 4 removals exceed policy.maxRemovals (3)
+  ! error: east: 2 users entitled to standard seats, 1 purchased
+
+Plan: 0 to add, 0 to change, 4 to remove (hq 2, west 2); 3 configuration changes (east, hq, west); 2 blocking findings (maxRemovals; seats: east).
+`
+	if d := cmp.Diff(want, text.String()); d != "" {
+		t.Errorf("text (-want +got):\n%s", d)
+	}
+	if err := RenderMarkdownWith(&md, p, MarkdownOptions{Summary: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, gone := range []string{"#### Removals", "#### Configuration changes", "#### Member changes", "#### Full enablement", "#### Seats"} {
+		if strings.Contains(md.String(), gone) {
+			t.Errorf("summary Markdown holds %q", gone)
+		}
+	}
+	for _, kept := range []string{"**Plan\\: 0 to add", "| hq | 1 | 0 | 0 | 2 | 0 | 0 |", "#### Findings"} {
+		if !strings.Contains(md.String(), kept) {
+			t.Errorf("summary Markdown lacks %q:\n%s", kept, md.String())
+		}
+	}
+	var full strings.Builder
+	if err := RenderMarkdown(&full, p); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(full.String(), "#### Removals") {
+		t.Errorf("the full Markdown lost its removals")
+	}
+}

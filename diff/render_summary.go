@@ -56,11 +56,7 @@ func narrowNote(p *Plan) string {
 	if len(p.OrgFilter) == 0 {
 		return ""
 	}
-	os := make([]string, len(p.OrgFilter))
-	for i, o := range p.OrgFilter {
-		os[i] = clean(o)
-	}
-	return "Narrowed to " + strings.Join(os, ", ") + ": the other child orgs are left out, and nothing of theirs is shown or written."
+	return "Narrowed to " + filterNames(p) + ": the other child orgs are left out, and nothing of theirs is shown or written."
 }
 
 // orgCounts writes the changes counted per org, the parent's row marked.
