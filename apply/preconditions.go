@@ -44,7 +44,8 @@ func (r *run) preconditions(t *tenant.Tenant, js journalState) (versions map[str
 // hash only refuses an edited file sooner: a file edited and re-hashed is
 // caught here.
 func (r *run) recompute(t *tenant.Tenant) Refusal {
-	q, err := diff.Compute(r.opts.Spec, t, r.p.GeneratedAt)
+	// A narrowed plan is recomputed narrowed the same way.
+	q, err := diff.ComputeWith(r.opts.Spec, t, r.p.GeneratedAt, diff.Options{Orgs: r.p.OrgFilter})
 	if err != nil {
 		return &ForgedPlanError{Differ: []string{"the spec no longer plans against this tenant: " + err.Error()}}
 	}

@@ -40,14 +40,7 @@ import (
 // prediction is exactly what the server holds once the writes are applied.
 // The readiness report plays the same writes with the mode set to full.
 func Compute(s *spec.Spec, t *tenant.Tenant, now time.Time) (*Plan, error) {
-	if s == nil || t == nil {
-		return nil, fmt.Errorf("computing plan: nil spec or tenant")
-	}
-	pl := newPlanner(s, t, now)
-	if err := pl.match(); err != nil {
-		return nil, err
-	}
-	return pl.plan(), nil
+	return ComputeWith(s, t, now, Options{})
 }
 
 // desiredMode is the spec's mode, jit when unset.

@@ -69,6 +69,14 @@ type Plan struct {
 	// organization, parent first. apply orders and executes them as they
 	// are; it never recomputes them.
 	Writes []Write `json:"writes"`
+	// OrgFilter is set when the plan is narrowed to these child orgs (plan
+	// --org; see ComputeWith): lower-cased, sorted. Everything the plan
+	// shows, predicts and writes is restricted to them; its fingerprint still
+	// covers the whole tenant.
+	OrgFilter []string `json:"org_filter,omitempty"`
+	// SpecPaths are set in a saved plan file only: where its spec was read
+	// from, so that apply PLAN finds it without -f (see SpecPathsFor).
+	SpecPaths []SpecPath `json:"spec_paths,omitempty"`
 	// PlanHash is set in a saved plan file only: the sha256 (hex) of the
 	// canonical plan content without this field. See WritePlanFile.
 	PlanHash string `json:"plan_hash,omitempty"`
@@ -226,4 +234,14 @@ type Write struct {
 	Parent  bool           `json:"parent,omitempty"`
 	Version string         `json:"version"`
 	Ops     []scim.PatchOp `json:"ops"`
+}
+
+// SpecPath is one path a saved plan's spec was read from (a file or a
+// directory of *.yaml files): Path absolute and cleaned; FromPlan the same
+// path relative to the plan file's directory, when there is one, so that a
+// plan and its spec moved together (another checkout of the repository)
+// still find each other.
+type SpecPath struct {
+	Path     string `json:"path"`
+	FromPlan string `json:"from_plan,omitempty"`
 }

@@ -25,13 +25,20 @@ var (
 	// ErrPlanFormat: the file's format_version is missing or not
 	// FormatVersion.
 	ErrPlanFormat = errors.New("unsupported plan format")
+	// ErrOverwrite: WritePlanFile's path holds a file that is not a saved
+	// plan; it is left as it is.
+	ErrOverwrite = errors.New("the file exists and is not a saved plan, so it was not overwritten; choose another path, or remove the file first")
 )
 
 // WritePlanFile writes p to path as a saved plan: the plan's JSON with
 // plan_hash set to PlanHash's value, indented, written to a temporary file in
 // the same directory and renamed into place, mode 0600 (a plan holds emails).
-// p itself is not modified.
+// p itself is not modified. It never replaces a file that is not a saved
+// plan (ErrOverwrite, see CheckOverwrite).
 func WritePlanFile(path string, p *Plan) error {
+	if err := CheckOverwrite(path); err != nil {
+		return err
+	}
 	data, err := MarshalPlanFile(p)
 	if err != nil {
 		return fmt.Errorf("writing plan %s: %w", path, err)
@@ -204,4 +211,99 @@ func canonicalHash(v any) (string, error) {
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:]), nil
+}
+
+// planPeek is how much of each end of an existing file CheckOverwrite reads.
+const planPeek = 4096
+
+// CheckOverwrite returns nil when path does not exist or holds a saved plan
+// as WritePlanFile writes one (a JSON object opening with its
+// format_version and closing with its plan_hash; the hash itself is not
+// checked, so a tampered plan may be replaced), and an error wrapping
+// ErrOverwrite otherwise: a directory, a spec, any other file. Only the two
+// ends of the file are read.
+func CheckOverwrite(path string) error {
+	fi, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("writing plan %s: %w", path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("writing plan %s: %w", path, ErrOverwrite)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("writing plan %s: %w", path, err)
+	}
+	defer f.Close()
+	head := make([]byte, planPeek)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("writing plan %s: %w", path, err)
+	}
+	head = head[:n]
+	tail := head
+	if size := fi.Size(); size > planPeek {
+		tail = make([]byte, planPeek)
+		if _, err := f.ReadAt(tail, size-planPeek); err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("writing plan %s: %w", path, err)
+		}
+	}
+	h := bytes.TrimSpace(head)
+	if !bytes.HasPrefix(h, []byte("{")) || !bytes.Contains(h, []byte(`"format_version":`)) ||
+		!bytes.HasSuffix(bytes.TrimSpace(tail), []byte("}")) || !bytes.Contains(tail, []byte(`"plan_hash":`)) {
+		return fmt.Errorf("writing plan %s: %w", path, ErrOverwrite)
+	}
+	return nil
+}
+
+// SpecPathsFor returns the SpecPaths a plan saved at planPath records for
+// the spec paths specs as given on the command line: each absolute and
+// cleaned, and relative to the plan's directory. It returns nil when a spec
+// came from stdin ("-"): no path names it.
+func SpecPathsFor(planPath string, specs []string) ([]SpecPath, error) {
+	dir, err := filepath.Abs(filepath.Dir(planPath))
+	if err != nil {
+		return nil, fmt.Errorf("recording the spec's path: %w", err)
+	}
+	var out []SpecPath
+	for _, s := range specs {
+		if s == "-" {
+			return nil, nil
+		}
+		abs, err := filepath.Abs(s)
+		if err != nil {
+			return nil, fmt.Errorf("recording the spec's path: %w", err)
+		}
+		sp := SpecPath{Path: abs}
+		if rel, err := filepath.Rel(dir, abs); err == nil {
+			sp.FromPlan = filepath.ToSlash(rel)
+		}
+		out = append(out, sp)
+	}
+	return out, nil
+}
+
+// Resolve returns where the spec path sp is found for a plan read from
+// planPath: Path when it exists, else FromPlan joined to the plan's
+// directory when that exists, else an error naming both.
+func (sp SpecPath) Resolve(planPath string) (string, error) {
+	if _, err := os.Stat(sp.Path); err == nil {
+		return sp.Path, nil
+	}
+	if sp.FromPlan != "" {
+		dir, err := filepath.Abs(filepath.Dir(planPath))
+		if err == nil {
+			alt := filepath.Join(dir, filepath.FromSlash(sp.FromPlan))
+			if _, err := os.Stat(alt); err == nil {
+				return alt, nil
+			}
+			if alt != sp.Path {
+				return "", fmt.Errorf("the plan's spec %s is not there, nor at %s next to the plan", sp.Path, alt)
+			}
+		}
+	}
+	return "", fmt.Errorf("the plan's spec %s is not there", sp.Path)
 }

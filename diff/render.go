@@ -37,3 +37,12 @@ var planSections = []section{
 	sectionSeats,
 	sectionSummary,
 }
+
+// summarySections are the sections plan --summary keeps: the header, the
+// counts per org, the findings and the summary line.
+var summarySections = map[section]bool{
+	sectionHeader:   true,
+	sectionCounts:   true,
+	sectionFindings: true,
+	sectionSummary:  true,
+}

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"io"
-	"maps"
 	"slices"
 	"strings"
 )
@@ -25,9 +24,21 @@ var markdownCaps = []int{1000, 300, 100, 30, 10, 3, 0}
 // Strings from the server are escaped: they cannot inject Markdown, HTML or
 // mentions.
 func RenderMarkdown(w io.Writer, p *Plan) error {
+	return RenderMarkdownWith(w, p, MarkdownOptions{})
+}
+
+// MarkdownOptions tune RenderMarkdownWith.
+type MarkdownOptions struct {
+	// Summary writes only the summary line, the per-org table and the
+	// findings (plan --summary).
+	Summary bool
+}
+
+// RenderMarkdownWith is RenderMarkdown with options.
+func RenderMarkdownWith(w io.Writer, p *Plan, opts MarkdownOptions) error {
 	var out string
 	for _, limit := range markdownCaps {
-		out = markdown(p, limit)
+		out = markdown(p, limit, opts)
 		if len(out) <= MaxMarkdownSize {
 			break
 		}
@@ -46,7 +57,17 @@ func RenderMarkdown(w io.Writer, p *Plan) error {
 type mdWriter struct {
 	b      strings.Builder
 	limit  int
-	counts map[string]*changeCounts // orgCounts of the plan
+	counts []*orgCounts // countsByOrg of the plan
+}
+
+// countsOf returns org's counts.
+func (m *mdWriter) countsOf(org string) *orgCounts {
+	for _, c := range m.counts {
+		if c.org == org {
+			return c
+		}
+	}
+	return &orgCounts{org: org}
 }
 
 func (m *mdWriter) line(format string, args ...any) {
@@ -85,9 +106,12 @@ func (m *mdWriter) details(summary string, body func()) {
 	m.line("</details>")
 }
 
-func markdown(p *Plan, limit int) string {
-	m := &mdWriter{limit: limit, counts: orgCounts(p)}
+func markdown(p *Plan, limit int, opts MarkdownOptions) string {
+	m := &mdWriter{limit: limit, counts: countsByOrg(p)}
 	for _, sec := range planSections {
+		if opts.Summary && !summarySections[sec] {
+			continue
+		}
 		if write := mdSections[sec]; write != nil {
 			write(m, p)
 		}
@@ -108,41 +132,6 @@ var mdSections = map[section]func(*mdWriter, *Plan){
 	sectionSeats:     (*mdWriter).seats,
 }
 
-// changeCounts are one org's changes by kind.
-type changeCounts struct{ add, change, remove, link, flag, config int }
-
-// orgCounts counts each org's changes, the orgs sorted.
-func orgCounts(p *Plan) map[string]*changeCounts {
-	per := map[string]*changeCounts{}
-	get := func(org string) *changeCounts {
-		c := per[org]
-		if c == nil {
-			c = &changeCounts{}
-			per[org] = c
-		}
-		return c
-	}
-	for _, c := range p.ConfigChanges {
-		get(c.Org).config++
-	}
-	for _, mc := range p.Members {
-		c := get(mc.Org)
-		switch mc.Action {
-		case ActionAdd:
-			c.add++
-		case ActionChange:
-			c.change++
-		case ActionRemove:
-			c.remove++
-		case ActionLink:
-			c.link++
-		case ActionFlag:
-			c.flag++
-		}
-	}
-	return per
-}
-
 // header: the title, the summary line (a reviewer reads it first), the
 // mode and the plan's instant.
 func (m *mdWriter) header(p *Plan) {
@@ -155,6 +144,10 @@ func (m *mdWriter) header(p *Plan) {
 		mode = "`" + mdCode(p.Mode.Before) + "` → `" + mdCode(p.Mode.After) + "`"
 	}
 	m.line("Mode: %s. Planned at %s.", mode, p.GeneratedAt.UTC().Format("2006-01-02 15:04:05 UTC"))
+	if n := narrowNote(p); n != "" {
+		m.line("")
+		m.line("%s", mdEscape(n))
+	}
 }
 
 // countsTable: one row per org with something to report.
@@ -165,9 +158,8 @@ func (m *mdWriter) countsTable(*Plan) {
 	m.line("")
 	m.line("| org | config | add | change | remove | link | flagged |")
 	m.line("|---|---:|---:|---:|---:|---:|---:|")
-	for _, o := range slices.Sorted(maps.Keys(m.counts)) {
-		c := m.counts[o]
-		m.line("| %s | %d | %d | %d | %d | %d | %d |", mdEscape(o), c.config, c.add, c.change, c.remove, c.link, c.flag)
+	for _, c := range m.counts {
+		m.line("| %s | %d | %d | %d | %d | %d | %d |", mdEscape(c.org), c.config, c.add, c.change, c.remove, c.link, c.flag)
 	}
 }
 
@@ -247,7 +239,7 @@ func (m *mdWriter) memberChanges(p *Plan) {
 		slices.SortStableFunc(g, func(a, b MemberChange) int {
 			return cmp.Or(cmp.Compare(actionRank(a.Action), actionRank(b.Action)), cmp.Compare(a.Email, b.Email))
 		})
-		c := m.counts[g[0].Org]
+		c := m.countsOf(g[0].Org)
 		summary := fmt.Sprintf("%s: %d to add, %d to change, %d to remove", htmlEscape(g[0].Org), c.add, c.change, c.remove)
 		m.details(summary, func() {
 			m.line("| | email | before | after | note |")

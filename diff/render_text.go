@@ -19,6 +19,9 @@ type TextOptions struct {
 	// Color adds ANSI colours. The CLI sets it only when stdout is a
 	// terminal and NO_COLOR is unset; never set it for files.
 	Color bool
+	// Summary writes only the header, the changes counted per org, the
+	// findings and the summary line (plan --summary).
+	Summary bool
 }
 
 // Symbols of the text and Markdown forms, by member action.
@@ -65,14 +68,15 @@ var colors = map[Action]string{
 // server are printed with control characters escaped.
 func RenderText(w io.Writer, p *Plan, opts TextOptions) error {
 	bw := bufio.NewWriter(w)
-	r := &textRenderer{w: bw, color: opts.Color}
+	r := &textRenderer{w: bw, color: opts.Color, summary: opts.Summary}
 	r.render(p)
 	return bw.Flush()
 }
 
 type textRenderer struct {
-	w     *bufio.Writer
-	color bool
+	w       *bufio.Writer
+	color   bool
+	summary bool // plan --summary: summarySections only
 }
 
 func (r *textRenderer) paint(code, s string) string {
@@ -93,6 +97,9 @@ func (r *textRenderer) line(format string, args ...any) {
 
 func (r *textRenderer) render(p *Plan) {
 	for _, sec := range planSections {
+		if r.summary && !summarySections[sec] {
+			continue
+		}
 		if write := textSections[sec]; write != nil {
 			write(r, p)
 		}
@@ -103,12 +110,13 @@ func (r *textRenderer) render(p *Plan) {
 // with nothing to show writes nothing.
 var textSections = map[section]func(*textRenderer, *Plan){
 	sectionHeader:    (*textRenderer).header,
+	sectionCounts:    (*textRenderer).counts,
 	sectionFindings:  (*textRenderer).findings,
 	sectionConfig:    (*textRenderer).configChanges,
 	sectionMembers:   (*textRenderer).memberChanges,
 	sectionReadiness: (*textRenderer).readiness,
 	sectionSeats:     (*textRenderer).seats,
-	sectionSummary:   (*textRenderer).summary,
+	sectionSummary:   (*textRenderer).summaryLine,
 }
 
 // header: the tenant, its mode and the plan's instant, then the legend of
@@ -119,6 +127,12 @@ func (r *textRenderer) header(p *Plan) {
 		mode = clean(p.Mode.Before) + " → " + clean(p.Mode.After)
 	}
 	r.line("Tenant %s, mode %s, planned at %s.", clean(p.Parent.Name), mode, p.GeneratedAt.UTC().Format("2006-01-02 15:04:05 UTC"))
+	if n := narrowNote(p); n != "" {
+		r.line("%s", n)
+	}
+	if r.summary {
+		return // no legend: no change is listed
+	}
 
 	present := map[Action]bool{}
 	for _, c := range p.ConfigChanges {
@@ -136,6 +150,14 @@ func (r *textRenderer) header(p *Plan) {
 		}
 		r.line("")
 		r.line("Legend: %s", strings.Join(parts, ", "))
+	}
+}
+
+// counts: the changes counted per org, in --summary only (the full text
+// lists the changes themselves).
+func (r *textRenderer) counts(p *Plan) {
+	if r.summary {
+		r.orgCounts(p)
 	}
 }
 
@@ -282,7 +304,7 @@ func (r *textRenderer) seats(p *Plan) {
 }
 
 // summary: the last line, the one that says what matters most.
-func (r *textRenderer) summary(p *Plan) {
+func (r *textRenderer) summaryLine(p *Plan) {
 	r.line("")
 	line := SummaryLine(p)
 	if r.color {
@@ -454,15 +476,25 @@ func configValue(c ConfigChange) string {
 // An error-level finding is named too, even when nothing is to be written:
 // "No changes to write; 1 blocking finding (exclusiveOrgs: hq,
 // regional-west)."
+//
+// A narrowed plan says so: "Plan (hq only): …", "No changes (hq only). The
+// tenant matches the spec there.", "No changes to write (hq only); …".
 func SummaryLine(p *Plan) string {
 	blocking := blockingLine(p.Blocking())
+	only := ""
+	if n := p.Narrowed(); n != "" {
+		only = " (" + n + ")"
+	}
 	if !p.HasChanges() {
-		if blocking != "" {
-			return "No changes to write; " + blocking + "."
+		switch {
+		case blocking != "":
+			return "No changes to write" + only + "; " + blocking + "."
+		case only != "":
+			return "No changes" + only + ". The tenant matches the spec there."
 		}
 		return "No changes. The tenant matches the spec."
 	}
-	s := fmt.Sprintf("Plan: %d to add, %d to change, %d to remove", p.Summary.Add, p.Summary.Change, p.Summary.Remove)
+	s := fmt.Sprintf("Plan%s: %d to add, %d to change, %d to remove", only, p.Summary.Add, p.Summary.Change, p.Summary.Remove)
 	removals := map[string]int{}
 	for _, m := range p.Members {
 		if m.Action == ActionRemove {

@@ -39,8 +39,12 @@ scimsync plan -o), apply exactly that plan; without it, compute a plan, print
 it and apply it. Either way apply asks for confirmation first: on a terminal
 it prompts, and only 'yes' is accepted; without a terminal it needs --yes.
 
-The spec (-f) is needed with PLAN too: it names the target and holds the
-policy, and its hash must still be the one the plan was computed from.
+The spec names the target and holds the policy, and its hash must still be
+the one the plan was computed from. With PLAN and no -f, apply reads the
+spec the plan recorded when it was saved (its absolute path, or the same
+path relative to the plan when the two moved together), from any
+directory; -f overrides it. A narrowed plan (plan --org) writes only its
+orgs.
 
 Before the first write apply re-reads the tenant and refuses, writing
 nothing, when:
@@ -105,8 +109,11 @@ Exit codes:
 
 // applyOptions are the parsed flags of apply.
 type applyOptions struct {
-	planFile         string
-	files            []string
+	planFile string
+	files    []string
+	// specGiven is set when -f was given; otherwise a saved plan's
+	// recorded spec paths are used.
+	specGiven        bool
 	yes              bool
 	allowRemovals    *int
 	allowEmptyGroups bool
@@ -159,6 +166,7 @@ func parseApplyArgs(fs *flag.FlagSet, args []string) (applyOptions, error) {
 	if opts.files, err = checkSpecFiles(fs, files, ""); err != nil {
 		return opts, err
 	}
+	opts.specGiven = len(files) > 0
 	if flagSet(fs, "journal") && opts.journal == "" {
 		return opts, errors.New("flag --journal: empty path")
 	}
@@ -191,13 +199,6 @@ func runApply(env *cmdEnv, args []string) int {
 		return exitError
 	}
 
-	s, ok := loadSpecFor(env, "apply", opts.files, "nothing was read or written")
-	if !ok {
-		return exitError
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-
 	var (
 		p   *diff.Plan
 		err error
@@ -207,7 +208,21 @@ func runApply(env *cmdEnv, args []string) int {
 			fmt.Fprintf(env.Stderr, "scimsync apply: %v\n", err)
 			return exitError
 		}
-	} else {
+		if !opts.specGiven && len(p.SpecPaths) > 0 {
+			if opts.files, err = recordedSpec(p, opts.planFile); err != nil {
+				fmt.Fprintf(env.Stderr, "scimsync apply: %v; pass the spec with -f. Nothing was read or written.\n", err)
+				return exitError
+			}
+		}
+	}
+	s, ok := loadSpecFor(env, "apply", opts.files, "nothing was read or written")
+	if !ok {
+		return exitError
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	if opts.planFile == "" {
 		warn := func(w string) { fmt.Fprintf(env.Stderr, "scimsync apply: warning: %s\n", w) }
 		opts.warned = true
 		if p, _, err = readAndPlan(ctx, env, s, planReadOptions{insecure: opts.insecure, progress: env.IsTTY(env.Stderr), warn: warn}); err != nil {
@@ -239,6 +254,20 @@ func runApply(env *cmdEnv, args []string) int {
 
 	rep, err := applyPlan(ctx, env, s, p, opts)
 	return reportApply(env, rep, err, opts.planFile != "")
+}
+
+// recordedSpec returns the spec paths saved plan p (read from planFile)
+// recorded, each where it is found now.
+func recordedSpec(p *diff.Plan, planFile string) ([]string, error) {
+	var files []string
+	for _, sp := range p.SpecPaths {
+		f, err := sp.Resolve(planFile)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, f)
+	}
+	return files, nil
 }
 
 // applyPlan opens the spec's target and runs apply.Run on p, confirmed: the

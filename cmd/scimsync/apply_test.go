@@ -60,7 +60,9 @@ func TestParseApplyArgs(t *testing.T) {
 	}{
 		{"plan and spec", nil, def, ""},
 		{"plan file before flags", []string{"p.json", "--yes", "-f", "s.yaml"},
-			with(func(o *applyOptions) { o.planFile, o.yes, o.files = "p.json", true, []string{"s.yaml"} }), ""},
+			with(func(o *applyOptions) {
+				o.planFile, o.yes, o.files, o.specGiven = "p.json", true, []string{"s.yaml"}, true
+			}), ""},
 		{"plan file after flags", []string{"--yes", "p.json"},
 			with(func(o *applyOptions) { o.planFile, o.yes = "p.json", true }), ""},
 		{"allowances", []string{"--allow-removals=4", "--allow-empty-groups", "p.json"},

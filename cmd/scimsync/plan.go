@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/scimsync/scimsync/diff"
@@ -24,7 +28,8 @@ func init() {
 }
 
 const planUsage = `Usage: scimsync plan [-f PATH]... [-o FILE] [--format text|json|markdown]
-                     [--detailed-exitcode] [--insecure-skip-tls-verify]
+                     [--org NAME]... [--summary] [--detailed-exitcode]
+                     [--insecure-skip-tls-verify]
 
 Read the tenant the spec targets (a SCIM server, or the snapshot file named
 by target.file) and show what applying the spec would change: configuration
@@ -37,9 +42,18 @@ Flags:
                               for stdin; repeat to merge several (default
                               scimsync.yaml)
   -o FILE                     also save the plan to FILE for scimsync apply:
-                              the JSON form plus the spec's hash and a hash
-                              of its own content, so a modified file is
-                              refused
+                              the JSON form plus the spec's hash, the spec's
+                              path and a hash of its own content, so a
+                              modified file is refused; a FILE that exists
+                              and is not a saved plan is never overwritten
+  --org NAME                  narrow the plan to this child org: only its
+                              changes are shown, saved and applied; repeat
+                              for several. Refused when the plan changes the
+                              parent organization (mode, loginDomains,
+                              seatTiers)
+  --summary                   show only the changes counted per org, the
+                              findings and the summary line (text and
+                              markdown; not with --format json)
   --format text|json|markdown output format (default text): text for people,
                               json for scripts (format_version "1"), markdown
                               for a pull-request comment
@@ -68,17 +82,21 @@ type planOptions struct {
 	files    []string
 	out      string
 	format   string
+	orgs     []string
+	summary  bool
 	detailed bool
 	insecure bool
 }
 
 // parsePlanArgs parses plan's command line into options.
 func parsePlanArgs(fs *flag.FlagSet, args []string) (planOptions, error) {
-	var files stringList
+	var files, orgs stringList
 	opts := planOptions{}
 	fs.Var(&files, "f", "spec file, directory or - for stdin (repeatable)")
 	fs.StringVar(&opts.out, "o", "", "save the plan to this file")
 	fs.StringVar(&opts.format, "format", "text", "output format: text, json or markdown")
+	fs.Var(&orgs, "org", "narrow the plan to this child org (repeatable)")
+	fs.BoolVar(&opts.summary, "summary", false, "show only per-org counts, findings and the summary line")
 	fs.BoolVar(&opts.detailed, "detailed-exitcode", false, "accepted; exit codes are always detailed")
 	fs.BoolVar(&opts.insecure, "insecure-skip-tls-verify", false, "do not verify the server's TLS certificate")
 	if err := fs.Parse(args); err != nil {
@@ -95,6 +113,15 @@ func parsePlanArgs(fs *flag.FlagSet, args []string) (planOptions, error) {
 	}
 	if opts.out == "" && flagSet(fs, "o") {
 		return opts, fmt.Errorf("flag -o: empty path")
+	}
+	for _, o := range orgs {
+		if strings.TrimSpace(o) == "" {
+			return opts, fmt.Errorf("flag --org: empty name")
+		}
+	}
+	opts.orgs = orgs
+	if opts.summary && opts.format == "json" {
+		return opts, fmt.Errorf("flag --summary: not with --format json, whose members list is the contract scripts read; select the fields instead, e.g. jq '{summary, findings}'")
 	}
 	return opts, nil
 }
@@ -121,18 +148,31 @@ func runPlan(env *cmdEnv, args []string) int {
 		return exitError
 	}
 
+	// A path plan -o must not overwrite is refused before the tenant is
+	// read; WritePlanFile checks again.
+	if opts.out != "" {
+		if err := diff.CheckOverwrite(opts.out); err != nil {
+			env.recordError(cliError{Kind: errKindIO, Message: err.Error(), File: opts.out})
+			fmt.Fprintf(env.Stderr, "scimsync plan: %v\n", err)
+			return exitError
+		}
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	warn := func(w string) { fmt.Fprintf(env.Stderr, "scimsync plan: warning: %s\n", w) }
-	p, _, err := readAndPlan(ctx, env, s, planReadOptions{insecure: opts.insecure, progress: env.IsTTY(env.Stderr), warn: warn})
+	p, _, err := readAndPlan(ctx, env, s, planReadOptions{insecure: opts.insecure, progress: env.IsTTY(env.Stderr), warn: warn, orgs: opts.orgs})
 	if err != nil {
-		recordReadError(env, s, err)
-		fmt.Fprintf(env.Stderr, "scimsync plan: %v\n", err)
-		return exitError
+		return planError(env, s, err)
 	}
 
 	if opts.out != "" {
-		if err := diff.WritePlanFile(opts.out, p); err != nil {
+		saved := *p
+		if saved.SpecPaths, err = diff.SpecPathsFor(opts.out, opts.files); err == nil {
+			err = diff.WritePlanFile(opts.out, &saved)
+		}
+		if err != nil {
+			env.recordError(cliError{Kind: errKindIO, Message: err.Error(), File: opts.out})
 			fmt.Fprintf(env.Stderr, "scimsync plan: %v\n", err)
 			return exitError
 		}
@@ -141,19 +181,67 @@ func runPlan(env *cmdEnv, args []string) int {
 	case "json":
 		err = diff.RenderJSON(env.Stdout, p)
 	case "markdown":
-		err = diff.RenderMarkdown(env.Stdout, p)
+		err = diff.RenderMarkdownWith(env.Stdout, p, diff.MarkdownOptions{Summary: opts.summary})
 	default:
 		color := useColor(env, env.Stdout)
-		err = diff.RenderText(env.Stdout, p, diff.TextOptions{Color: color})
+		err = diff.RenderText(env.Stdout, p, diff.TextOptions{Color: color, Summary: opts.summary})
 	}
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "scimsync plan: %v\n", err)
 		return exitError
 	}
 	if opts.out != "" {
-		fmt.Fprintf(env.Stderr, "Saved the plan to %s. Apply exactly this plan with: scimsync apply %s\n", opts.out, opts.out)
+		fmt.Fprintf(env.Stderr, "Saved the plan to %s. Apply exactly this plan with: %s\n", opts.out, applyHint(opts.out, opts.files))
 	}
 	return verdictExit(p.Verdict())
+}
+
+// planError reports a plan that could not be computed: a narrowing that
+// cannot be done (--org), or a tenant that could not be read or does not
+// match the spec.
+func planError(env *cmdEnv, s *spec.Spec, err error) int {
+	var unknown *diff.UnknownOrgError
+	var parent *diff.ParentChangeError
+	switch {
+	case errors.As(err, &unknown):
+		env.recordError(cliError{Kind: errKindUsage, Message: "flag --org: " + err.Error()})
+		fmt.Fprintf(env.Stderr, "scimsync plan: flag --org: %v\n", err)
+	case errors.As(err, &parent):
+		env.recordError(cliError{Kind: errKindUsage, Message: "flag --org: " + err.Error()})
+		fmt.Fprintf(env.Stderr, "scimsync plan: flag --org: %v\n", err)
+		fmt.Fprintln(env.Stderr, "A change of the parent organization applies to every child org at once, so it cannot be narrowed to some of them.")
+		fmt.Fprintln(env.Stderr, "Run scimsync plan without --org to review (and apply) the whole plan, the parent change included.")
+	default:
+		recordReadError(env, s, err)
+		fmt.Fprintf(env.Stderr, "scimsync plan: %v\n", err)
+	}
+	return exitError
+}
+
+// applyHint is the command that applies the plan saved at out, from any
+// directory: the plan's absolute path, and -f only when the spec came from
+// stdin (the plan then records no spec path).
+func applyHint(out string, files []string) string {
+	path := out
+	if abs, err := filepath.Abs(out); err == nil {
+		path = abs
+	}
+	hint := "scimsync apply " + shellQuote(path)
+	if slices.Contains(files, "-") {
+		hint += " -f SPEC"
+	}
+	return hint
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but
+// letters, digits and ./_-+:@%,= characters.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("./_-+:@%,=", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // planReadOptions tune readAndPlan.
@@ -165,6 +253,8 @@ type planReadOptions struct {
 	// warn receives the target's warnings (a token file others can read,
 	// TLS verification off); they are printed on stderr when nil.
 	warn func(string)
+	// orgs narrows the plan to these child orgs (plan --org).
+	orgs []string
 }
 
 // readAndPlan opens the target of a loaded, valid spec, reads the tenant
@@ -186,7 +276,7 @@ func readAndPlan(ctx context.Context, env *cmdEnv, s *spec.Spec, opts planReadOp
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading the tenant: %w", targetError(s, err))
 	}
-	p, err := diff.Compute(s, t, env.Now())
+	p, err := diff.ComputeWith(s, t, env.Now(), diff.Options{Orgs: opts.orgs})
 	if err != nil {
 		return nil, nil, err
 	}

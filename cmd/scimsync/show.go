@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 
 	"github.com/scimsync/scimsync/diff"
 )
@@ -81,12 +83,18 @@ func runShow(env *cmdEnv, args []string) int {
 	}
 	p, err := diff.ReadPlanFile(opts.plan)
 	if err != nil {
-		env.recordError(cliError{Kind: errKindPlan, Message: err.Error(), File: opts.plan})
+		kind := errKindPlan
+		var pathErr *fs.PathError
+		if errors.As(err, &pathErr) {
+			kind = errKindIO // missing or unreadable, not a bad plan
+		}
+		env.recordError(cliError{Kind: kind, Message: err.Error(), File: opts.plan})
 		fmt.Fprintf(env.Stderr, "scimsync show: %v; nothing was shown\n", err)
 		return exitError
 	}
-	// The hash belongs to the file, not to the plan plan printed.
-	p.PlanHash = ""
+	// The hash and the spec's paths belong to the file, not to the plan
+	// plan printed.
+	p.PlanHash, p.SpecPaths = "", nil
 	switch opts.format {
 	case "json":
 		err = diff.RenderJSON(env.Stdout, p)
