@@ -8,7 +8,8 @@ import (
 
 // Differences names the parts of plan a that differ from plan b, comparing
 // everything a plan decides: fingerprint, mode, summary, changes, readiness,
-// seats, findings, group sizes, predictions, the groups read and the writes.
+// seats, findings, group sizes, predictions, the groups read, the writes and
+// their steps.
 // Bookkeeping that does not follow from the spec and the tenant (PlanHash,
 // SpecPaths) is not compared. apply computes the plan again from the spec
 // and the tenant it re-read, at the saved plan's instant, and refuses a
@@ -35,6 +36,7 @@ func Differences(a, b *Plan) ([]string, error) {
 		{"predicted", a.Predicted, b.Predicted},
 		{"read_group_ids", a.ReadGroupIDs, b.ReadGroupIDs},
 		{"writes", a.Writes, b.Writes},
+		{"steps", a.Steps, b.Steps},
 	}
 	var out []string
 	for _, p := range parts {
