@@ -193,21 +193,26 @@ func (tk *tracker) replay(desired resolve.Input, members []resolve.Member, phase
 		if i == len(phases)-1 && final != nil {
 			final(res.Members)
 		}
-		tk.follow(members, res.Outcomes)
+		tk.follow(members, res.Outcomes, i == 0)
 		members = res.Members
 	}
 	return members, res
 }
 
-// follow moves the tracks on by the outcomes of resolving members.
-func (tk *tracker) follow(members []resolve.Member, outcomes []resolve.Outcome) {
+// follow moves the tracks on by the outcomes of resolving members. In the
+// first phase members are the observed ones, each on the track its key
+// names; later, the track of members[j] is of[j].
+func (tk *tracker) follow(members []resolve.Member, outcomes []resolve.Outcome, observed bool) {
 	loc := locator{members: members}
 	next := make([]int32, 0, len(outcomes))
 	for _, oc := range outcomes {
 		var at int32
-		if oc.Before != nil {
+		switch {
+		case oc.Before != nil && observed:
+			at = tk.byKey[memberKey(oc.Before)]
+		case oc.Before != nil:
 			at = tk.of[loc.index(oc.Before)]
-		} else {
+		default:
 			at = tk.added(oc)
 		}
 		if !tk.hinted[at] {
@@ -296,8 +301,8 @@ func sameSlice[T any](a, b []T) bool {
 // locator finds the place of an outcome's Before among the members
 // resolved. Resolution returns its outcomes sorted by org and email, as the
 // members of a previous phase already are, so the place after the last one
-// found is tried first; only when that guess fails (the observed members,
-// sorted otherwise) is a map of places built, once.
+// found is tried first; only when that guess fails (in a phase whose ties
+// came out in another order) is a map of places built, once.
 type locator struct {
 	members []resolve.Member
 	next    int
