@@ -145,9 +145,9 @@ func Run(ctx context.Context, p *diff.Plan, opts Options) (*Report, error) {
 		return rep, err
 	}
 	rep.PlanHash = hash
-	steps := orderSteps(p)
+	steps := p.Steps
 	for _, s := range steps {
-		rep.Steps = append(rep.Steps, StepResult{Step: s.Num, OrgID: s.OrgID, Org: s.Org, Fields: s.fields(), Status: StatusPending})
+		rep.Steps = append(rep.Steps, StepResult{Step: s.Num, OrgID: s.OrgID, Org: s.Org, Fields: s.Fields(), Status: StatusPending})
 	}
 	r := &run{p: p, opts: opts, rep: rep, steps: steps}
 	if err := r.openAudit(); err != nil {
@@ -162,7 +162,7 @@ type run struct {
 	p     *diff.Plan
 	opts  Options
 	rep   *Report
-	steps []step
+	steps []diff.Step // the plan's, in its order
 	j     *journal
 	audit *auditLog
 }
@@ -252,48 +252,6 @@ func (r *run) run(ctx context.Context) (err error) {
 		r.rep.Result = ResultUnchanged
 	}
 	return r.end(nil)
-}
-
-// write executes the steps not skipped, in order, stopping at the first
-// failure. versions holds each organization's If-Match for its next step.
-func (r *run) write(ctx context.Context, w tenant.Writer, versions map[string]string, skip map[int]doneStep) error {
-	for i, s := range r.steps {
-		res := &r.rep.Steps[i]
-		if d, ok := skip[s.Num]; ok {
-			res.Status = StatusSkipped
-			res.IfMatch, res.Version = d.IfMatch, d.Version
-			continue
-		}
-		res.IfMatch = versions[s.OrgID]
-		if err := r.journal(JournalEntry{Event: EventStep, Step: s.Num, OrgID: s.OrgID, Org: s.Org, OpsHash: s.OpsHash, Status: StepStarted, IfMatch: res.IfMatch}); err != nil {
-			return err
-		}
-		v, err := w.PatchOrganization(ctx, s.OrgID, res.IfMatch, s.Ops)
-		if errors.Is(err, ErrNotConfirmed) {
-			res.Status = StatusDryRun
-			continue
-		}
-		if err != nil {
-			status := StepFailed
-			res.Status = StatusFailed
-			if !writeOutcomeKnown(err) {
-				res.Status, status = StatusUnknown, StepUnknown
-			}
-			res.Error = err.Error()
-			for k := i + 1; k < len(r.steps); k++ {
-				r.rep.Steps[k].Status = StatusNotRun
-			}
-			jerr := r.journal(JournalEntry{Event: EventStep, Step: s.Num, OrgID: s.OrgID, Org: s.Org, OpsHash: s.OpsHash, Status: status, IfMatch: res.IfMatch, Error: err.Error()})
-			return errors.Join(&WriteError{Step: *res, Err: err}, jerr)
-		}
-		res.Status = StatusDone
-		res.Version = v
-		versions[s.OrgID] = v
-		if err := r.journal(JournalEntry{Event: EventStep, Step: s.Num, OrgID: s.OrgID, Org: s.Org, OpsHash: s.OpsHash, Status: StepDone, IfMatch: res.IfMatch, Version: v}); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // writeOutcomeKnown reports whether a failed write certainly changed

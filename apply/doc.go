@@ -37,14 +37,16 @@
 //
 // # Order
 //
-// The plan holds one write per organization. When the mode moves towards
-// enforcement (jit → staged → full), the parent's other settings go first,
-// then the child organizations' mappings, seats and exceptions, and the
-// mode switch last. When it moves away (full → staged → jit), the parent's
-// write, mode switch included, goes first. Otherwise the parent goes
-// first. Each PATCH carries If-Match: the version the plan recorded for the
-// organization's first write, the version the previous write returned for
-// its second. A 412 stops the apply (a *WriteError matching
+// Run executes the plan's steps (diff.Plan.Steps) exactly as they are, in
+// their order: diff computes the order once (DESIGN §7), and the plan's
+// simulation replays the same steps to predict the members. When the mode
+// moves towards enforcement (jit → staged → full), the parent's other
+// settings go first, then the child organizations' mappings, seats and
+// exceptions, and the mode switch last. When it moves away (full → staged
+// → jit), the parent's write, mode switch included, goes first. Otherwise
+// the parent goes first. Each PATCH carries If-Match: the version the plan
+// recorded for the organization's first step, the version the previous
+// step returned for its second. A 412 stops the apply (a *WriteError matching
 // scim.ErrPrecondition).
 //
 // # Journal

@@ -81,7 +81,7 @@ func (r *run) staleness(t *tenant.Tenant, js journalState) (map[string]string, m
 	p := r.p
 	versions := map[string]string{}
 	for _, s := range r.steps {
-		versions[s.OrgID] = s.PlanVersion
+		versions[s.OrgID] = s.Version
 	}
 	fp := diff.FingerprintOf(t)
 	if fp.Hash == p.Fingerprint.Hash {

@@ -732,6 +732,35 @@ func TestRunRefusesAForgedPlan(t *testing.T) {
 					}
 				}
 			}
+			// The steps too, as apply executes them (issue 13): a file
+			// whose steps are not its writes is refused when read.
+			for i := range p.Steps {
+				for j, op := range p.Steps[i].Ops {
+					if op.Path == "seats" {
+						p.Steps[i].Ops[j].Value = map[string]any{"standard": 5000}
+					}
+				}
+				p.Steps[i].OpsHash = diff.OpsHash(p.Steps[i].Ops)
+			}
+		},
+		"the switch to full run first": func(p *diff.Plan) {
+			// Steps in the order of a plan that leaves full, with the mode
+			// it would come from: consistent, and not what the spec plans.
+			var mode diff.Step
+			var rest []diff.Step
+			for _, st := range p.Steps {
+				if st.Parent {
+					mode = st
+				} else {
+					rest = append(rest, st)
+				}
+			}
+			mode.Order, mode.Why = diff.OrderModeFirst, diff.OrderModeFirst.Why()
+			p.Steps = append([]diff.Step{mode}, rest...)
+			for i := range p.Steps {
+				p.Steps[i].Num = i + 1
+			}
+			p.Mode.Before = "full"
 		},
 		"a prediction changed": func(p *diff.Plan) {
 			p.Predicted[0].Members++

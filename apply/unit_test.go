@@ -196,69 +196,41 @@ func TestOperator(t *testing.T) {
 	}
 }
 
-func TestOrderSteps(t *testing.T) {
-	parent := func(ops ...string) diff.Write {
-		w := diff.Write{OrgID: "p", Org: "agency", Parent: true, Version: "pv"}
-		for _, o := range ops {
-			w.Ops = append(w.Ops, scim.PatchOp{Op: "replace", Path: o})
-		}
-		return w
-	}
-	child := func(id string) diff.Write {
-		return diff.Write{OrgID: id, Org: id, Version: id + "v", Ops: []scim.PatchOp{{Op: "replace", Path: "mappings"}}}
-	}
-	type row struct {
-		Org    string
-		Fields string
-	}
-	tests := []struct {
-		name          string
-		before, after string
-		writes        []diff.Write
-		want          []row
-	}{
-		{"to full: mappings first, mode last", "staged", "full",
-			[]diff.Write{parent("mode", "seatTiers"), child("hq"), child("west")},
-			[]row{{"agency", "seatTiers"}, {"hq", "mappings"}, {"west", "mappings"}, {"agency", "mode"}}},
-		{"jit to staged: mode last", "jit", "staged",
-			[]diff.Write{parent("mode"), child("hq")},
-			[]row{{"hq", "mappings"}, {"agency", "mode"}}},
-		{"away from full: mode first", "full", "staged",
-			[]diff.Write{parent("mode", "seatTiers"), child("hq")},
-			[]row{{"agency", "mode,seatTiers"}, {"hq", "mappings"}}},
-		{"same mode: parent first", "staged", "staged",
-			[]diff.Write{parent("seatTiers"), child("hq")},
-			[]row{{"agency", "seatTiers"}, {"hq", "mappings"}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p := &diff.Plan{Mode: diff.ModeChange{Before: tt.before, After: tt.after}, Writes: tt.writes}
-			var got []row
-			for i, s := range orderSteps(p) {
-				if s.Num != i+1 {
-					t.Errorf("step %d numbered %d", i+1, s.Num)
-				}
-				if s.Parent && s.PlanVersion != "pv" {
-					t.Errorf("parent step carries version %q", s.PlanVersion)
-				}
-				got = append(got, row{s.Org, strings.Join(s.fields(), ",")})
-			}
-			if d := cmp.Diff(tt.want, got); d != "" {
-				t.Errorf("order (-want +got):\n%s", d)
-			}
-		})
-	}
+// recordingWriter passes writes on to w and records each one.
+type recordingWriter struct {
+	w    tenant.Writer
+	sent []diff.Step
 }
 
-func TestOpsHashSurvivesTheFile(t *testing.T) {
-	typed := []scim.PatchOp{{Op: "replace", Path: "mappings", Value: []scim.Mapping{{Group: "g1", Role: "member", SeatTier: "standard"}}}}
-	generic := []scim.PatchOp{{Op: "replace", Path: "mappings", Value: []any{map[string]any{"seatTier": "standard", "role": "member", "group": "g1"}}}}
-	if opsHash(typed) != opsHash(generic) {
-		t.Error("the same operations hash differently typed and decoded")
+func (rw *recordingWriter) PatchOrganization(ctx context.Context, id, version string, ops []scim.PatchOp) (string, error) {
+	rw.sent = append(rw.sent, diff.Step{OrgID: id, Version: version, Ops: ops})
+	return rw.w.PatchOrganization(ctx, id, version, ops)
+}
+
+// TestRunExecutesThePlanSteps: apply sends exactly the plan's steps, in
+// their order, each with the plan's operations and the If-Match of the
+// organization's previous step; it orders nothing itself (issue 13).
+func TestRunExecutesThePlanSteps(t *testing.T) {
+	f := newFixture(t, baseSpec, fixtureSnapshot(t))
+	p := f.plan()
+	if len(p.Steps) != 3 {
+		t.Fatalf("fixture plan has %d steps, want 3", len(p.Steps))
 	}
-	other := []scim.PatchOp{{Op: "replace", Path: "mappings", Value: []any{map[string]any{"seatTier": "premium", "role": "member", "group": "g1"}}}}
-	if opsHash(other) == opsHash(generic) {
-		t.Error("different operations hash the same")
+	rw := &recordingWriter{w: f.src}
+	opts := f.opts()
+	opts.Writer = rw
+	if _, err := Run(context.Background(), p, opts); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if len(rw.sent) != len(p.Steps) {
+		t.Fatalf("sent %d PATCHes for %d steps", len(rw.sent), len(p.Steps))
+	}
+	for i, st := range p.Steps {
+		got := rw.sent[i]
+		if got.OrgID != st.OrgID || got.Version != st.Version || diff.OpsHash(got.Ops) != st.OpsHash {
+			t.Errorf("PATCH %d: %s If-Match %s ops %s; the plan's step %d is %s, %s, %s",
+				i+1, got.OrgID, got.Version, diff.OpsHash(got.Ops), st.Num, st.OrgID, st.Version, st.OpsHash)
+		}
 	}
 }
 

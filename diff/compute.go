@@ -315,18 +315,20 @@ func (pl *planner) plan() *Plan {
 	pl.configChanges(p)
 
 	mode := resolve.Mode(pl.desiredMode())
-	ws := writesOf(p.Writes)
+	p.Steps = orderSteps(p.Writes, t.Parent.Mode, mode)
 	if mode != resolve.ModeFull {
 		// The readiness report first, so that its simulation is garbage
 		// before the other one is built: at 100k members each holds tens
-		// of megabytes.
-		pl.readiness(p, pl.simulate(resolve.ModeFull, ws, nil).outcomes)
+		// of megabytes. It replays the steps of the same writes with the
+		// mode switched to full.
+		full := orderSteps(withMode(p.Writes, t.Parent, t.Parent.Mode, resolve.ModeFull), t.Parent.Mode, resolve.ModeFull)
+		pl.readiness(p, pl.simulate(resolve.ModeFull, full, nil).outcomes)
 	}
 	// The predictions depend on the final members alone: hash them on the
 	// other core as soon as the simulation knows them, while it composes
 	// its outcomes and the rest of the plan is built.
 	predicted := make(chan []Prediction, 1)
-	sim := pl.simulate(mode, ws, func(members []resolve.Member) {
+	sim := pl.simulate(mode, p.Steps, func(members []resolve.Member) {
 		go func() { predicted <- pl.predicted(members) }()
 	})
 	if mode == resolve.ModeFull {

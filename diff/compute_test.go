@@ -116,12 +116,12 @@ func TestScenarios(t *testing.T) {
 	}
 }
 
-// checkConverges applies p's writes to a copy of tn the way a server does
+// checkConverges applies p's steps to a copy of tn the way a server does
 // (configuration replaced, then members resolved), checks that the members
 // are exactly those p predicted, and that planning again changes nothing.
 func checkConverges(t *testing.T, s *spec.Spec, tn *tenant.Tenant, p *Plan) {
 	t.Helper()
-	after := applyWrites(t, tn, p.Writes)
+	after := applySteps(t, tn, p.Steps)
 	for _, pr := range p.Predicted {
 		var ms []resolve.Member
 		for _, m := range after.Members {
@@ -151,12 +151,11 @@ func checkConverges(t *testing.T, s *spec.Spec, tn *tenant.Tenant, p *Plan) {
 	}
 }
 
-// applyWrites plays writes against a copy of tn like apply and the
-// reference server: in apply's order (when the mode moves up, the parent's
-// other attributes, then the children, then the mode; otherwise the parent,
-// then the children), whole-attribute replaces, and the members resolved
-// after each PATCH.
-func applyWrites(t *testing.T, tn *tenant.Tenant, writes []Write) *tenant.Tenant {
+// applySteps plays a plan's steps against a copy of tn like apply and the
+// reference server: in their order, whole-attribute replaces, and the
+// members resolved after each PATCH (the simulation resolves once after a
+// run of child steps; this resolves after every one).
+func applySteps(t *testing.T, tn *tenant.Tenant, steps []Step) *tenant.Tenant {
 	t.Helper()
 	c := *tn
 	c.Orgs = slices.Clone(tn.Orgs)
@@ -170,7 +169,7 @@ func applyWrites(t *testing.T, tn *tenant.Tenant, writes []Write) *tenant.Tenant
 			t.Fatal(err)
 		}
 	}
-	patch := func(w Write) {
+	patch := func(w Step) {
 		var o *resolve.Org
 		if w.OrgID == c.Parent.ID {
 			if !w.Parent {
@@ -225,49 +224,10 @@ func applyWrites(t *testing.T, tn *tenant.Tenant, writes []Write) *tenant.Tenant
 		res := resolve.Resolve(resolve.Input{Users: c.Users, Groups: c.Groups, Parent: c.Parent, Orgs: c.Orgs, Members: c.Members, Now: scenarioNow})
 		c.Members = res.Members
 	}
-	for _, w := range orderWrites(writes, tn.Parent.Mode) {
-		patch(w)
+	for _, st := range steps {
+		patch(st)
 	}
 	return &c
-}
-
-// orderWrites orders writes as apply does, splitting the mode switch off
-// the parent's write when the mode moves up.
-func orderWrites(writes []Write, cur resolve.Mode) []Write {
-	var parent, children, last []Write
-	for _, w := range writes {
-		if !w.Parent {
-			children = append(children, w)
-			continue
-		}
-		var mode, other []scim.PatchOp
-		for _, op := range w.Ops {
-			if op.Path == "mode" {
-				mode = append(mode, op)
-			} else {
-				other = append(other, op)
-			}
-		}
-		up := false
-		for _, op := range mode {
-			if m, ok := op.Value.(string); ok && enforcement(resolve.Mode(m)) > enforcement(cur) {
-				up = true
-			}
-		}
-		if !up {
-			parent = append(parent, w)
-			continue
-		}
-		if len(other) > 0 {
-			o := w
-			o.Ops = other
-			parent = append(parent, o)
-		}
-		m := w
-		m.Ops = mode
-		last = append(last, m)
-	}
-	return append(append(parent, children...), last...)
 }
 
 func TestComputeMismatch(t *testing.T) {

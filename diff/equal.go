@@ -9,7 +9,7 @@ import (
 // Differences names the parts of plan a that differ from plan b, comparing
 // everything a plan decides: fingerprint, mode, summary, changes, readiness,
 // seats, findings, group sizes, predictions, the groups read, the writes and
-// the org filter of a narrowed plan.
+// the org filter of a narrowed plan, and its steps.
 // Bookkeeping that does not follow from the spec and the tenant (PlanHash,
 // SpecPaths) is not compared. apply computes the plan again from the spec
 // and the tenant it re-read, at the saved plan's instant, and refuses a
@@ -37,6 +37,7 @@ func Differences(a, b *Plan) ([]string, error) {
 		{"read_group_ids", a.ReadGroupIDs, b.ReadGroupIDs},
 		{"writes", a.Writes, b.Writes},
 		{"org_filter", a.OrgFilter, b.OrgFilter},
+		{"steps", a.Steps, b.Steps},
 	}
 	var out []string
 	for _, p := range parts {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/scimsync/scimsync/internal/match"
+	"github.com/scimsync/scimsync/resolve"
 	"github.com/scimsync/scimsync/spec"
 	"github.com/scimsync/scimsync/tenant"
 )
@@ -164,6 +165,7 @@ func (pl *planner) narrow(p *Plan, ids map[string]bool, names []string) (*Plan, 
 	q.Seats = keep(p.Seats, func(s SeatUsage) bool { return byName[s.Org] })
 	q.Predicted = keep(p.Predicted, func(x Prediction) bool { return ids[x.OrgID] })
 	q.Writes = keep(p.Writes, func(w Write) bool { return !w.Parent && ids[w.OrgID] })
+	q.Steps = orderSteps(q.Writes, resolve.Mode(p.Mode.Before), resolve.Mode(p.Mode.After))
 	mapped := map[string]bool{}
 	for id := range ids {
 		if mo := pl.managed[id]; mo != nil {

@@ -180,7 +180,7 @@ func TestNarrowConverges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	after := applyWrites(t, tn, hq.Writes)
+	after := applySteps(t, tn, hq.Steps)
 	for _, pr := range hq.Predicted {
 		var ms []resolve.Member
 		for _, m := range after.Members {

@@ -4,7 +4,7 @@
 //
 // Compute is pure: it reads a spec and an observed tenant and returns a Plan
 // value; it performs no I/O. The Plan is data: renderers print it, apply
-// executes its Writes without recomputing anything, and the agent reports it.
+// executes its Steps without recomputing anything, and the agent reports it.
 // Its JSON form (format_version "1") is the contract of DESIGN §6; the saved
 // plan file (WritePlanFile, ReadPlanFile) is that JSON plus a self-hash.
 package diff
@@ -66,8 +66,8 @@ type Plan struct {
 	// fingerprint.
 	ReadGroupIDs []string `json:"read_group_ids"`
 	// Writes are the PATCH requests that realise the plan, one per
-	// organization, parent first. apply orders and executes them as they
-	// are; it never recomputes them.
+	// organization, parent first. Steps holds them in the order they are
+	// written.
 	Writes []Write `json:"writes"`
 	// OrgFilter is set when the plan is narrowed to these child orgs (plan
 	// --org; see ComputeWith): lower-cased, sorted. Everything the plan
@@ -77,6 +77,10 @@ type Plan struct {
 	// SpecPaths are set in a saved plan file only: where its spec was read
 	// from, so that apply PLAN finds it without -f (see SpecPathsFor).
 	SpecPaths []SpecPath `json:"spec_paths,omitempty"`
+	// Steps are the Writes as apply executes them, in order (DESIGN §7):
+	// the simulation that predicts the members replays exactly these, and
+	// apply executes exactly these, never reordering or recomputing them.
+	Steps []Step `json:"steps"`
 	// PlanHash is set in a saved plan file only: the sha256 (hex) of the
 	// canonical plan content without this field. See WritePlanFile.
 	PlanHash string `json:"plan_hash,omitempty"`

@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/scimsync/scimsync/internal/canonjson"
 )
 
 // MaxPlanFileSize is the largest plan file ReadPlanFile reads.
@@ -23,7 +25,7 @@ var (
 	// plan --format json rather than plan -o).
 	ErrNotSavedPlan = errors.New("not a saved plan file (no plan_hash); write one with scimsync plan -o")
 	// ErrPlanFormat: the file's format_version is missing or not
-	// FormatVersion.
+	// FormatVersion, or it was saved before plans held their steps.
 	ErrPlanFormat = errors.New("unsupported plan format")
 	// ErrOverwrite: WritePlanFile's path holds a file that is not a saved
 	// plan; it is left as it is.
@@ -84,11 +86,7 @@ func MarshalPlanFile(p *Plan) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoding plan: %w", err)
 	}
-	doc, err := decodeGeneric(raw)
-	if err != nil {
-		return nil, fmt.Errorf("encoding plan: %w", err)
-	}
-	sum, err := canonicalHash(doc)
+	sum, err := canonicalHash(raw)
 	if err != nil {
 		return nil, fmt.Errorf("encoding plan: %w", err)
 	}
@@ -102,8 +100,10 @@ func MarshalPlanFile(p *Plan) ([]byte, error) {
 
 // ReadPlanFile reads a saved plan written by WritePlanFile. It refuses a file
 // whose format_version is not FormatVersion (ErrPlanFormat), one without a
-// plan_hash (ErrNotSavedPlan) and one whose content does not hash to its
-// plan_hash (ErrPlanModified).
+// plan_hash (ErrNotSavedPlan), one saved before plans held their steps
+// (ErrPlanFormat), one whose content does not hash to its plan_hash
+// (ErrPlanModified), and one whose steps are not its writes in apply's
+// order.
 func ReadPlanFile(path string) (*Plan, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -145,8 +145,11 @@ func UnmarshalPlanFile(data []byte) (*Plan, error) {
 	if !ok || want == "" {
 		return nil, ErrNotSavedPlan
 	}
-	delete(obj, "plan_hash")
-	got, err := canonicalHash(obj)
+	if _, ok := obj["steps"]; !ok {
+		// Saved before plans held their steps, and hashed otherwise.
+		return nil, fmt.Errorf("%w: the plan has no steps (saved by an earlier scimsync); run scimsync plan -o again", ErrPlanFormat)
+	}
+	got, err := hashWithout(data, "plan_hash")
 	if err != nil {
 		return nil, fmt.Errorf("decoding plan: %w", err)
 	}
@@ -165,7 +168,8 @@ func UnmarshalPlanFile(data []byte) (*Plan, error) {
 	return &p, nil
 }
 
-// check rejects a plan whose writes could not be executed as they are.
+// check rejects a plan whose writes could not be executed as they are, or
+// whose steps are not its writes in apply's order.
 func (p *Plan) check() error {
 	for i, w := range p.Writes {
 		if w.OrgID == "" {
@@ -185,7 +189,7 @@ func (p *Plan) check() error {
 			}
 		}
 	}
-	return nil
+	return p.checkSteps()
 }
 
 // decodeGeneric decodes one JSON value, keeping numbers as written.
@@ -202,10 +206,11 @@ func decodeGeneric(data []byte) (any, error) {
 	return v, nil
 }
 
-// canonicalHash is the sha256 (hex) of v encoded compactly with object keys
-// sorted (encoding/json sorts map keys).
-func canonicalHash(v any) (string, error) {
-	b, err := json.Marshal(v)
+// canonicalHash is the sha256 (hex) of the JSON text data in its canonical
+// form (RFC 8785, canonjson): object members sorted, no white space, one
+// form for every string and number.
+func canonicalHash(data []byte) (string, error) {
+	b, err := canonjson.Canonical(data)
 	if err != nil {
 		return "", err
 	}
@@ -306,4 +311,20 @@ func (sp SpecPath) Resolve(planPath string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("the plan's spec %s is not there", sp.Path)
+}
+
+// hashWithout is canonicalHash of the JSON object data without its member
+// named field. The other members' values are hashed as written, never
+// decoded.
+func hashWithout(data []byte, field string) (string, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(data, &obj); err != nil {
+		return "", err
+	}
+	delete(obj, field)
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return "", err
+	}
+	return canonicalHash(b)
 }

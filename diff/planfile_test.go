@@ -2,6 +2,7 @@ package diff
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -14,7 +15,7 @@ import (
 )
 
 func samplePlan() *Plan {
-	return &Plan{
+	p := &Plan{
 		FormatVersion: FormatVersion,
 		GeneratedAt:   time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC),
 		SpecHash:      "abc",
@@ -35,6 +36,8 @@ func samplePlan() *Plan {
 			}},
 		},
 	}
+	p.Steps = orderSteps(p.Writes, "staged", "full")
+	return p
 }
 
 func TestPlanFileRoundTrip(t *testing.T) {
@@ -95,6 +98,7 @@ func TestReadPlanFileRefuses(t *testing.T) {
 		{"hash removed", func(s string) string { return strings.Replace(s, `"plan_hash"`, `"plan_hash_x"`, 1) }, ErrNotSavedPlan},
 		{"format bumped", func(s string) string { return strings.Replace(s, `"format_version": "1"`, `"format_version": "2"`, 1) }, ErrPlanFormat},
 		{"no format", func(s string) string { return strings.Replace(s, `"format_version"`, `"format"`, 1) }, ErrPlanFormat},
+		{"saved before plans held steps", func(s string) string { return strings.Replace(s, `"steps"`, `"steps_x"`, 1) }, ErrPlanFormat},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,6 +122,69 @@ func TestReadPlanFileRefuses(t *testing.T) {
 	}
 	if _, err := ReadPlanFile(filepath.Join(t.TempDir(), "missing.json")); err == nil {
 		t.Errorf("missing file: no error")
+	}
+}
+
+// TestReadPlanFileRefusesForgedSteps: a saved plan whose steps are not its
+// writes in apply's order is refused even when its plan_hash was computed
+// again over the edit, and an edit that keeps the old plan_hash is a
+// modification (issue 13).
+func TestReadPlanFileRefusesForgedSteps(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(p *Plan)
+		want string
+	}{
+		{"mode switch moved first", func(p *Plan) {
+			p.Steps[0], p.Steps[1] = p.Steps[1], p.Steps[0]
+			p.Steps[0].Num, p.Steps[1].Num = 1, 2
+		}, "not the plan's writes in apply's order"},
+		{"a step dropped", func(p *Plan) { p.Steps = p.Steps[:1] }, "1 steps for writes that take 2"},
+		{"a step's ops changed", func(p *Plan) {
+			p.Steps[0].Ops[0].Value = map[string]int{"standard": 5000}
+			p.Steps[0].OpsHash = OpsHash(p.Steps[0].Ops)
+		}, "not the plan's writes"},
+		{"a step's ops hash changed", func(p *Plan) { p.Steps[1].OpsHash = "0000000000000000" }, "not the plan's writes"},
+		{"the order's reason changed", func(p *Plan) { p.Steps[1].Order = OrderModeFirst }, "not the plan's writes"},
+		{"no steps", func(p *Plan) { p.Steps = []Step{} }, "0 steps for writes that take 2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			good, err := MarshalPlanFile(samplePlan())
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := UnmarshalPlanFile(good)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.edit(p)
+			// Re-hashed: the steps themselves are refused.
+			forged, err := MarshalPlanFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := UnmarshalPlanFile(forged); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("re-hashed: err = %v, want one saying %q", err, tt.want)
+			}
+			// The old plan_hash kept: the hash covers the steps.
+			var doc map[string]any
+			if err := json.Unmarshal(forged, &doc); err != nil {
+				t.Fatal(err)
+			}
+			var orig map[string]any
+			if err := json.Unmarshal(good, &orig); err != nil {
+				t.Fatal(err)
+			}
+			doc["plan_hash"] = orig["plan_hash"]
+			kept, err := json.Marshal(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := UnmarshalPlanFile(kept); !errors.Is(err, ErrPlanModified) {
+				t.Errorf("old hash kept: err = %v, want ErrPlanModified", err)
+			}
+		})
 	}
 }
 

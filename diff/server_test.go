@@ -22,8 +22,8 @@ import (
 
 // TestPredictionAgainstServer is the prediction and convergence test of
 // issue 5: for seeded random tenants and random changes to their spec, the
-// plan's writes are sent to the reference server (PATCH /Organizations, in
-// apply's order, with If-Match); the members the server then holds must be
+// plan's steps are sent to the reference server (PATCH /Organizations, in
+// their order, with If-Match, as apply sends them); the members the server then holds must be
 // exactly those the plan predicted, and planning again must find nothing to
 // do.
 func TestPredictionAgainstServer(t *testing.T) {
@@ -82,12 +82,12 @@ func checkPrediction(t *testing.T, seed int64) {
 	}
 
 	versions := map[string]string{}
-	for _, w := range orderWrites(p.Writes, before.Parent.Mode) {
-		v, ok := versions[w.OrgID]
+	for _, st := range p.Steps {
+		v, ok := versions[st.OrgID]
 		if !ok {
-			v = w.Version
+			v = st.Version
 		}
-		versions[w.OrgID] = patchOrg(t, srv, w.OrgID, v, w.Ops)
+		versions[st.OrgID] = patchOrg(t, srv, st.OrgID, v, st.Ops)
 	}
 
 	after := serverTenant(t, srv)

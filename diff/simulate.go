@@ -4,45 +4,11 @@ import (
 	"cmp"
 	"maps"
 	"slices"
-	"unsafe"
 
 	"github.com/scimsync/scimsync/resolve"
 )
 
-// writeSet says which kinds of write a plan makes.
-type writeSet struct {
-	parentOther bool // the parent's seatTiers or loginDomains
-	children    bool // any child org's mappings, seats or exceptions
-}
-
-func writesOf(ws []Write) writeSet {
-	var s writeSet
-	for _, w := range ws {
-		if !w.Parent {
-			s.children = true
-			continue
-		}
-		for _, op := range w.Ops {
-			if op.Path != "mode" {
-				s.parentOther = true
-			}
-		}
-	}
-	return s
-}
-
-// enforcement ranks modes: jit < staged < full.
-func enforcement(m resolve.Mode) int {
-	switch m {
-	case resolve.ModeStaged:
-		return 1
-	case resolve.ModeFull:
-		return 2
-	}
-	return 0
-}
-
-// simulation is what the server holds after the plan's writes, each
+// simulation is what the server holds after the plan's steps, each
 // followed by the server's recomputation of members.
 type simulation struct {
 	// outcomes compose every step: Before is the observed member, After the
@@ -59,53 +25,21 @@ type simulation struct {
 	final resolve.Result
 }
 
-// simulate predicts the members the server holds once the writes of ws
-// (with the parent's mode set to mode) are applied in apply's order, the
-// server recomputing members after each PATCH:
+// simulate predicts the members the server holds once steps (a plan's, in
+// its order, with the parent's mode ending as mode) are applied, the server
+// recomputing members after each PATCH. It replays the steps as they are:
+// the order is orderSteps', and nowhere else.
 //
-//   - when the mode moves up (jit → staged → full), the parent's other
-//     attributes first, then the children, and the mode switch last, so
-//     that new mappings and exceptions are in place before they are
-//     enforced;
-//   - otherwise the parent first (its mode included), then the children.
-//
-// All child writes form one step: on a server whose members already
-// reflect its configuration, a child org's members depend only on the
-// parent and that org's own configuration. With no write at all nothing is
-// recomputed and the members stay as observed (and outcomes is empty).
+// With no step at all nothing is recomputed and the members stay as
+// observed (and outcomes is empty).
 //
 // When final is not nil, simulate calls it with the final members as soon
 // as they are known, before it composes the outcomes.
-func (pl *planner) simulate(mode resolve.Mode, ws writeSet, final func([]resolve.Member)) simulation {
+func (pl *planner) simulate(mode resolve.Mode, steps []Step, final func([]resolve.Member)) simulation {
 	t := pl.t
-	cur := t.Parent.Mode
 	desired := pl.desired(mode)
-	curOrgs := t.Orgs
-
-	// Every step's parent is the desired one, under the step's mode.
-	type config struct {
-		mode resolve.Mode
-		orgs []resolve.Org
-	}
-	var steps []config
-	if enforcement(mode) > enforcement(cur) {
-		if ws.parentOther {
-			steps = append(steps, config{cur, curOrgs})
-		}
-		if ws.children {
-			steps = append(steps, config{cur, desired.Orgs})
-		}
-		steps = append(steps, config{mode, desired.Orgs})
-	} else {
-		if ws.parentOther || mode != cur {
-			steps = append(steps, config{mode, curOrgs})
-		}
-		if ws.children {
-			steps = append(steps, config{mode, desired.Orgs})
-		}
-	}
-
-	if len(steps) == 0 {
+	phases := pl.phases(mode, steps, desired)
+	if len(phases) == 0 {
 		// Nothing is written: the members stay as observed, every outcome
 		// would be a keep, and the desired configuration is the current one
 		// as far as resolution goes: only its entitlements are needed.
@@ -114,132 +48,248 @@ func (pl *planner) simulate(mode resolve.Mode, ws writeSet, final func([]resolve
 		}
 		return simulation{members: t.Members, final: resolve.NewResolver(desired).Entitlements()}
 	}
+	tk := newTracker(t.Members)
+	members, res := tk.replay(desired, t.Members, phases, final)
+	return simulation{members: members, final: res, outcomes: tk.compose()}
+}
 
-	// A track follows one member from the observed one to its final form.
-	// Members are identified as the server does, by key: their id, or
-	// their org and email without one (as additions are); members sharing
-	// a key share a track. Tracks are in order of first appearance.
-	type track struct {
-		org                  string
-		email                string
-		before, after        *resolve.Member
-		reason               string
-		roleGroup, tierGroup string
-	}
-	tracks := make([]track, 0, len(t.Members))
-	byKey := make(map[string]int32, len(t.Members))
-	key := func(m *resolve.Member) string {
-		if m.ID != "" {
-			return m.ID
-		}
-		return "\x00" + m.Org + "\x00" + resolve.NormEmail(m.Email)
-	}
-	// of[j] is the track of members[j]: a step's members are its outcomes'
-	// After, in order, and an outcome's Before is one of the step's
-	// members, so each step's tracks follow from the previous one's
-	// without a key.
-	of := make([]int32, len(t.Members))
-	for i := range t.Members {
-		m := &t.Members[i]
-		k := key(m)
-		at, dup := byKey[k]
-		if !dup {
-			at = int32(len(tracks))
-			byKey[k] = at
-			tracks = append(tracks, track{org: m.Org, email: resolve.NormEmail(m.Email), before: m, after: m})
-		}
-		of[i] = at
-	}
+// phase is one recomputation of members by the server: the configuration
+// it holds after one or more steps. Every phase's parent is the desired
+// one, under the phase's mode.
+type phase struct {
+	mode resolve.Mode
+	orgs []resolve.Org
+}
 
-	// hint lists the tracks in the order the steps' outcomes first name
+// phases returns the configurations the server recomputes members under
+// while steps are applied in order: after each parent step, and after each
+// run of child steps. A step writing the mode switches it to mode; a child
+// step writes its org's desired configuration. A run of child steps is one
+// phase: on a server whose members already reflect its configuration, a
+// child org's members depend only on the parent and that org's own
+// configuration, so recomputing once after the run is recomputing after
+// each of its steps.
+func (pl *planner) phases(mode resolve.Mode, steps []Step, desired resolve.Input) []phase {
+	cur := phase{mode: pl.t.Parent.Mode, orgs: pl.t.Orgs}
+	children := 0
+	for _, s := range steps {
+		if !s.Parent {
+			children++
+		}
+	}
+	written := map[string]bool{}
+	var out []phase
+	for i, s := range steps {
+		if s.writesMode() {
+			cur.mode = mode
+		}
+		if !s.Parent {
+			written[s.OrgID] = true
+			if i+1 < len(steps) && !steps[i+1].Parent {
+				continue
+			}
+			cur.orgs = orgsWritten(pl.t.Orgs, desired.Orgs, written, children)
+		}
+		out = append(out, cur)
+	}
+	return out
+}
+
+// orgsWritten is the child orgs once those in written (of the children
+// child steps) hold their desired configuration: the observed ones when
+// none does, the desired ones when all do.
+func orgsWritten(observed, desired []resolve.Org, written map[string]bool, children int) []resolve.Org {
+	switch len(written) {
+	case 0:
+		return observed
+	case children:
+		return desired
+	}
+	orgs := slices.Clone(observed)
+	for i := range orgs {
+		if written[orgs[i].ID] {
+			orgs[i] = desired[i]
+		}
+	}
+	return orgs
+}
+
+// A track follows one member from the observed one to its final form.
+// Members are identified as the server does, by key: their id, or their
+// org and email without one (as additions are); members sharing a key share
+// a track.
+type track struct {
+	org                  string
+	email                string
+	before, after        *resolve.Member
+	reason               string
+	roleGroup, tierGroup string
+}
+
+// tracker follows the members through the phases of a simulation.
+type tracker struct {
+	tracks []track // in order of first appearance
+	byKey  map[string]int32
+	// of[j] is the track of the current members[j]: a phase's members are
+	// its outcomes' After, in order, and an outcome's Before is one of the
+	// phase's members, so each phase's tracks follow from the previous
+	// one's without a key.
+	of []int32
+	// hint lists the tracks in the order the phases' outcomes first name
 	// them: by org and email, as resolution sorts them, but for the
-	// additions of each later step, which form a sorted run of their own.
+	// additions of each later phase, which form a sorted run of their own.
 	// Composed in that order, the outcomes take little sorting.
-	hint := make([]int32, 0, len(tracks))
-	hinted := make([]bool, len(tracks))
+	hint   []int32
+	hinted []bool
+}
 
-	members := t.Members
+func memberKey(m *resolve.Member) string {
+	if m.ID != "" {
+		return m.ID
+	}
+	return "\x00" + m.Org + "\x00" + resolve.NormEmail(m.Email)
+}
+
+// newTracker starts a track for every observed member.
+func newTracker(members []resolve.Member) *tracker {
+	tk := &tracker{
+		tracks: make([]track, 0, len(members)),
+		byKey:  make(map[string]int32, len(members)),
+		of:     make([]int32, len(members)),
+	}
+	for i := range members {
+		m := &members[i]
+		k := memberKey(m)
+		at, dup := tk.byKey[k]
+		if !dup {
+			at = int32(len(tk.tracks))
+			tk.byKey[k] = at
+			tk.tracks = append(tk.tracks, track{org: m.Org, email: resolve.NormEmail(m.Email), before: m, after: m})
+		}
+		tk.of[i] = at
+	}
+	tk.hint = make([]int32, 0, len(tk.tracks))
+	tk.hinted = make([]bool, len(tk.tracks))
+	return tk
+}
+
+// replay resolves each phase against the members the previous one left,
+// from the observed members the tracker started with, following every
+// outcome on its track, and returns the final members and resolution.
+// final, when not nil, is called with the final members.
+func (tk *tracker) replay(desired resolve.Input, members []resolve.Member, phases []phase, final func([]resolve.Member)) ([]resolve.Member, resolve.Result) {
 	var res resolve.Result
-	// Steps with the same orgs resolve the same configuration but for the
+	// Phases with the same orgs resolve the same configuration but for the
 	// mode and members: they share a Resolver, which computes the
 	// entitlements once.
 	var rv *resolve.Resolver
-	for i, st := range steps {
-		if i == 0 || !sameSlice(st.orgs, steps[i-1].orgs) {
+	for i, ph := range phases {
+		if i == 0 || !sameSlice(ph.orgs, phases[i-1].orgs) {
 			in := desired
-			in.Orgs = st.orgs
+			in.Orgs = ph.orgs
 			rv = resolve.NewResolver(in)
 		}
-		res = rv.Resolve(st.mode, members)
-		if i == len(steps)-1 && final != nil {
+		res = rv.Resolve(ph.mode, members)
+		if i == len(phases)-1 && final != nil {
 			final(res.Members)
 		}
-		next := make([]int32, 0, len(res.Members))
-		for _, oc := range res.Outcomes {
-			var at int32
-			if oc.Before != nil {
-				at = of[indexIn(members, oc.Before)]
-			} else {
-				k := key(oc.After)
-				var ok bool
-				if at, ok = byKey[k]; !ok {
-					at = int32(len(tracks))
-					byKey[k] = at
-					tracks = append(tracks, track{org: oc.Org, email: oc.Email})
-					hinted = append(hinted, false)
-				}
-			}
-			if !hinted[at] {
-				hinted[at] = true
-				hint = append(hint, at)
-			}
-			tr := &tracks[at]
-			tr.after = oc.After
-			if oc.Action == resolve.ActionRemove {
-				tr.reason = string(oc.Reason)
-			}
-			if oc.RoleGroup != "" {
-				tr.roleGroup, tr.tierGroup = oc.RoleGroup, oc.TierGroup
-			}
-			if oc.After != nil {
-				next = append(next, at)
-			}
-		}
-		members, of = res.Members, next
+		tk.follow(members, res.Outcomes, i == 0)
+		members = res.Members
 	}
-	sim := simulation{members: members, final: res}
+	return members, res
+}
 
-	for i := range tracks {
-		if !hinted[i] {
-			hint = append(hint, int32(i))
-		}
-	}
-	sim.outcomes = make([]resolve.Outcome, 0, len(tracks))
-	seq := make([]int32, 0, len(tracks)) // the outcomes' tracks
-	for _, i := range hint {
-		tr := &tracks[i]
-		oc := resolve.Outcome{Org: tr.org, Email: tr.email, Before: tr.before, After: tr.after, RoleGroup: tr.roleGroup, TierGroup: tr.tierGroup}
+// follow moves the tracks on by the outcomes of resolving members. In the
+// first phase members are the observed ones, each on the track its key
+// names; later, the track of members[j] is of[j].
+func (tk *tracker) follow(members []resolve.Member, outcomes []resolve.Outcome, observed bool) {
+	loc := locator{members: members}
+	next := make([]int32, 0, len(outcomes))
+	for _, oc := range outcomes {
+		var at int32
 		switch {
-		case tr.before == nil && tr.after == nil:
-			continue
-		case tr.before == nil:
-			oc.Action = resolve.ActionAdd
-			oc.Email = resolve.NormEmail(tr.after.Email)
-		case tr.after == nil:
-			oc.Action = resolve.ActionRemove
-			oc.Reason = resolve.Reason(tr.reason)
-		case tr.before.Role != tr.after.Role || tr.before.SeatTier != tr.after.SeatTier:
-			oc.Action = resolve.ActionChange
-		case tr.before.Origin != tr.after.Origin || tr.before.UserID != tr.after.UserID:
-			oc.Action = resolve.ActionLink
+		case oc.Before != nil && observed:
+			at = tk.byKey[memberKey(oc.Before)]
+		case oc.Before != nil:
+			at = tk.of[loc.index(oc.Before)]
 		default:
-			oc.Action = resolve.ActionKeep
+			at = tk.added(oc)
 		}
-		sim.outcomes = append(sim.outcomes, oc)
-		seq = append(seq, i)
+		if !tk.hinted[at] {
+			tk.hinted[at] = true
+			tk.hint = append(tk.hint, at)
+		}
+		tr := &tk.tracks[at]
+		tr.after = oc.After
+		if oc.Action == resolve.ActionRemove {
+			tr.reason = string(oc.Reason)
+		}
+		if oc.RoleGroup != "" {
+			tr.roleGroup, tr.tierGroup = oc.RoleGroup, oc.TierGroup
+		}
+		if oc.After != nil {
+			next = append(next, at)
+		}
 	}
-	sortOutcomes(sim.outcomes, seq)
-	return sim
+	tk.of = next
+}
+
+// added returns the track of an addition: the track of the member its key
+// names, if any (a member removed by an earlier phase and added again), or
+// a new one.
+func (tk *tracker) added(oc resolve.Outcome) int32 {
+	k := memberKey(oc.After)
+	if at, ok := tk.byKey[k]; ok {
+		return at
+	}
+	at := int32(len(tk.tracks))
+	tk.byKey[k] = at
+	tk.tracks = append(tk.tracks, track{org: oc.Org, email: oc.Email})
+	tk.hinted = append(tk.hinted, false)
+	return at
+}
+
+// compose returns the outcome of every track whose member existed before
+// or after, sorted by org id, then email.
+func (tk *tracker) compose() []resolve.Outcome {
+	for i := range tk.tracks {
+		if !tk.hinted[i] {
+			tk.hint = append(tk.hint, int32(i))
+		}
+	}
+	outcomes := make([]resolve.Outcome, 0, len(tk.tracks))
+	seq := make([]int32, 0, len(tk.tracks)) // the outcomes' tracks
+	for _, i := range tk.hint {
+		if oc, ok := tk.tracks[i].outcome(); ok {
+			outcomes = append(outcomes, oc)
+			seq = append(seq, i)
+		}
+	}
+	sortOutcomes(outcomes, seq)
+	return outcomes
+}
+
+// outcome is what happened to the track's member from before to after;
+// false when it existed at neither end (added, then removed).
+func (tr *track) outcome() (resolve.Outcome, bool) {
+	oc := resolve.Outcome{Org: tr.org, Email: tr.email, Before: tr.before, After: tr.after, RoleGroup: tr.roleGroup, TierGroup: tr.tierGroup}
+	switch {
+	case tr.before == nil && tr.after == nil:
+		return oc, false
+	case tr.before == nil:
+		oc.Action = resolve.ActionAdd
+		oc.Email = resolve.NormEmail(tr.after.Email)
+	case tr.after == nil:
+		oc.Action = resolve.ActionRemove
+		oc.Reason = resolve.Reason(tr.reason)
+	case tr.before.Role != tr.after.Role || tr.before.SeatTier != tr.after.SeatTier:
+		oc.Action = resolve.ActionChange
+	case tr.before.Origin != tr.after.Origin || tr.before.UserID != tr.after.UserID:
+		oc.Action = resolve.ActionLink
+	default:
+		oc.Action = resolve.ActionKeep
+	}
+	return oc, true
 }
 
 // sameSlice reports whether a and b are the same slice: same elements,
@@ -248,15 +298,34 @@ func sameSlice[T any](a, b []T) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
-// indexIn returns the index in ms of the member p points to, which must be
-// one of them: resolve.Outcome's Before points into the members resolved.
-func indexIn(ms []resolve.Member, p *resolve.Member) int {
-	size := unsafe.Sizeof(resolve.Member{})
-	off := uintptr(unsafe.Pointer(p)) - uintptr(unsafe.Pointer(unsafe.SliceData(ms)))
-	if off%size != 0 || off/size >= uintptr(len(ms)) {
-		panic("diff: an outcome's member is not one of the members resolved")
+// locator finds the place of an outcome's Before among the members
+// resolved. Resolution returns its outcomes sorted by org and email, as the
+// members of a previous phase already are, so the place after the last one
+// found is tried first; only when that guess fails (in a phase whose ties
+// came out in another order) is a map of places built, once.
+type locator struct {
+	members []resolve.Member
+	next    int
+	at      map[*resolve.Member]int32
+}
+
+func (l *locator) index(p *resolve.Member) int {
+	i := l.next
+	if i >= len(l.members) || &l.members[i] != p {
+		if l.at == nil {
+			l.at = make(map[*resolve.Member]int32, len(l.members))
+			for j := range l.members {
+				l.at[&l.members[j]] = int32(j)
+			}
+		}
+		k, ok := l.at[p]
+		if !ok {
+			panic("diff: an outcome's member is not one of the members resolved")
+		}
+		i = int(k)
 	}
-	return int(off / size)
+	l.next = i + 1
+	return i
 }
 
 // sortOutcomes sorts outcomes by org id, email, then seq, outcome i's
