@@ -44,6 +44,13 @@ func WithProgress(fn func(done, total int)) ListOption {
 // listing is never held whole. Calls come from several goroutines at once,
 // each with its own page. A listing that fails after fn has seen some pages
 // still returns only an error. T must be the listing's resource type.
+//
+// fn may see resources that do not join the listing: when a page has
+// another length than expected, the listing reads on page by page from
+// there, and the pages read ahead are read again. Every call for a page
+// read ahead has returned before the first of those reads starts, so that
+// a caller keeping what fn sees by id keeps, for each id listed, what
+// joined the listing.
 func WithPageFunc[T any](fn func([]T)) ListOption {
 	return func(q *ListQuery) { q.page = fn }
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -178,6 +179,46 @@ func TestListPageFunc(t *testing.T) {
 	_, err = c.ListUsers(context.Background(), scim.WithPageFunc(func([]scim.Group) {}))
 	if err == nil || !strings.Contains(err.Error(), "not a func([]scim.User)") {
 		t.Errorf("a page function of groups on a listing of users: %v", err)
+	}
+}
+
+// TestListPageFuncSeesPagesReadAgain checks what WithPageFunc promises a
+// caller that keeps what it sees by id (a snapshot spilling each page): a
+// listing that falls back to reading page by page reads some pages again,
+// and fn sees every read of a resource that joins the listing last, after
+// any earlier read of it has returned.
+func TestListPageFuncSeesPagesReadAgain(t *testing.T) {
+	h := &pagedUsers{n: 200, pageLen: func(start, count int) int {
+		if start == 1 {
+			return min(count, 10)
+		}
+		return min(count, 6+start%3)
+	}}
+	c, _ := setup(t, h)
+	var (
+		mu   sync.Mutex
+		last = map[string]int{} // id → the call that saw it last
+		call int
+	)
+	users, err := c.ListUsers(context.Background(), scim.WithPageFunc(func(page []scim.User) {
+		mu.Lock()
+		defer mu.Unlock()
+		call++
+		for i := range page {
+			last[page[i].ID] = call
+			page[i].UserName = strconv.Itoa(call) // which call saw the kept resource
+		}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if call <= 200/10 {
+		t.Fatalf("%d page calls: the listing did not read pages again", call)
+	}
+	for _, u := range users {
+		if strconv.Itoa(last[u.ID]) != u.UserName {
+			t.Errorf("user %s joined the listing from call %s, but call %d saw it last", u.ID, u.UserName, last[u.ID])
+		}
 	}
 }
 

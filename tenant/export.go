@@ -73,7 +73,7 @@ func (s *MembersExportSource) Read(ctx context.Context, req ReadRequest) (*Tenan
 	if err != nil {
 		return nil, err
 	}
-	read, err := readGroupMembers(ctx, s.Client, groups, wantedGroups(groups, orgs, req), s.Concurrency, true, req.Progress)
+	read, err := readGroupMembers(ctx, s.Client, groups, wantedGroups(groups, orgs, req), s.Concurrency, planHooks.group, false, req.Progress)
 	if err != nil {
 		return nil, err
 	}

@@ -67,7 +67,7 @@ type SCIMSource struct {
 func (s *SCIMSource) Read(ctx context.Context, req ReadRequest) (*Tenant, error) {
 	// The users are converted while the members are read.
 	var users <-chan convertedUsers
-	snap, read, err := s.read(ctx, req, true, func(us []scim.User) { users = convertUsersAsync(us) })
+	snap, read, err := s.read(ctx, req, planHooks, func(us []scim.User) { users = convertUsersAsync(us) })
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +86,7 @@ func (s *SCIMSource) Read(ctx context.Context, req ReadRequest) (*Tenant, error)
 // meta.location is dropped: it names where the server was, not what the
 // resource is, and would make two snapshots of one tenant differ.
 func (s *SCIMSource) ReadSnapshot(ctx context.Context, req ReadRequest) (*Snapshot, error) {
-	snap, _, err := s.read(ctx, req, false, nil)
+	snap, _, err := s.read(ctx, req, readHooks{}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -109,12 +109,34 @@ func (s *SCIMSource) ReadSnapshot(ctx context.Context, req ReadRequest) (*Snapsh
 	return snap, nil
 }
 
-// read reads the tenant as wire resources. With slim, users, members and
-// group members keep only what FromSCIM reads, as soon as each page or
-// group is in: a large tenant's names, timestamps and schemas are never
-// held. usersRead, when set, is given the users as soon as they are all
+// readHooks see the resources of a read as they arrive, and may change
+// them in place: each page of users and of organization members (see
+// scim.WithPageFunc), and each group read with its members, beside its
+// entry of the group listing (which group must not change: it is read by
+// the other groups' reads). An error from group fails the read.
+type readHooks struct {
+	users   func([]scim.User)
+	members func([]scim.Member)
+	group   func(listed *scim.Group, read *scim.Group) error
+	// nestedOnly keeps, once group has seen a group, only its members
+	// that are groups (by id or by type): the read follows them, and a
+	// snapshot needs no more.
+	nestedOnly bool
+}
+
+// planHooks keep of users, members and group members only what FromSCIM
+// reads, as soon as each page or group is in: a large tenant's names,
+// timestamps and schemas are never held.
+var planHooks = readHooks{
+	users:   slimUsers,
+	members: slimOrgMembers,
+	group:   func(_, g *scim.Group) error { slimMembers(g.Members); return nil },
+}
+
+// read reads the tenant as wire resources, giving them to hooks as they
+// arrive. usersRead, when set, is given the users as soon as they are all
 // read, before the members are.
-func (s *SCIMSource) read(ctx context.Context, req ReadRequest, slim bool, usersRead func([]scim.User)) (*Snapshot, map[string]bool, error) {
+func (s *SCIMSource) read(ctx context.Context, req ReadRequest, hooks readHooks, usersRead func([]scim.User)) (*Snapshot, map[string]bool, error) {
 	if s.Client == nil {
 		return nil, nil, errors.New("reading tenant: no SCIM client")
 	}
@@ -140,8 +162,8 @@ func (s *SCIMSource) read(ctx context.Context, req ReadRequest, slim bool, users
 		groups, orgs, configErr = s.listConfig(configCtx, req)
 	}()
 	userOpts := []scim.ListOption{progressOpt(req, "users")}
-	if slim {
-		userOpts = append(userOpts, scim.WithPageFunc(slimUsers))
+	if hooks.users != nil {
+		userOpts = append(userOpts, scim.WithPageFunc(hooks.users))
 	}
 	users, err := s.Client.ListUsers(ctx, userOpts...)
 	if err != nil {
@@ -157,7 +179,7 @@ func (s *SCIMSource) read(ctx context.Context, req ReadRequest, slim bool, users
 	if usersRead != nil {
 		usersRead(users)
 	}
-	members, read, err := s.readMembers(ctx, req, groups, orgs, slim)
+	members, read, err := s.readMembers(ctx, req, groups, orgs, hooks)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -188,7 +210,7 @@ func (s *SCIMSource) listConfig(ctx context.Context, req ReadRequest) ([]scim.Gr
 // organization and of the groups a read needs. Each listing runs to its
 // end, so that when several fail the error reported is always the same
 // one: the first in reading order.
-func (s *SCIMSource) readMembers(ctx context.Context, req ReadRequest, groups []scim.Group, orgs []scim.Organization, slim bool) ([]scim.Member, map[string]bool, error) {
+func (s *SCIMSource) readMembers(ctx context.Context, req ReadRequest, groups []scim.Group, orgs []scim.Organization, hooks readHooks) ([]scim.Member, map[string]bool, error) {
 	var children []scim.Organization
 	for _, o := range orgs {
 		if o.Parent != "" {
@@ -208,8 +230,8 @@ func (s *SCIMSource) readMembers(ctx context.Context, req ReadRequest, groups []
 		go func() {
 			defer wg.Done()
 			var opts []scim.ListOption
-			if slim {
-				opts = append(opts, scim.WithPageFunc(slimOrgMembers))
+			if hooks.members != nil {
+				opts = append(opts, scim.WithPageFunc(hooks.members))
 			}
 			ms, err := s.Client.ListMembers(ctx, o.ID, opts...)
 			if err != nil {
@@ -229,7 +251,7 @@ func (s *SCIMSource) readMembers(ctx context.Context, req ReadRequest, groups []
 	go func() {
 		defer wg.Done()
 		var err error
-		if read, err = readGroupMembers(ctx, s.Client, groups, wantedGroups(groups, orgs, req), s.Concurrency, slim, req.Progress); err != nil {
+		if read, err = readGroupMembers(ctx, s.Client, groups, wantedGroups(groups, orgs, req), s.Concurrency, hooks.group, hooks.nestedOnly, req.Progress); err != nil {
 			errs[len(children)] = err
 		}
 	}()
@@ -320,10 +342,13 @@ func wantedGroups(groups []scim.Group, orgs []scim.Organization, req ReadRequest
 // once, the members of the groups in want and of every group nested in
 // them, into groups (the listing, without members). It returns the ids of
 // the groups read. Any failure is returned and leaves the caller nothing to
-// use: the read is whole or an error. With slim, each member keeps only its
-// value and type, as soon as its group is in: a group of a million members
-// is not held with their $ref and display strings.
-func readGroupMembers(ctx context.Context, c DirectoryClient, groups []scim.Group, want []string, concurrency int, slim bool, progress func(string, int, int)) (map[string]bool, error) {
+// use: the read is whole or an error. each, when set, is given each group
+// read beside its entry of groups, as soon as it is in and before its
+// nested groups are looked at (planHooks keep of each member only its value
+// and type: a group of a million members is not held with their $ref and
+// display strings); an error from it fails the read. With nestedOnly, a
+// group read keeps only its members that are groups, by id or by type.
+func readGroupMembers(ctx context.Context, c DirectoryClient, groups []scim.Group, want []string, concurrency int, each func(listed, read *scim.Group) error, nestedOnly bool, progress func(string, int, int)) (map[string]bool, error) {
 	if concurrency <= 0 {
 		concurrency = DefaultGroupConcurrency
 	}
@@ -360,8 +385,21 @@ func readGroupMembers(ctx context.Context, c DirectoryClient, groups []scim.Grou
 					cancel()
 					return
 				}
-				if slim {
-					slimMembers(g.Members)
+				if each != nil && g.ID == id {
+					if err := each(&groups[index[id]], g); err != nil {
+						errs[i] = fmt.Errorf("reading group members (%s): %w", groups[index[id]].DisplayName, err)
+						cancel()
+						return
+					}
+				}
+				if nestedOnly {
+					var nested []scim.GroupMember
+					for _, m := range g.Members {
+						if _, isGroup := index[m.Value]; isGroup || strings.EqualFold(m.Type, "Group") {
+							nested = append(nested, m)
+						}
+					}
+					g.Members = nested
 				}
 				results[i] = g
 			}()

@@ -159,6 +159,22 @@ func WriteFileAtomic(path string, data []byte) error {
 	return unlock()
 }
 
+// WriteFileAtomicFunc is WriteFileAtomic with the content written by write
+// into the temporary file, so that a large snapshot is never held in
+// memory whole. An error from write leaves path untouched, and the error
+// returned wraps it and matches ErrNotWritten.
+func WriteFileAtomicFunc(path string, write func(io.Writer) error) error {
+	unlock, err := lockSnapshot(context.Background(), path)
+	if err != nil {
+		return err
+	}
+	if err := fsafe.WriteAtomic(path, 0o600, write); err != nil {
+		unlock()
+		return fmt.Errorf("%w: %w", err, ErrNotWritten)
+	}
+	return unlock()
+}
+
 // ErrNotWritten is matched by the error of a write to a snapshot file that
 // failed before it changed the file: the file is as it was.
 var ErrNotWritten = errors.New("the file was left as it was")

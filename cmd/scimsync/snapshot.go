@@ -6,9 +6,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 
 	"github.com/scimsync/scimsync/spec"
 	"github.com/scimsync/scimsync/tenant"
@@ -96,9 +98,40 @@ func parseSnapshotArgs(fs *flag.FlagSet, args []string) (snapshotOptions, error)
 }
 
 // snapshotReader is what snapshot needs of a source: the live SCIM source
-// reads wire resources.
+// reads the tenant as a stream of encoded resources, kept in a temporary
+// file in dir rather than in memory.
 type snapshotReader interface {
-	ReadSnapshot(ctx context.Context, req tenant.ReadRequest) (*tenant.Snapshot, error)
+	ReadSnapshotStream(ctx context.Context, req tenant.ReadRequest, dir string) (*tenant.SnapshotStream, error)
+}
+
+// errTokenInData is the error of a snapshot whose content holds the bearer
+// token.
+var errTokenInData = errors.New("the server's data holds the bearer token; refusing to write it anywhere")
+
+// tokenGuard passes writes on to w unless what was written, taken whole,
+// would hold token: then it fails with errTokenInData, before the write
+// that would complete it.
+type tokenGuard struct {
+	w     io.Writer
+	token []byte
+	tail  []byte // the last len(token)-1 bytes written
+}
+
+func (g *tokenGuard) Write(p []byte) (int, error) {
+	if len(g.token) > 0 {
+		head := p[:min(len(p), len(g.token)-1)]
+		if bytes.Contains(p, g.token) || bytes.Contains(append(g.tail, head...), g.token) {
+			return 0, errTokenInData
+		}
+		keep := len(g.token) - 1
+		if len(p) >= keep {
+			g.tail = append(g.tail[:0], p[len(p)-keep:]...)
+		} else {
+			g.tail = append(g.tail, p...)
+			g.tail = g.tail[max(0, len(g.tail)-keep):]
+		}
+	}
+	return g.w.Write(p)
 }
 
 func runSnapshot(env *cmdEnv, args []string) int {
@@ -154,47 +187,57 @@ func runSnapshot(env *cmdEnv, args []string) int {
 		prog = &progressLine{w: env.Stderr}
 		req.Progress = prog.update
 	}
-	snap, err := sr.ReadSnapshot(ctx, req)
+	// The resources are kept encoded, as they arrive, in a temporary file
+	// beside the output (or in the temporary directory for stdout): a
+	// large tenant is never held in memory.
+	dir := ""
+	if opts.out != "-" {
+		dir = filepath.Dir(opts.out)
+	}
+	snap, err := sr.ReadSnapshotStream(ctx, req, dir)
 	prog.done()
 	if err != nil {
 		return fail("reading the tenant: %v; nothing was written", targetError(s, err))
 	}
+	defer snap.Close()
 
-	var buf bytes.Buffer
-	if err := tenant.EncodeSnapshot(&buf, snap); err != nil {
-		return fail("%v", err)
-	}
 	// The wire types have no place for a token, but a server could echo it
 	// in any string.
 	// The client redacts the token from what it returns: a snapshot of
 	// altered data is refused all the same.
 	if sc, ok := src.(*tenant.SCIMSource); ok {
 		if rc, ok := sc.Client.(interface{ Redactions() int64 }); ok && rc.Redactions() > 0 {
-			return fail("the server's data holds the bearer token; refusing to write it anywhere")
+			return fail("%v", errTokenInData)
 		}
 	}
-	if token, _, err := tenant.ReadToken(tenant.SpecTarget(s), oo); err == nil && bytes.Contains(buf.Bytes(), []byte(token)) {
-		return fail("the server's data holds the bearer token; refusing to write it anywhere")
+	var token []byte
+	if t, _, err := tenant.ReadToken(tenant.SpecTarget(s), oo); err == nil {
+		token = []byte(t)
+	}
+	write := func(w io.Writer) error {
+		_, err := snap.WriteTo(&tokenGuard{w: w, token: token})
+		return err
 	}
 	if opts.out == "-" {
-		if _, err := env.Stdout.Write(buf.Bytes()); err != nil {
+		// Checked whole before a byte goes out.
+		if err := write(io.Discard); err != nil {
+			return fail("%v", err)
+		}
+		if _, err := snap.WriteTo(env.Stdout); err != nil {
 			return fail("writing the snapshot: %v", err)
 		}
-	} else if err := tenant.WriteFileAtomic(opts.out, buf.Bytes()); err != nil {
-		return fail("%v", err)
-	}
-	children := 0
-	for _, o := range snap.Organizations {
-		if o.Parent != "" {
-			children++
+	} else if err := tenant.WriteFileAtomicFunc(opts.out, write); err != nil {
+		if errors.Is(err, errTokenInData) {
+			return fail("%v", errTokenInData)
 		}
+		return fail("%v", err)
 	}
 	where := opts.out
 	if where == "-" {
 		where = "stdout"
 	}
 	fmt.Fprintf(env.Stderr, "Wrote %s: %s, %s, %s, %s.\n", where,
-		plural(len(snap.Users), "user"), plural(len(snap.Groups), "group"),
-		plural(children, "child organization"), plural(len(snap.Members), "member"))
+		plural(snap.Users, "user"), plural(snap.Groups, "group"),
+		plural(snap.ChildOrganizations, "child organization"), plural(snap.Members, "member"))
 	return exitOK
 }

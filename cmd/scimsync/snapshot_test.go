@@ -100,3 +100,39 @@ func TestParseSnapshotArgs(t *testing.T) {
 		t.Errorf("-h: err = %v", err)
 	}
 }
+
+// TestTokenGuard checks that the guard refuses the token however the
+// writes split it, and passes on everything else unchanged.
+func TestTokenGuard(t *testing.T) {
+	const token = "tok-12345"
+	doc := `{"a": "x` + token + `y", "b": 1}`
+	for cut1 := 0; cut1 <= len(doc); cut1++ {
+		for cut2 := cut1; cut2 <= len(doc); cut2++ {
+			var out strings.Builder
+			g := &tokenGuard{w: &out, token: []byte(token)}
+			var err error
+			for _, p := range []string{doc[:cut1], doc[cut1:cut2], doc[cut2:]} {
+				if _, err = g.Write([]byte(p)); err != nil {
+					break
+				}
+			}
+			if !errors.Is(err, errTokenInData) {
+				t.Fatalf("writes cut at %d and %d: error %v", cut1, cut2, err)
+			}
+			if strings.Contains(out.String(), token) {
+				t.Fatalf("writes cut at %d and %d: the token went out", cut1, cut2)
+			}
+		}
+	}
+	clean := strings.Repeat(token[:len(token)-1]+" ", 50)
+	var out strings.Builder
+	g := &tokenGuard{w: &out, token: []byte(token)}
+	for i := 0; i < len(clean); i += 7 {
+		if _, err := g.Write([]byte(clean[i:min(len(clean), i+7)])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out.String() != clean {
+		t.Errorf("a clean document changed")
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -133,7 +134,17 @@ func TempPrefix(path string) string { return "." + filepath.Base(path) + ".tmp-"
 //
 // Every error happens before the rename, so on error path is untouched and
 // the temporary file is removed.
-func WriteFileAtomic(path string, data []byte, perm fs.FileMode) (err error) {
+func WriteFileAtomic(path string, data []byte, perm fs.FileMode) error {
+	return WriteAtomic(path, perm, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// WriteAtomic is WriteFileAtomic with the content written by write, into
+// the temporary file: a large file need not be held in memory. An error
+// from write is returned, wrapped, and leaves path untouched.
+func WriteAtomic(path string, perm fs.FileMode, write func(io.Writer) error) (err error) {
 	if st, lerr := os.Lstat(path); lerr == nil {
 		switch {
 		case st.Mode()&fs.ModeSymlink != 0:
@@ -167,7 +178,7 @@ func WriteFileAtomic(path string, data []byte, perm fs.FileMode) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
-	if _, err := tmp.Write(data); err != nil {
+	if err := write(tmp); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	if err := tmp.Chmod(perm); err != nil {
