@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 )
 
 func init() {
@@ -93,7 +94,7 @@ func completionModel() []complCommand {
 				})
 			},
 		}
-		probe.Now = nowFromEnv(probe.Getenv)
+		probe.Now = time.Now // completion reads no date
 		c.run(probe, []string{"-h"})
 		out = append(out, cc)
 	}

@@ -87,9 +87,14 @@ func main1() int {
 		Stdout: os.Stdout,
 		Stderr: os.Stderr,
 		Getenv: os.Getenv,
-		Now:    nowFromEnv(os.Getenv),
 		IsTTY:  isTerminal,
 	}
+	now, err := nowFromEnv(os.Getenv)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "scimsync: %v\n", err)
+		return exitError
+	}
+	env.Now = now
 	if path := os.Getenv("SCIMSYNC_CPUPROFILE"); path != "" {
 		stop, err := startCPUProfile(path)
 		if err != nil {
@@ -122,17 +127,20 @@ func startCPUProfile(path string) (stop func(), err error) {
 }
 
 // nowFromEnv returns the clock. SCIMSYNC_NOW (RFC 3339 or YYYY-MM-DD) pins it,
-// so golden tests and reviews of a past plan are reproducible.
-func nowFromEnv(getenv func(string) string) func() time.Time {
-	if v := getenv("SCIMSYNC_NOW"); v != "" {
-		for _, layout := range []string{time.RFC3339, time.DateOnly} {
-			if t, err := time.Parse(layout, v); err == nil {
-				return func() time.Time { return t }
-			}
-		}
-		fmt.Fprintf(os.Stderr, "scimsync: ignoring SCIMSYNC_NOW=%q: not RFC 3339 or YYYY-MM-DD\n", v)
+// so golden tests and reviews of a past plan are reproducible. A value that
+// is not a valid instant is an error, never silently replaced by the wall
+// clock: exceptions are judged by that date (DESIGN §5).
+func nowFromEnv(getenv func(string) string) (func() time.Time, error) {
+	v := getenv("SCIMSYNC_NOW")
+	if v == "" {
+		return time.Now, nil
 	}
-	return time.Now
+	for _, layout := range []string{time.RFC3339, time.DateOnly} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return func() time.Time { return t }, nil
+		}
+	}
+	return nil, fmt.Errorf("SCIMSYNC_NOW=%q is not a valid date: write YYYY-MM-DD or RFC 3339 (2027-04-01 or 2027-04-01T09:00:00Z), or unset it to use the clock", v)
 }
 
 func runArgs(env *cmdEnv, args []string) int {
