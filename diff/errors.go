@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/scimsync/scimsync/spec"
+
+	"github.com/scimsync/scimsync/internal/match"
 )
 
 // MismatchError says that a spec names things the server does not have (or
@@ -47,7 +49,7 @@ func suggest(name string, candidates []string) []string {
 			continue
 		}
 		seen[lc] = true
-		d := levenshtein(target, lc)
+		d := match.Distance(target, lc)
 		if d <= limit || (len(target) >= 3 && strings.Contains(lc, target)) {
 			hits = append(hits, scored{c, d})
 		}
@@ -58,28 +60,6 @@ func suggest(name string, candidates []string) []string {
 		out = append(out, h.name)
 	}
 	return out
-}
-
-// levenshtein is the edit distance between a and b, in runes.
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 func quoteAll(names []string) string {

@@ -9,9 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/scimsync/scimsync/internal/retryafter"
 )
 
 // attemptState is the per-request state the retry policy keeps across
@@ -153,24 +154,7 @@ func retryableError(err error, idempotent bool) bool {
 
 // retryAfter parses a Retry-After value: delay seconds or an HTTP date.
 func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs < 0 {
-			return 0, false
-		}
-		if secs > int64((100 * 365 * 24 * time.Hour).Seconds()) {
-			secs = int64((100 * 365 * 24 * time.Hour).Seconds())
-		}
-		return time.Duration(secs) * time.Second, true
-	}
-	t, err := http.ParseTime(v)
-	if err != nil {
-		return 0, false
-	}
-	return max(t.Sub(now), 0), true
+	return retryafter.Parse(v, now)
 }
 
 // leveledLogger puts an slog.Logger behind retryablehttp.LeveledLogger.
