@@ -259,9 +259,16 @@ func (s *SCIMSource) readMembers(ctx context.Context, req ReadRequest, groups []
 	if err := cmp.Or(errs...); err != nil {
 		return nil, nil, err
 	}
-	var members []scim.Member
+	// One allocation for the members of every organization, each list
+	// let go as soon as it is copied.
+	n := 0
 	for _, ms := range perOrg {
+		n += len(ms)
+	}
+	members := make([]scim.Member, 0, n)
+	for i, ms := range perOrg {
 		members = append(members, ms...)
+		perOrg[i] = nil
 	}
 	return members, read, nil
 }

@@ -95,7 +95,11 @@ func (s *SCIMSource) ReadSnapshotStream(ctx context.Context, req ReadRequest, di
 			if err := spillPage(st, listUsers, us, func(u *scim.User) string { return u.ID }); err != nil {
 				failed(err)
 			}
-			slimUsers(us)
+			// FromSCIM reads only a user's id and userName (for its
+			// errors) once the user is spilled.
+			for i, u := range us {
+				us[i] = scim.User{ID: u.ID, UserName: u.UserName}
+			}
 		},
 		members: func(ms []scim.Member) {
 			for i := range ms {
@@ -104,7 +108,7 @@ func (s *SCIMSource) ReadSnapshotStream(ctx context.Context, req ReadRequest, di
 			if err := spillPage(st, listMembers, ms, func(m *scim.Member) string { return m.ID }); err != nil {
 				failed(err)
 			}
-			slimOrgMembers(ms)
+			checkedMembers(ms)
 		},
 		group: func(listed, read *scim.Group) error {
 			g := *listed
@@ -267,6 +271,23 @@ func spillPage[T any](st *SnapshotStream, list int, items []T, id func(*T) strin
 		e.out = nil // a very large group: do not keep its buffer
 	}
 	return nil
+}
+
+// checkedMembers keeps of each organization member, once it is spilled,
+// what FromSCIM checks and names in its errors, with one copy per page of
+// each organization id, role and origin.
+func checkedMembers(ms []scim.Member) {
+	words := map[string]string{}
+	word := func(s string) string {
+		if w, ok := words[s]; ok {
+			return w
+		}
+		words[s] = s
+		return s
+	}
+	for i, m := range ms {
+		ms[i] = scim.Member{ID: m.ID, Organization: word(m.Organization), Email: m.Email, Role: word(m.Role), Origin: word(m.Origin)}
+	}
 }
 
 // sortMembers sorts a group's members as Snapshot.Sort does.
