@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scimsync/scimsync/internal/match"
 	"github.com/scimsync/scimsync/resolve"
 	"github.com/scimsync/scimsync/scim"
 	"github.com/scimsync/scimsync/spec"
@@ -91,20 +92,18 @@ func newPlanner(s *spec.Spec, t *tenant.Tenant, now time.Time) *planner {
 	for i := range t.Groups {
 		g := &t.Groups[i]
 		pl.groupByID[g.ID] = g
-		k := normName(g.DisplayName)
+		k := match.Name(g.DisplayName)
 		pl.groupByName[k] = append(pl.groupByName[k], g)
 	}
 	for i := range t.Orgs {
 		o := &t.Orgs[i]
-		pl.orgName[o.ID] = normName(o.Name)
-		if _, dup := pl.orgByName[normName(o.Name)]; !dup {
-			pl.orgByName[normName(o.Name)] = o
+		pl.orgName[o.ID] = match.Name(o.Name)
+		if _, dup := pl.orgByName[match.Name(o.Name)]; !dup {
+			pl.orgByName[match.Name(o.Name)] = o
 		}
 	}
 	return pl
 }
-
-func normName(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 // match resolves the spec's names against the server, collecting every
 // problem.
@@ -120,7 +119,7 @@ func (pl *planner) match() error {
 		}
 		probs = append(probs, spec.Diagnostic{Severity: spec.Error, Pos: pos, Path: path, Summary: summary, Fix: fix})
 	}
-	if normName(s.Parent.Name) != normName(t.Parent.Name) {
+	if match.Name(s.Parent.Name) != match.Name(t.Parent.Name) {
 		bad(spec.Pos{}, "parent.name",
 			fmt.Sprintf("%q is not the server's parent organization %q", s.Parent.Name, t.Parent.Name),
 			fmt.Sprintf("set parent.name to %q if this is the right tenant", t.Parent.Name))
@@ -136,12 +135,12 @@ func (pl *planner) match() error {
 	// Server child orgs whose names collide case-insensitively.
 	dupOrgs := map[string]int{}
 	for _, o := range t.Orgs {
-		dupOrgs[normName(o.Name)]++
+		dupOrgs[match.Name(o.Name)]++
 	}
 	for i := range s.Organizations {
 		so := &s.Organizations[i]
 		path := fmt.Sprintf("organizations[%d]", i)
-		o := pl.orgByName[normName(so.Name)]
+		o := pl.orgByName[match.Name(so.Name)]
 		switch {
 		case o == nil:
 			fix := "organizations are created by support, not through the API"
@@ -149,8 +148,8 @@ func (pl *planner) match() error {
 				fix = "did you mean " + quoteAll(sug) + "?"
 			}
 			bad(so.Pos, path+".name", fmt.Sprintf("no child organization named %q on the server", so.Name), fix)
-		case dupOrgs[normName(so.Name)] > 1:
-			bad(so.Pos, path+".name", fmt.Sprintf("%d child organizations on the server are named %q (case-insensitively)", dupOrgs[normName(so.Name)], so.Name), "")
+		case dupOrgs[match.Name(so.Name)] > 1:
+			bad(so.Pos, path+".name", fmt.Sprintf("%d child organizations on the server are named %q (case-insensitively)", dupOrgs[match.Name(so.Name)], so.Name), "")
 		}
 		mo := &managedOrg{spec: so, seats: maps.Clone(so.Seats)}
 		if mo.seats == nil {
@@ -168,7 +167,7 @@ func (pl *planner) match() error {
 					bad(m.Pos, mpath+".groupId", fmt.Sprintf("no group with id %q on the server", m.GroupID), "")
 				}
 			default:
-				gs := pl.groupByName[normName(m.Group)]
+				gs := pl.groupByName[match.Name(m.Group)]
 				switch len(gs) {
 				case 0:
 					fix := ""
@@ -203,7 +202,7 @@ func (pl *planner) match() error {
 			pl.readIDs[gid] = true
 			mo.mappings = append(mo.mappings, resolve.Mapping{GroupID: gid, Role: resolve.Role(m.Role), SeatTier: m.SeatTier})
 		}
-		if o != nil && dupOrgs[normName(so.Name)] == 1 {
+		if o != nil && dupOrgs[match.Name(so.Name)] == 1 {
 			if prev, dup := pl.managed[o.ID]; dup {
 				bad(so.Pos, path+".name", fmt.Sprintf("child organization %q is named twice in the spec", so.Name),
 					fmt.Sprintf("merge it with %s", prev.spec.Name))
@@ -216,7 +215,7 @@ func (pl *planner) match() error {
 		path := fmt.Sprintf("policy.exceptions[%d]", i)
 		var target *managedOrg
 		for _, mo := range pl.managed {
-			if normName(mo.spec.Name) == normName(x.Org) {
+			if match.Name(mo.spec.Name) == match.Name(x.Org) {
 				target = mo
 			}
 		}
@@ -240,7 +239,7 @@ func (pl *planner) match() error {
 		if _, ok := pl.groupByID[g]; ok {
 			pl.ownerIDs[g] = true
 		}
-		for _, gg := range pl.groupByName[normName(g)] {
+		for _, gg := range pl.groupByName[match.Name(g)] {
 			pl.ownerIDs[gg.ID] = true
 		}
 	}
@@ -253,7 +252,7 @@ func (pl *planner) match() error {
 // specNames reports whether the spec names a child org called name.
 func (pl *planner) specNames(name string) bool {
 	for _, so := range pl.s.Organizations {
-		if normName(so.Name) == normName(name) {
+		if match.Name(so.Name) == match.Name(name) {
 			return true
 		}
 	}
@@ -297,7 +296,7 @@ func (pl *planner) plan() *Plan {
 		FormatVersion: FormatVersion,
 		GeneratedAt:   pl.now,
 		SpecHash:      s.Hash(),
-		Parent:        OrgRef{ID: t.Parent.ID, Name: normName(t.Parent.Name), Version: t.Parent.Version},
+		Parent:        OrgRef{ID: t.Parent.ID, Name: match.Name(t.Parent.Name), Version: t.Parent.Version},
 		Mode:          ModeChange{Before: string(t.Parent.Mode), After: pl.desiredMode()},
 		ConfigChanges: []ConfigChange{},
 		Members:       []MemberChange{},
@@ -351,14 +350,14 @@ func (pl *planner) plan() *Plan {
 func (pl *planner) sortedOrgs() []resolve.Org {
 	orgs := slices.Clone(pl.t.Orgs)
 	slices.SortFunc(orgs, func(a, b resolve.Org) int {
-		return cmp.Or(cmp.Compare(normName(a.Name), normName(b.Name)), cmp.Compare(a.ID, b.ID))
+		return cmp.Or(cmp.Compare(match.Name(a.Name), match.Name(b.Name)), cmp.Compare(a.ID, b.ID))
 	})
 	return orgs
 }
 
 func (pl *planner) configChanges(p *Plan) {
 	s, t := pl.s, pl.t
-	parentName := normName(t.Parent.Name)
+	parentName := match.Name(t.Parent.Name)
 	var ops []scim.PatchOp
 	if mode := pl.desiredMode(); string(t.Parent.Mode) != mode {
 		p.ConfigChanges = append(p.ConfigChanges, ConfigChange{Org: parentName, Field: FieldMode, Before: string(t.Parent.Mode), After: pl.desiredMode()})
@@ -384,7 +383,7 @@ func (pl *planner) configChanges(p *Plan) {
 		if !ok {
 			continue
 		}
-		name := normName(o.Name)
+		name := match.Name(o.Name)
 		var ops []scim.PatchOp
 		var changes []ConfigChange
 
@@ -533,7 +532,7 @@ func exceptionValue(x resolve.Exception) string {
 func normSet(ss []string) []string {
 	out := make([]string, 0, len(ss))
 	for _, s := range ss {
-		out = append(out, normName(s))
+		out = append(out, match.Name(s))
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
@@ -697,7 +696,7 @@ func (pl *planner) readiness(p *Plan, full []resolve.Outcome) {
 		}
 	}
 	for _, o := range pl.sortedOrgs() {
-		r := Readiness{Org: normName(o.Name), WouldRemove: removals[o.ID]}
+		r := Readiness{Org: match.Name(o.Name), WouldRemove: removals[o.ID]}
 		if c := now[o.ID]; c != nil {
 			r.Members, r.ScimBacked = c.members, c.scim
 		}
@@ -744,7 +743,7 @@ func (pl *planner) seats(p *Plan, in resolve.Input, sim simulation) {
 		slices.Sort(extra)
 		for _, tier := range append(tiers, extra...) {
 			k := key{o.ID, tier}
-			u := SeatUsage{Org: normName(o.Name), Tier: tier, Purchased: o.Seats[tier], Now: now[k], After: after[k], Entitled: entitled[k]}
+			u := SeatUsage{Org: match.Name(o.Name), Tier: tier, Purchased: o.Seats[tier], Now: now[k], After: after[k], Entitled: entitled[k]}
 			if u.Purchased == 0 && u.Now == 0 && u.After == 0 && u.Entitled == 0 {
 				if _, listed := o.Seats[tier]; !listed {
 					continue

@@ -119,9 +119,10 @@ func TestScenarios(t *testing.T) {
 // checkConverges applies p's steps to a copy of tn the way a server does
 // (configuration replaced, then members resolved), checks that the members
 // are exactly those p predicted, and that planning again changes nothing.
-func checkConverges(t *testing.T, s *spec.Spec, tn *tenant.Tenant, p *Plan) {
+// checkPredicted checks that the members tenant after holds in each org p
+// predicts are exactly p's prediction.
+func checkPredicted(t *testing.T, after *tenant.Tenant, p *Plan) {
 	t.Helper()
-	after := applySteps(t, tn, p.Steps)
 	for _, pr := range p.Predicted {
 		var ms []resolve.Member
 		for _, m := range after.Members {
@@ -133,6 +134,12 @@ func checkConverges(t *testing.T, s *spec.Spec, tn *tenant.Tenant, p *Plan) {
 			t.Errorf("org %s: server holds %+v, plan predicted %+v", pr.Org, got, pr)
 		}
 	}
+}
+
+func checkConverges(t *testing.T, s *spec.Spec, tn *tenant.Tenant, p *Plan) {
+	t.Helper()
+	after := applySteps(t, tn, p.Steps)
+	checkPredicted(t, after, p)
 	again, err := Compute(s, after, scenarioNow)
 	if err != nil {
 		t.Fatal(err)

@@ -113,12 +113,12 @@ func (pl *planner) orgFilter(names []string) (map[string]bool, []string, error) 
 	count := map[string]int{}
 	for _, o := range pl.t.Orgs {
 		all = append(all, o.Name)
-		count[normName(o.Name)]++
+		count[match.Name(o.Name)]++
 	}
 	ids := map[string]bool{}
 	var kept []string
 	for _, n := range names {
-		k := normName(n)
+		k := match.Name(n)
 		o := pl.orgByName[k]
 		switch {
 		case o == nil:

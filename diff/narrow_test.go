@@ -181,17 +181,7 @@ func TestNarrowConverges(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := applySteps(t, tn, hq.Steps)
-	for _, pr := range hq.Predicted {
-		var ms []resolve.Member
-		for _, m := range after.Members {
-			if m.Org == pr.OrgID {
-				ms = append(ms, m)
-			}
-		}
-		if got := PredictMembers(pr.OrgID, pr.Org, ms); got != pr {
-			t.Errorf("org %s: server holds %+v, plan predicted %+v", pr.Org, got, pr)
-		}
-	}
+	checkPredicted(t, after, hq)
 	for i := range tn.Orgs {
 		if tn.Orgs[i].ID != "o-hq" && after.Orgs[i].Version != tn.Orgs[i].Version {
 			t.Errorf("org %s was written", tn.Orgs[i].Name)
@@ -430,5 +420,30 @@ Plan: 0 to add, 0 to change, 4 to remove (hq 2, west 2); 3 configuration changes
 	}
 	if !strings.Contains(full.String(), "#### Removals") {
 		t.Errorf("the full Markdown lost its removals")
+	}
+}
+
+// TestGroupNamesMatchByTheOneRule: a spec's group name is matched to the
+// server's by internal/match's Name, the rule every package uses (issue 13,
+// issue 14 #3): ASCII case and spaces are ignored, but a look-alike
+// character names another group. With strings.ToLower, as the planner once
+// compared names, the Kelvin sign (U+212A) in "west-\u212Aiosk" became a k
+// and the mapping took the group "west-kiosk".
+func TestGroupNamesMatchByTheOneRule(t *testing.T) {
+	tn := narrowTenant()
+	for i := range tn.Groups {
+		if tn.Groups[i].ID == "g-west" {
+			tn.Groups[i].DisplayName = "west-kiosk"
+		}
+	}
+	ok := loadSpec(t, "case", strings.Replace(narrowSpec, "{group: west-users,", "{group: ' WEST-KIOSK ',", 1))
+	if _, err := Compute(ok, tn, scenarioNow); err != nil {
+		t.Fatalf("a name differing in ASCII case and spaces: %v", err)
+	}
+	alike := loadSpec(t, "alike", strings.Replace(narrowSpec, "{group: west-users,", "{group: \"west-\u212Aiosk\",", 1))
+	_, err := Compute(alike, tn, scenarioNow)
+	var mm *MismatchError
+	if !errors.As(err, &mm) || !strings.Contains(err.Error(), "no group named") {
+		t.Fatalf("a look-alike group name matched: err = %v", err)
 	}
 }

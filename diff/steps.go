@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/scimsync/scimsync/internal/canonjson"
+	"github.com/scimsync/scimsync/internal/match"
 	"github.com/scimsync/scimsync/resolve"
 	"github.com/scimsync/scimsync/scim"
 )
@@ -186,7 +187,7 @@ func withMode(writes []Write, parent resolve.Org, cur, mode resolve.Mode) []Writ
 		out = append(out, w)
 	}
 	if !wrote && modeOps != nil {
-		out = append([]Write{{OrgID: parent.ID, Org: normName(parent.Name), Parent: true, Version: parent.Version, Ops: modeOps}}, out...)
+		out = append([]Write{{OrgID: parent.ID, Org: match.Name(parent.Name), Parent: true, Version: parent.Version, Ops: modeOps}}, out...)
 	}
 	return out
 }

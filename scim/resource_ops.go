@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/scimsync/scimsync/internal/match"
 )
 
 // GetUser reads one user.
@@ -111,7 +113,7 @@ func (c *Client) FindGroupsByDisplayName(ctx context.Context, name string) ([]Gr
 func matchDisplayName(groups []Group, name string) []Group {
 	var out []Group
 	for _, g := range groups {
-		if strings.EqualFold(g.DisplayName, name) {
+		if match.SameName(g.DisplayName, name) {
 			g.Members = nil
 			out = append(out, g)
 		}
