@@ -53,6 +53,10 @@ type Plan struct {
 	Seats []SeatUsage `json:"seats"`
 	// Findings are policy and safety findings, errors first.
 	Findings []Finding `json:"findings"`
+	// Expiring lists the exceptions within policy.exceptionNoticeDays of
+	// lapsing (DESIGN §5), by org name, then until, then email. It is
+	// computed once, here; validate, the renderers and the agent read it.
+	Expiring []Expiring `json:"expiring"`
 	// GroupSizes counts, for every group the desired configuration maps, the
 	// distinct active users it holds (directly or nested). apply compares a
 	// fresh count against it to catch a group that suddenly shrank.
@@ -248,4 +252,16 @@ type Write struct {
 type SpecPath struct {
 	Path     string `json:"path"`
 	FromPlan string `json:"from_plan,omitempty"`
+}
+
+// Expiring is an exception that keeps a member until a date within the
+// notice window (policy.exceptionNoticeDays) of the plan's instant. Until is
+// inclusive: the member is kept through that day and the exception has
+// lapsed from the next one, so DaysLeft is 0 on the last day it holds.
+type Expiring struct {
+	Org      string `json:"org"`
+	Email    string `json:"email"`
+	Until    string `json:"until"`
+	DaysLeft int    `json:"days_left"`
+	Reason   string `json:"reason"`
 }
