@@ -303,6 +303,7 @@ func (pl *planner) plan() *Plan {
 		Readiness:     []Readiness{},
 		Seats:         []SeatUsage{},
 		Findings:      []Finding{},
+		Expiring:      []Expiring{},
 		GroupSizes:    []GroupSize{},
 		Predicted:     []Prediction{},
 		ReadGroupIDs:  slices.Sorted(maps.Keys(pl.readIDs)),
