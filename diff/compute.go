@@ -72,10 +72,15 @@ type planner struct {
 
 // managedOrg is the desired configuration of one child org the spec names.
 type managedOrg struct {
-	spec       *spec.Organization
-	mappings   []resolve.Mapping
-	seats      map[string]int
+	spec     *spec.Organization
+	mappings []resolve.Mapping
+	seats    map[string]int
+	// exceptions are the policy.exceptions naming the org that hold at the
+	// plan's instant: the ones written to it. lapsed are the others, which
+	// the plan drops (DESIGN §5, "Exceptions lapse for real") and which
+	// name the reason of a removal they no longer prevent.
 	exceptions []resolve.Exception
+	lapsed     []resolve.Exception
 }
 
 func newPlanner(s *spec.Spec, t *tenant.Tenant, now time.Time) *planner {
@@ -135,6 +140,7 @@ func (pl *planner) match() error {
 	if len(pr.diags) > 0 {
 		return &MismatchError{Problems: pr.diags}
 	}
+	pl.noteLapsed()
 	return nil
 }
 
@@ -262,7 +268,10 @@ func (pl *planner) mappedGroup(pr *problems, m spec.Mapping, mpath string, allGr
 }
 
 // matchExceptions gives each managed org the policy.exceptions naming it,
-// sorted by email, until and reason (never nil).
+// sorted by email, until and reason (never nil): those that hold at the
+// plan's instant as its desired exceptions, those that lapsed (until is
+// inclusive; spec.Lapsed) apart. In every mode: the spec means "keep until
+// until", and after that day the server holds the exception no longer.
 func (pl *planner) matchExceptions(pr *problems) {
 	for i, x := range pl.s.Policy.Exceptions {
 		path := fmt.Sprintf("policy.exceptions[%d]", i)
@@ -278,15 +287,50 @@ func (pl *planner) matchExceptions(pr *problems) {
 			}
 			continue
 		}
-		target.exceptions = append(target.exceptions, resolve.Exception{Email: resolve.NormEmail(x.Email), Until: x.Until, Reason: x.Reason})
+		rx := resolve.Exception{Email: resolve.NormEmail(x.Email), Until: x.Until, Reason: x.Reason}
+		if spec.Lapsed(x.Until, pl.now) {
+			target.lapsed = append(target.lapsed, rx)
+		} else {
+			target.exceptions = append(target.exceptions, rx)
+		}
 	}
 	for _, mo := range pl.managed {
-		slices.SortFunc(mo.exceptions, func(a, b resolve.Exception) int {
-			return cmp.Or(cmp.Compare(a.Email, b.Email), cmp.Compare(a.Until, b.Until), cmp.Compare(a.Reason, b.Reason))
-		})
+		sortExceptions(mo.exceptions)
+		sortExceptions(mo.lapsed)
 		if mo.exceptions == nil {
 			mo.exceptions = []resolve.Exception{}
 		}
+	}
+}
+
+func sortExceptions(xs []resolve.Exception) {
+	slices.SortFunc(xs, func(a, b resolve.Exception) int {
+		return cmp.Or(cmp.Compare(a.Email, b.Email), cmp.Compare(a.Until, b.Until), cmp.Compare(a.Reason, b.Reason))
+	})
+}
+
+// noteLapsed makes the tenant the planner reads one whose child orgs hold,
+// as HeldExceptions, the spec's lapsed exceptions naming them. They keep
+// nobody; they only give a removal its reason, "exception expired", in
+// every phase of the simulation, before the org's write as after it
+// (DESIGN §5: whichever side holds the lapsed exception). The tenant
+// itself is not modified: the planner reads a shallow copy.
+func (pl *planner) noteLapsed() {
+	var orgs []resolve.Org
+	for i := range pl.t.Orgs {
+		mo := pl.managed[pl.t.Orgs[i].ID]
+		if mo == nil || len(mo.lapsed) == 0 {
+			continue
+		}
+		if orgs == nil {
+			orgs = slices.Clone(pl.t.Orgs)
+		}
+		orgs[i].HeldExceptions = slices.Concat(orgs[i].HeldExceptions, mo.lapsed)
+	}
+	if orgs != nil {
+		t := *pl.t
+		t.Orgs = orgs
+		pl.t = &t
 	}
 }
 
@@ -332,8 +376,9 @@ func (pl *planner) desired(mode resolve.Mode) resolve.Input {
 			orgs[i].Mappings = mo.mappings
 			orgs[i].Seats = mo.seats
 			// The exceptions as read (the server's, or current.exceptions)
-			// still name a lapse's reason (issue 15).
-			orgs[i].HeldExceptions = orgs[i].Exceptions
+			// and the spec's lapsed ones (noteLapsed) still name a lapse's
+			// reason (issue 15).
+			orgs[i].HeldExceptions = slices.Concat(orgs[i].Exceptions, orgs[i].HeldExceptions)
 			orgs[i].Exceptions = mo.exceptions
 		}
 	}
@@ -765,7 +810,7 @@ func (pl *planner) readiness(p *Plan, full []resolve.Outcome) {
 			if x := &removals[oc.Org][len(removals[oc.Org])-1]; oc.Reason == resolve.ReasonExceptionExpired {
 				x.ExceptionUntil = "" // the reason says it
 			} else if x.ExceptionUntil != "" {
-				x.ExceptionLapsed = x.ExceptionUntil < pl.now.UTC().Format(time.DateOnly)
+				x.ExceptionLapsed = spec.Lapsed(x.ExceptionUntil, pl.now)
 			}
 		}
 	}
