@@ -438,6 +438,7 @@ func (pl *planner) plan() *Plan {
 	pl.seats(p, in, sim)
 	pl.findings(p, in, sim.final)
 	pl.groupSizes(p, sim.final)
+	pl.expiring(p)
 	p.Predicted = append(p.Predicted, <-predicted...)
 
 	p.Summary.Config = len(p.ConfigChanges)
@@ -879,6 +880,28 @@ func (pl *planner) groupSizes(p *Plan, res resolve.Result) {
 		p.GroupSizes = append(p.GroupSizes, GroupSize{ID: id, Name: pl.groupName(id), Users: n})
 	}
 	slices.SortFunc(p.GroupSizes, func(a, b GroupSize) int { return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID)) })
+}
+
+// expiring lists the spec's exceptions within policy.exceptionNoticeDays
+// of lapsing at the plan's instant (spec.ExpiringExceptions, the one rule
+// of the window), for the child orgs the spec manages: by org name, then
+// until, then email.
+func (pl *planner) expiring(p *Plan) {
+	names := map[string]string{} // match.Name of the spec's name → the server's, lower-cased
+	for id, mo := range pl.managed {
+		names[match.Name(mo.spec.Name)] = pl.orgName[id]
+	}
+	pol := pl.s.Policy
+	for _, x := range spec.ExpiringExceptions(pol.Exceptions, pl.now, pol.NoticeDays()) {
+		org, ok := names[match.Name(x.Org)]
+		if !ok {
+			continue
+		}
+		p.Expiring = append(p.Expiring, Expiring{Org: org, Email: resolve.NormEmail(x.Email), Until: x.Until, DaysLeft: x.DaysLeft, Reason: x.Reason})
+	}
+	slices.SortFunc(p.Expiring, func(a, b Expiring) int {
+		return cmp.Or(cmp.Compare(a.Org, b.Org), cmp.Compare(a.Until, b.Until), cmp.Compare(a.Email, b.Email))
+	})
 }
 
 // predicted returns PredictMembers of every child org, by name.
