@@ -321,6 +321,36 @@ policy:
 			ready: map[string][]string{"hq": {"old@example.gov: exception expired"}},
 		},
 		{
+			name: "lapse-in-staged",
+			// The desired exceptions drop a lapsed one in every mode
+			// (docs/DECISIONS.md): in staged mode the write removes nobody,
+			// since exceptions keep nobody there, and the plan is a
+			// configuration change (exit 2). Readiness, which plays the same
+			// writes in full mode, names the lapse.
+			spec: specHead + `  mode: staged
+organizations:
+  - name: hq
+    seats: {standard: 10}
+    mappings:
+      - {group: claude-hq-users, role: member, seatTier: standard}
+policy:
+  exceptions:
+    - {email: old@example.gov, org: hq, until: 2026-03-14, reason: contract ended}
+`,
+			tenant: newTenant(resolve.ModeStaged).
+				user("u1", "alice@example.gov", true).
+				group("g-users", "claude-hq-users", "u1").
+				org("o-hq", "hq", map[string]int{"standard": 10}, mp("g-users", member, "standard")).
+				exception("o-hq", "old@example.gov", "2026-03-14", "contract ended").
+				member("o-hq", "alice@example.gov", member, "standard", scimO, "u1").
+				member("o-hq", "old@example.gov", member, "standard", jitO, "").t,
+			exit: VerdictChanges,
+			config: []string{
+				"hq exception old@example.gov: until 2026-03-14 (contract ended) -> ",
+			},
+			ready: map[string][]string{"hq": {"old@example.gov: exception expired"}},
+		},
+		{
 			name: "lapse-held-only-on-the-server",
 			// The spec no longer lists old's exception; the server still
 			// holds it, lapsed. The removal's reason is the lapse, whichever
