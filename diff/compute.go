@@ -72,10 +72,15 @@ type planner struct {
 
 // managedOrg is the desired configuration of one child org the spec names.
 type managedOrg struct {
-	spec       *spec.Organization
-	mappings   []resolve.Mapping
-	seats      map[string]int
+	spec     *spec.Organization
+	mappings []resolve.Mapping
+	seats    map[string]int
+	// exceptions are the policy.exceptions naming the org that hold at the
+	// plan's instant: the ones written to it. lapsed are the others, which
+	// the plan drops (DESIGN §5, "Exceptions lapse for real") and which
+	// name the reason of a removal they no longer prevent.
 	exceptions []resolve.Exception
+	lapsed     []resolve.Exception
 }
 
 func newPlanner(s *spec.Spec, t *tenant.Tenant, now time.Time) *planner {
@@ -105,32 +110,57 @@ func newPlanner(s *spec.Spec, t *tenant.Tenant, now time.Time) *planner {
 	return pl
 }
 
+// problems collects the mismatches between the spec and the server, every
+// one of them, as diagnostics located in the spec.
+type problems struct {
+	s     *spec.Spec
+	diags spec.Diagnostics
+}
+
+// add records a problem at path: where the spec holds path, or at pos when
+// the spec cannot say.
+func (pr *problems) add(pos spec.Pos, path, summary, fix string) {
+	if at := pr.s.PosOf(path); at.Line > 0 || pos.Line == 0 {
+		pos = at
+	}
+	if pos.File == "" {
+		pos.File = pr.s.Source
+	}
+	pr.diags = append(pr.diags, spec.Diagnostic{Severity: spec.Error, Pos: pos, Path: path, Summary: summary, Fix: fix})
+}
+
 // match resolves the spec's names against the server, collecting every
 // problem.
 func (pl *planner) match() error {
-	s, t := pl.s, pl.t
-	var probs spec.Diagnostics
-	bad := func(pos spec.Pos, path, summary, fix string) {
-		if at := s.PosOf(path); at.Line > 0 || pos.Line == 0 {
-			pos = at
-		}
-		if pos.File == "" {
-			pos.File = s.Source
-		}
-		probs = append(probs, spec.Diagnostic{Severity: spec.Error, Pos: pos, Path: path, Summary: summary, Fix: fix})
+	pr := &problems{s: pl.s}
+	pl.matchParent(pr)
+	pl.matchOrgs(pr)
+	pl.matchExceptions(pr)
+	pl.matchOwnerGroups()
+	if len(pr.diags) > 0 {
+		return &MismatchError{Problems: pr.diags}
 	}
+	pl.noteLapsed()
+	return nil
+}
+
+// matchParent checks that the spec describes the server's parent org.
+func (pl *planner) matchParent(pr *problems) {
+	s, t := pl.s, pl.t
 	if match.Name(s.Parent.Name) != match.Name(t.Parent.Name) {
-		bad(spec.Pos{}, "parent.name",
+		pr.add(spec.Pos{}, "parent.name",
 			fmt.Sprintf("%q is not the server's parent organization %q", s.Parent.Name, t.Parent.Name),
 			fmt.Sprintf("set parent.name to %q if this is the right tenant", t.Parent.Name))
 	}
-	var allGroups []string
+}
+
+// matchOrgs finds the server's child org for each one the spec names and
+// records its desired configuration in pl.managed, keyed by org id.
+func (pl *planner) matchOrgs(pr *problems) {
+	s, t := pl.s, pl.t
+	allGroups := make([]string, 0, len(t.Groups))
 	for _, g := range t.Groups {
 		allGroups = append(allGroups, g.DisplayName)
-	}
-	var orgNames []string
-	for _, o := range t.Orgs {
-		orgNames = append(orgNames, o.Name)
 	}
 	// Server child orgs whose names collide case-insensitively.
 	dupOrgs := map[string]int{}
@@ -141,77 +171,109 @@ func (pl *planner) match() error {
 		so := &s.Organizations[i]
 		path := fmt.Sprintf("organizations[%d]", i)
 		o := pl.orgByName[match.Name(so.Name)]
-		switch {
-		case o == nil:
-			fix := "organizations are created by support, not through the API"
-			if sug := suggest(so.Name, orgNames); len(sug) > 0 {
-				fix = "did you mean " + quoteAll(sug) + "?"
-			}
-			bad(so.Pos, path+".name", fmt.Sprintf("no child organization named %q on the server", so.Name), fix)
-		case dupOrgs[match.Name(so.Name)] > 1:
-			bad(so.Pos, path+".name", fmt.Sprintf("%d child organizations on the server are named %q (case-insensitively)", dupOrgs[match.Name(so.Name)], so.Name), "")
-		}
+		pl.checkOrgName(pr, so, path, o, dupOrgs[match.Name(so.Name)])
 		mo := &managedOrg{spec: so, seats: maps.Clone(so.Seats)}
 		if mo.seats == nil {
 			mo.seats = map[string]int{}
 		}
-		mappedAt := map[string]string{} // group id → path of its mapping
-		for j, m := range so.Mappings {
-			mpath := fmt.Sprintf("%s.mappings[%d]", path, j)
-			gid, ok := "", false
-			switch {
-			case m.GroupID != "":
-				if _, ok = pl.groupByID[m.GroupID]; ok {
-					gid = m.GroupID
-				} else {
-					bad(m.Pos, mpath+".groupId", fmt.Sprintf("no group with id %q on the server", m.GroupID), "")
-				}
-			default:
-				gs := pl.groupByName[match.Name(m.Group)]
-				switch len(gs) {
-				case 0:
-					fix := ""
-					if sug := suggest(m.Group, allGroups); len(sug) > 0 {
-						fix = "did you mean " + quoteAll(sug) + "?"
-					}
-					bad(m.Pos, mpath+".group", fmt.Sprintf("no group named %q on the server", m.Group), fix)
-				case 1:
-					gid, ok = gs[0].ID, true
-				default:
-					ids := make([]string, len(gs))
-					for k, g := range gs {
-						ids[k] = g.ID
-					}
-					slices.Sort(ids)
-					bad(m.Pos, mpath+".group", fmt.Sprintf("%d groups are named %q (case-insensitively): ids %s", len(gs), m.Group, strings.Join(ids, ", ")),
-						"name the group by groupId instead")
-				}
-			}
-			if !ok {
-				continue
-			}
-			if prev, dup := mappedAt[gid]; dup {
-				bad(m.Pos, mpath, fmt.Sprintf("group %q is mapped twice in %s (also at %s)", pl.groupByID[gid].DisplayName, so.Name, prev),
-					"merge the two mappings: a user gets the highest role and tier of its groups anyway")
-				continue
-			}
-			mappedAt[gid] = mpath
-			if t.MembersRead != nil && !t.MembersRead[gid] {
-				bad(m.Pos, mpath, fmt.Sprintf("the members of group %q were not read from the server", pl.groupByID[gid].DisplayName), "")
-			}
-			pl.readIDs[gid] = true
-			mo.mappings = append(mo.mappings, resolve.Mapping{GroupID: gid, Role: resolve.Role(m.Role), SeatTier: m.SeatTier})
+		mo.mappings = pl.matchMappings(pr, so, path, allGroups)
+		if o == nil || dupOrgs[match.Name(so.Name)] != 1 {
+			continue
 		}
-		if o != nil && dupOrgs[match.Name(so.Name)] == 1 {
-			if prev, dup := pl.managed[o.ID]; dup {
-				bad(so.Pos, path+".name", fmt.Sprintf("child organization %q is named twice in the spec", so.Name),
-					fmt.Sprintf("merge it with %s", prev.spec.Name))
-				continue
-			}
-			pl.managed[o.ID] = mo
+		if prev, dup := pl.managed[o.ID]; dup {
+			pr.add(so.Pos, path+".name", fmt.Sprintf("child organization %q is named twice in the spec", so.Name),
+				fmt.Sprintf("merge it with %s", prev.spec.Name))
+			continue
 		}
+		pl.managed[o.ID] = mo
 	}
-	for i, x := range s.Policy.Exceptions {
+}
+
+// checkOrgName reports a spec org o that the server lacks (nil), or that
+// names n > 1 of the server's child orgs.
+func (pl *planner) checkOrgName(pr *problems, so *spec.Organization, path string, o *resolve.Org, n int) {
+	switch {
+	case o == nil:
+		orgNames := make([]string, 0, len(pl.t.Orgs))
+		for _, o := range pl.t.Orgs {
+			orgNames = append(orgNames, o.Name)
+		}
+		fix := "organizations are created by support, not through the API"
+		if sug := suggest(so.Name, orgNames); len(sug) > 0 {
+			fix = "did you mean " + quoteAll(sug) + "?"
+		}
+		pr.add(so.Pos, path+".name", fmt.Sprintf("no child organization named %q on the server", so.Name), fix)
+	case n > 1:
+		pr.add(so.Pos, path+".name", fmt.Sprintf("%d child organizations on the server are named %q (case-insensitively)", n, so.Name), "")
+	}
+}
+
+// matchMappings returns the desired mappings of the spec org so (at path),
+// each naming its group by id, and marks their groups as read.
+func (pl *planner) matchMappings(pr *problems, so *spec.Organization, path string, allGroups []string) []resolve.Mapping {
+	var out []resolve.Mapping
+	mappedAt := map[string]string{} // group id → path of its mapping
+	for j, m := range so.Mappings {
+		mpath := fmt.Sprintf("%s.mappings[%d]", path, j)
+		gid, ok := pl.mappedGroup(pr, m, mpath, allGroups)
+		if !ok {
+			continue
+		}
+		if prev, dup := mappedAt[gid]; dup {
+			pr.add(m.Pos, mpath, fmt.Sprintf("group %q is mapped twice in %s (also at %s)", pl.groupByID[gid].DisplayName, so.Name, prev),
+				"merge the two mappings: a user gets the highest role and tier of its groups anyway")
+			continue
+		}
+		mappedAt[gid] = mpath
+		if pl.t.MembersRead != nil && !pl.t.MembersRead[gid] {
+			pr.add(m.Pos, mpath, fmt.Sprintf("the members of group %q were not read from the server", pl.groupByID[gid].DisplayName), "")
+		}
+		pl.readIDs[gid] = true
+		out = append(out, resolve.Mapping{GroupID: gid, Role: resolve.Role(m.Role), SeatTier: m.SeatTier})
+	}
+	return out
+}
+
+// mappedGroup returns the id of the one server group mapping m (at mpath)
+// names, by groupId or by displayName; false, with the problem recorded,
+// when there is none or more than one.
+func (pl *planner) mappedGroup(pr *problems, m spec.Mapping, mpath string, allGroups []string) (string, bool) {
+	if m.GroupID != "" {
+		if _, ok := pl.groupByID[m.GroupID]; !ok {
+			pr.add(m.Pos, mpath+".groupId", fmt.Sprintf("no group with id %q on the server", m.GroupID), "")
+			return "", false
+		}
+		return m.GroupID, true
+	}
+	gs := pl.groupByName[match.Name(m.Group)]
+	switch len(gs) {
+	case 0:
+		fix := ""
+		if sug := suggest(m.Group, allGroups); len(sug) > 0 {
+			fix = "did you mean " + quoteAll(sug) + "?"
+		}
+		pr.add(m.Pos, mpath+".group", fmt.Sprintf("no group named %q on the server", m.Group), fix)
+		return "", false
+	case 1:
+		return gs[0].ID, true
+	}
+	ids := make([]string, len(gs))
+	for k, g := range gs {
+		ids[k] = g.ID
+	}
+	slices.Sort(ids)
+	pr.add(m.Pos, mpath+".group", fmt.Sprintf("%d groups are named %q (case-insensitively): ids %s", len(gs), m.Group, strings.Join(ids, ", ")),
+		"name the group by groupId instead")
+	return "", false
+}
+
+// matchExceptions gives each managed org the policy.exceptions naming it,
+// sorted by email, until and reason (never nil): those that hold at the
+// plan's instant as its desired exceptions, those that lapsed (until is
+// inclusive; spec.Lapsed) apart. In every mode: the spec means "keep until
+// until", and after that day the server holds the exception no longer.
+func (pl *planner) matchExceptions(pr *problems) {
+	for i, x := range pl.s.Policy.Exceptions {
 		path := fmt.Sprintf("policy.exceptions[%d]", i)
 		var target *managedOrg
 		for _, mo := range pl.managed {
@@ -221,21 +283,61 @@ func (pl *planner) match() error {
 		}
 		if target == nil {
 			if !pl.specNames(x.Org) {
-				bad(x.Pos, path+".org", fmt.Sprintf("%q is not a child organization of the spec", x.Org), "")
+				pr.add(x.Pos, path+".org", fmt.Sprintf("%q is not a child organization of the spec", x.Org), "")
 			}
 			continue
 		}
-		target.exceptions = append(target.exceptions, resolve.Exception{Email: resolve.NormEmail(x.Email), Until: x.Until, Reason: x.Reason})
+		rx := resolve.Exception{Email: resolve.NormEmail(x.Email), Until: x.Until, Reason: x.Reason}
+		if spec.Lapsed(x.Until, pl.now) {
+			target.lapsed = append(target.lapsed, rx)
+		} else {
+			target.exceptions = append(target.exceptions, rx)
+		}
 	}
 	for _, mo := range pl.managed {
-		slices.SortFunc(mo.exceptions, func(a, b resolve.Exception) int {
-			return cmp.Or(cmp.Compare(a.Email, b.Email), cmp.Compare(a.Until, b.Until), cmp.Compare(a.Reason, b.Reason))
-		})
+		sortExceptions(mo.exceptions)
+		sortExceptions(mo.lapsed)
 		if mo.exceptions == nil {
 			mo.exceptions = []resolve.Exception{}
 		}
 	}
-	for _, g := range s.Policy.OwnerGroups {
+}
+
+func sortExceptions(xs []resolve.Exception) {
+	slices.SortFunc(xs, func(a, b resolve.Exception) int {
+		return cmp.Or(cmp.Compare(a.Email, b.Email), cmp.Compare(a.Until, b.Until), cmp.Compare(a.Reason, b.Reason))
+	})
+}
+
+// noteLapsed makes the tenant the planner reads one whose child orgs hold,
+// as HeldExceptions, the spec's lapsed exceptions naming them. They keep
+// nobody; they only give a removal its reason, "exception expired", in
+// every phase of the simulation, before the org's write as after it
+// (DESIGN §5: whichever side holds the lapsed exception). The tenant
+// itself is not modified: the planner reads a shallow copy.
+func (pl *planner) noteLapsed() {
+	var orgs []resolve.Org
+	for i := range pl.t.Orgs {
+		mo := pl.managed[pl.t.Orgs[i].ID]
+		if mo == nil || len(mo.lapsed) == 0 {
+			continue
+		}
+		if orgs == nil {
+			orgs = slices.Clone(pl.t.Orgs)
+		}
+		orgs[i].HeldExceptions = slices.Concat(orgs[i].HeldExceptions, mo.lapsed)
+	}
+	if orgs != nil {
+		t := *pl.t
+		t.Orgs = orgs
+		pl.t = &t
+	}
+}
+
+// matchOwnerGroups records the ids of the policy.ownerGroups that exist,
+// named by id or displayName.
+func (pl *planner) matchOwnerGroups() {
+	for _, g := range pl.s.Policy.OwnerGroups {
 		if _, ok := pl.groupByID[g]; ok {
 			pl.ownerIDs[g] = true
 		}
@@ -243,10 +345,6 @@ func (pl *planner) match() error {
 			pl.ownerIDs[gg.ID] = true
 		}
 	}
-	if len(probs) > 0 {
-		return &MismatchError{Problems: probs}
-	}
-	return nil
 }
 
 // specNames reports whether the spec names a child org called name.
@@ -278,8 +376,9 @@ func (pl *planner) desired(mode resolve.Mode) resolve.Input {
 			orgs[i].Mappings = mo.mappings
 			orgs[i].Seats = mo.seats
 			// The exceptions as read (the server's, or current.exceptions)
-			// still name a lapse's reason (issue 15).
-			orgs[i].HeldExceptions = orgs[i].Exceptions
+			// and the spec's lapsed ones (noteLapsed) still name a lapse's
+			// reason (issue 15).
+			orgs[i].HeldExceptions = slices.Concat(orgs[i].Exceptions, orgs[i].HeldExceptions)
 			orgs[i].Exceptions = mo.exceptions
 		}
 	}
@@ -339,6 +438,7 @@ func (pl *planner) plan() *Plan {
 	pl.seats(p, in, sim)
 	pl.findings(p, in, sim.final)
 	pl.groupSizes(p, sim.final)
+	pl.expiring(p)
 	p.Predicted = append(p.Predicted, <-predicted...)
 
 	p.Summary.Config = len(p.ConfigChanges)
@@ -356,7 +456,40 @@ func (pl *planner) sortedOrgs() []resolve.Org {
 	return orgs
 }
 
+// configChanges records the configuration changes and the writes that make
+// them: the parent's, then each managed child org's, by name.
 func (pl *planner) configChanges(p *Plan) {
+	pl.parentChanges(p)
+	for _, o := range pl.sortedOrgs() {
+		mo, ok := pl.managed[o.ID]
+		if !ok {
+			continue
+		}
+		name := match.Name(o.Name)
+		var ops []scim.PatchOp
+		var changes []ConfigChange
+		for _, field := range []func(resolve.Org, *managedOrg, string) ([]ConfigChange, *scim.PatchOp){
+			pl.mappingChanges, seatChanges, exceptionChanges,
+		} {
+			cs, op := field(o, mo, name)
+			changes = append(changes, cs...)
+			if op != nil {
+				ops = append(ops, *op)
+			}
+		}
+		slices.SortFunc(changes, func(a, b ConfigChange) int {
+			return cmp.Or(cmp.Compare(fieldRank(a.Field), fieldRank(b.Field)), cmp.Compare(a.Key, b.Key))
+		})
+		p.ConfigChanges = append(p.ConfigChanges, changes...)
+		if len(ops) > 0 {
+			p.Writes = append(p.Writes, Write{OrgID: o.ID, Org: name, Version: o.Version, Ops: ops})
+		}
+	}
+}
+
+// parentChanges records the changes of the parent's mode, login domains
+// and seat tiers, and the one write that makes them.
+func (pl *planner) parentChanges(p *Plan) {
 	s, t := pl.s, pl.t
 	parentName := match.Name(t.Parent.Name)
 	var ops []scim.PatchOp
@@ -379,127 +512,113 @@ func (pl *planner) configChanges(p *Plan) {
 	if len(ops) > 0 {
 		p.Writes = append(p.Writes, Write{OrgID: t.Parent.ID, Org: parentName, Parent: true, Version: t.Parent.Version, Ops: ops})
 	}
-	for _, o := range pl.sortedOrgs() {
-		mo, ok := pl.managed[o.ID]
-		if !ok {
-			continue
-		}
-		name := match.Name(o.Name)
-		var ops []scim.PatchOp
-		var changes []ConfigChange
+}
 
-		// Mappings: compared per group, ignoring order (order only decides
-		// which of two equal mappings is named as deciding).
-		have := map[string]resolve.Mapping{}
-		dupHave := false
-		for _, m := range o.Mappings {
-			if _, dup := have[m.GroupID]; dup {
-				dupHave = true
-			}
-			have[m.GroupID] = m
+// mappingChanges compares o's mappings with the desired ones, per group,
+// ignoring order (order only decides which of two equal mappings is named
+// as deciding), and returns the changes and, when any, the write of the
+// whole desired list.
+func (pl *planner) mappingChanges(o resolve.Org, mo *managedOrg, name string) ([]ConfigChange, *scim.PatchOp) {
+	have := map[string]resolve.Mapping{}
+	dupHave := false
+	for _, m := range o.Mappings {
+		if _, dup := have[m.GroupID]; dup {
+			dupHave = true
 		}
-		want := map[string]resolve.Mapping{}
-		for _, m := range mo.mappings {
-			want[m.GroupID] = m
-		}
-		mappingsDiffer := dupHave || len(have) != len(want)
-		for gid, w := range want {
-			h, ok := have[gid]
-			switch {
-			case !ok:
-				changes = append(changes, ConfigChange{Org: name, Field: FieldMapping, Key: pl.groupName(gid), After: mappingValue(w)})
-				mappingsDiffer = true
-			case h.Role != w.Role || h.SeatTier != w.SeatTier:
-				changes = append(changes, ConfigChange{Org: name, Field: FieldMapping, Key: pl.groupName(gid), Before: mappingValue(h), After: mappingValue(w)})
-				mappingsDiffer = true
-			}
-		}
-		for gid, h := range have {
-			if _, ok := want[gid]; !ok {
-				changes = append(changes, ConfigChange{Org: name, Field: FieldMapping, Key: pl.groupName(gid), Before: mappingValue(h)})
-				mappingsDiffer = true
-			}
-		}
-		if mappingsDiffer {
-			ms := make([]scim.Mapping, 0, len(mo.mappings))
-			for _, m := range mo.mappings {
-				ms = append(ms, scim.Mapping{Group: m.GroupID, Role: string(m.Role), SeatTier: m.SeatTier})
-			}
-			ops = append(ops, scim.PatchOp{Op: "replace", Path: "mappings", Value: ms})
-		}
-
-		// Seats.
-		seatsDiffer := false
-		for _, tier := range slices.Sorted(maps.Keys(mo.seats)) {
-			n := mo.seats[tier]
-			h, ok := o.Seats[tier]
-			if !ok || h != n {
-				before := ""
-				if ok {
-					before = strconv.Itoa(h)
-				}
-				changes = append(changes, ConfigChange{Org: name, Field: FieldSeats, Key: tier, Before: before, After: strconv.Itoa(n)})
-				seatsDiffer = true
-			}
-		}
-		for _, tier := range slices.Sorted(maps.Keys(o.Seats)) {
-			if _, ok := mo.seats[tier]; !ok {
-				changes = append(changes, ConfigChange{Org: name, Field: FieldSeats, Key: tier, Before: strconv.Itoa(o.Seats[tier])})
-				seatsDiffer = true
-			}
-		}
-		if seatsDiffer {
-			ops = append(ops, scim.PatchOp{Op: "replace", Path: "seats", Value: maps.Clone(mo.seats)})
-		}
-
-		// Exceptions, by normalized email.
-		haveX := map[string]resolve.Exception{}
-		dupX := false
-		for _, x := range o.Exceptions {
-			k := resolve.NormEmail(x.Email)
-			if _, dup := haveX[k]; dup {
-				dupX = true
-			}
-			haveX[k] = x
-		}
-		wantX := map[string]resolve.Exception{}
-		for _, x := range mo.exceptions {
-			wantX[x.Email] = x
-		}
-		xDiffer := dupX || len(o.Exceptions) != len(mo.exceptions)
-		for k, w := range wantX {
-			h, ok := haveX[k]
-			switch {
-			case !ok:
-				changes = append(changes, ConfigChange{Org: name, Field: FieldException, Key: k, After: exceptionValue(w)})
-				xDiffer = true
-			case h.Until != w.Until || h.Reason != w.Reason:
-				changes = append(changes, ConfigChange{Org: name, Field: FieldException, Key: k, Before: exceptionValue(h), After: exceptionValue(w)})
-				xDiffer = true
-			}
-		}
-		for k, h := range haveX {
-			if _, ok := wantX[k]; !ok {
-				changes = append(changes, ConfigChange{Org: name, Field: FieldException, Key: k, Before: exceptionValue(h)})
-				xDiffer = true
-			}
-		}
-		if xDiffer {
-			xs := make([]scim.Exception, 0, len(mo.exceptions))
-			for _, x := range mo.exceptions {
-				xs = append(xs, scim.Exception{Email: x.Email, Until: x.Until, Reason: x.Reason})
-			}
-			ops = append(ops, scim.PatchOp{Op: "replace", Path: "exceptions", Value: xs})
-		}
-
-		slices.SortFunc(changes, func(a, b ConfigChange) int {
-			return cmp.Or(cmp.Compare(fieldRank(a.Field), fieldRank(b.Field)), cmp.Compare(a.Key, b.Key))
-		})
-		p.ConfigChanges = append(p.ConfigChanges, changes...)
-		if len(ops) > 0 {
-			p.Writes = append(p.Writes, Write{OrgID: o.ID, Org: name, Version: o.Version, Ops: ops})
+		have[m.GroupID] = m
+	}
+	want := map[string]resolve.Mapping{}
+	for _, m := range mo.mappings {
+		want[m.GroupID] = m
+	}
+	var changes []ConfigChange
+	for gid, w := range want {
+		switch h, ok := have[gid]; {
+		case !ok:
+			changes = append(changes, ConfigChange{Org: name, Field: FieldMapping, Key: pl.groupName(gid), After: mappingValue(w)})
+		case h.Role != w.Role || h.SeatTier != w.SeatTier:
+			changes = append(changes, ConfigChange{Org: name, Field: FieldMapping, Key: pl.groupName(gid), Before: mappingValue(h), After: mappingValue(w)})
 		}
 	}
+	for gid, h := range have {
+		if _, ok := want[gid]; !ok {
+			changes = append(changes, ConfigChange{Org: name, Field: FieldMapping, Key: pl.groupName(gid), Before: mappingValue(h)})
+		}
+	}
+	if !dupHave && len(have) == len(want) && len(changes) == 0 {
+		return nil, nil
+	}
+	ms := make([]scim.Mapping, 0, len(mo.mappings))
+	for _, m := range mo.mappings {
+		ms = append(ms, scim.Mapping{Group: m.GroupID, Role: string(m.Role), SeatTier: m.SeatTier})
+	}
+	return changes, &scim.PatchOp{Op: "replace", Path: "mappings", Value: ms}
+}
+
+// seatChanges compares o's seats with the desired ones, per tier, and
+// returns the changes and, when any, the write of the desired seats.
+func seatChanges(o resolve.Org, mo *managedOrg, name string) ([]ConfigChange, *scim.PatchOp) {
+	var changes []ConfigChange
+	for _, tier := range slices.Sorted(maps.Keys(mo.seats)) {
+		n := mo.seats[tier]
+		if h, ok := o.Seats[tier]; !ok || h != n {
+			before := ""
+			if ok {
+				before = strconv.Itoa(h)
+			}
+			changes = append(changes, ConfigChange{Org: name, Field: FieldSeats, Key: tier, Before: before, After: strconv.Itoa(n)})
+		}
+	}
+	for _, tier := range slices.Sorted(maps.Keys(o.Seats)) {
+		if _, ok := mo.seats[tier]; !ok {
+			changes = append(changes, ConfigChange{Org: name, Field: FieldSeats, Key: tier, Before: strconv.Itoa(o.Seats[tier])})
+		}
+	}
+	if len(changes) == 0 {
+		return nil, nil
+	}
+	return changes, &scim.PatchOp{Op: "replace", Path: "seats", Value: maps.Clone(mo.seats)}
+}
+
+// exceptionChanges compares o's exceptions with the desired ones, by
+// normalized email, and returns the changes and, when any, the write of
+// the whole desired list.
+func exceptionChanges(o resolve.Org, mo *managedOrg, name string) ([]ConfigChange, *scim.PatchOp) {
+	haveX := map[string]resolve.Exception{}
+	dupX := false
+	for _, x := range o.Exceptions {
+		k := resolve.NormEmail(x.Email)
+		if _, dup := haveX[k]; dup {
+			dupX = true
+		}
+		haveX[k] = x
+	}
+	wantX := map[string]resolve.Exception{}
+	for _, x := range mo.exceptions {
+		wantX[x.Email] = x
+	}
+	var changes []ConfigChange
+	for k, w := range wantX {
+		switch h, ok := haveX[k]; {
+		case !ok:
+			changes = append(changes, ConfigChange{Org: name, Field: FieldException, Key: k, After: exceptionValue(w)})
+		case h.Until != w.Until || h.Reason != w.Reason:
+			changes = append(changes, ConfigChange{Org: name, Field: FieldException, Key: k, Before: exceptionValue(h), After: exceptionValue(w)})
+		}
+	}
+	for k, h := range haveX {
+		if _, ok := wantX[k]; !ok {
+			changes = append(changes, ConfigChange{Org: name, Field: FieldException, Key: k, Before: exceptionValue(h)})
+		}
+	}
+	if !dupX && len(o.Exceptions) == len(mo.exceptions) && len(changes) == 0 {
+		return nil, nil
+	}
+	xs := make([]scim.Exception, 0, len(mo.exceptions))
+	for _, x := range mo.exceptions {
+		xs = append(xs, scim.Exception{Email: x.Email, Until: x.Until, Reason: x.Reason})
+	}
+	return changes, &scim.PatchOp{Op: "replace", Path: "exceptions", Value: xs}
 }
 
 func fieldRank(f string) int {
@@ -692,7 +811,7 @@ func (pl *planner) readiness(p *Plan, full []resolve.Outcome) {
 			if x := &removals[oc.Org][len(removals[oc.Org])-1]; oc.Reason == resolve.ReasonExceptionExpired {
 				x.ExceptionUntil = "" // the reason says it
 			} else if x.ExceptionUntil != "" {
-				x.ExceptionLapsed = x.ExceptionUntil < pl.now.UTC().Format(time.DateOnly)
+				x.ExceptionLapsed = spec.Lapsed(x.ExceptionUntil, pl.now)
 			}
 		}
 	}
@@ -761,6 +880,28 @@ func (pl *planner) groupSizes(p *Plan, res resolve.Result) {
 		p.GroupSizes = append(p.GroupSizes, GroupSize{ID: id, Name: pl.groupName(id), Users: n})
 	}
 	slices.SortFunc(p.GroupSizes, func(a, b GroupSize) int { return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID)) })
+}
+
+// expiring lists the spec's exceptions within policy.exceptionNoticeDays
+// of lapsing at the plan's instant (spec.ExpiringExceptions, the one rule
+// of the window), for the child orgs the spec manages: by org name, then
+// until, then email.
+func (pl *planner) expiring(p *Plan) {
+	names := map[string]string{} // match.Name of the spec's name → the server's, lower-cased
+	for id, mo := range pl.managed {
+		names[match.Name(mo.spec.Name)] = pl.orgName[id]
+	}
+	pol := pl.s.Policy
+	for _, x := range spec.ExpiringExceptions(pol.Exceptions, pl.now, pol.NoticeDays()) {
+		org, ok := names[match.Name(x.Org)]
+		if !ok {
+			continue
+		}
+		p.Expiring = append(p.Expiring, Expiring{Org: org, Email: resolve.NormEmail(x.Email), Until: x.Until, DaysLeft: x.DaysLeft, Reason: x.Reason})
+	}
+	slices.SortFunc(p.Expiring, func(a, b Expiring) int {
+		return cmp.Or(cmp.Compare(a.Org, b.Org), cmp.Compare(a.Until, b.Until), cmp.Compare(a.Email, b.Email))
+	})
 }
 
 // predicted returns PredictMembers of every child org, by name.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/scimsync/scimsync/internal/golden"
 
@@ -131,4 +132,32 @@ func TestGoldenExamples(t *testing.T) {
 			renderAll(t, "example-"+name, p)
 		})
 	}
+}
+
+// TestGoldenExampleExpiring plans examples/staged-to-full on 2027-03-25,
+// six days before the auditor's exception ends (2027-03-31): every format
+// shows it under Expiring (issue 15).
+func TestGoldenExampleExpiring(t *testing.T) {
+	now := time.Date(2027, 3, 25, 9, 0, 0, 0, time.UTC)
+	path := filepath.Join("..", "examples", "staged-to-full", "scimsync.yaml")
+	s, diags, err := spec.LoadWith(spec.LoadOptions{Now: now}, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diags.HasErrors() {
+		t.Fatalf("%s:\n%v", path, diags.Errors())
+	}
+	src := &tenant.SnapshotSource{Path: filepath.Join(filepath.Dir(path), s.Target.File)}
+	tn, err := src.Read(context.Background(), tenant.ReadRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Compute(s, tn, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Expiring) != 1 || p.Expiring[0].Email != "auditor@example.gov" || p.Expiring[0].DaysLeft != 6 {
+		t.Errorf("Expiring = %+v, want the auditor's, 6 days left", p.Expiring)
+	}
+	renderAll(t, "example-staged-to-full-expiring", p)
 }

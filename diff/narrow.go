@@ -16,8 +16,8 @@ import (
 //
 // The whole plan is computed first and every gate evaluated on it; the
 // narrowed plan is then cut out of it: member changes, configuration
-// changes, writes, readiness, seats, predictions, group sizes and findings
-// of the kept orgs only. This is exact because a child org's members depend
+// changes, writes, readiness, seats, expiring exceptions, predictions,
+// group sizes and findings of the kept orgs only. This is exact because a child org's members depend
 // only on the parent and that org's own configuration, and a plan that
 // changes the parent is refused (ParentChangeError): the kept orgs' writes,
 // applied alone, give exactly the members the whole plan predicts for them.
@@ -163,6 +163,7 @@ func (pl *planner) narrow(p *Plan, ids map[string]bool, names []string) (*Plan, 
 	q.Members = keep(p.Members, func(m MemberChange) bool { return byName[m.Org] })
 	q.Readiness = keep(p.Readiness, func(r Readiness) bool { return byName[r.Org] })
 	q.Seats = keep(p.Seats, func(s SeatUsage) bool { return byName[s.Org] })
+	q.Expiring = keep(p.Expiring, func(x Expiring) bool { return byName[x.Org] })
 	q.Predicted = keep(p.Predicted, func(x Prediction) bool { return ids[x.OrgID] })
 	q.Writes = keep(p.Writes, func(w Write) bool { return !w.Parent && ids[w.OrgID] })
 	q.Steps = orderSteps(q.Writes, resolve.Mode(p.Mode.Before), resolve.Mode(p.Mode.After))

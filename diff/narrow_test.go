@@ -372,8 +372,9 @@ func TestSpecPaths(t *testing.T) {
 	}
 }
 
-// --summary keeps the header, the counts per org, the findings and the
-// summary line, in text and Markdown, and nothing else.
+// --summary keeps the header, the counts per org, the findings (and the
+// exceptions about to lapse, none here) and the summary line, in text and
+// Markdown, and nothing else.
 func TestRenderSummary(t *testing.T) {
 	s := loadSpec(t, "narrow", narrowSpec)
 	p, err := Compute(s, narrowTenant(), scenarioNow)

@@ -53,9 +53,11 @@ type Plan struct {
 	Seats []SeatUsage `json:"seats"`
 	// Findings are policy and safety findings, errors first.
 	Findings []Finding `json:"findings"`
-	// Expiring lists the exceptions within policy.exceptionNoticeDays of
-	// lapsing (DESIGN §5), by org name, then until, then email. It is
-	// computed once, here; validate, the renderers and the agent read it.
+	// Expiring lists the spec's exceptions within
+	// policy.exceptionNoticeDays of lapsing at GeneratedAt (DESIGN §5), by
+	// org name, then until, then email; never nil. The window is
+	// spec.ExpiringExceptions', the rule validate warns by; the renderers
+	// and the agent read this list.
 	Expiring []Expiring `json:"expiring"`
 	// GroupSizes counts, for every group the desired configuration maps, the
 	// distinct active users it holds (directly or nested). apply compares a

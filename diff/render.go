@@ -18,6 +18,9 @@ const (
 	sectionConfig
 	sectionMembers
 	sectionReadiness
+	// sectionExpiring: the exceptions about to lapse, per org (a notice,
+	// in --summary too).
+	sectionExpiring
 	sectionSeats
 	// sectionSummary: the summary line, last (text).
 	sectionSummary
@@ -34,15 +37,18 @@ var planSections = []section{
 	sectionConfig,
 	sectionMembers,
 	sectionReadiness,
+	sectionExpiring,
 	sectionSeats,
 	sectionSummary,
 }
 
 // summarySections are the sections plan --summary keeps: the header, the
-// counts per org, the findings and the summary line.
+// counts per org, the findings, the exceptions about to lapse (a notice,
+// like the findings: docs/DECISIONS.md) and the summary line.
 var summarySections = map[section]bool{
 	sectionHeader:   true,
 	sectionCounts:   true,
 	sectionFindings: true,
+	sectionExpiring: true,
 	sectionSummary:  true,
 }

@@ -129,6 +129,7 @@ var mdSections = map[section]func(*mdWriter, *Plan){
 	sectionConfig:    (*mdWriter).configChanges,
 	sectionMembers:   (*mdWriter).memberChanges,
 	sectionReadiness: (*mdWriter).readiness,
+	sectionExpiring:  (*mdWriter).expiring,
 	sectionSeats:     (*mdWriter).seats,
 }
 

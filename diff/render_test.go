@@ -25,6 +25,7 @@ func hostilePlan() *Plan {
 			{Org: "hq", Email: "**bold**@example.gov", Action: ActionRemove, Before: &Assignment{Role: "member", SeatTier: "standard", Origin: "jit"}, Reason: "not provisioned via SCIM"},
 		},
 		Readiness: []Readiness{{Org: "hq", Members: 1, WouldRemove: []Removal{{Email: "**bold**@example.gov", Reason: "not provisioned via SCIM"}}}},
+		Expiring:  []Expiring{{Org: "hq", Email: evilEmail, Until: "2026-03-20", DaysLeft: 5, Reason: evilGroup}},
 	}
 }
 
@@ -61,7 +62,7 @@ func TestRenderNeutralisesServerStrings(t *testing.T) {
 	}
 	// Every table row has as many cells as its header.
 	for _, line := range strings.Split(out, "\n") {
-		if strings.HasPrefix(line, "| ") && strings.Contains(line, "bold") {
+		if strings.HasPrefix(line, "| ") && (strings.Contains(line, "bold") || strings.Contains(line, "mallory")) {
 			if n := strings.Count(strings.ReplaceAll(line, `\|`, ""), "|"); n != 6 && n != 3 {
 				t.Errorf("row with %d cell separators: %s", n, line)
 			}

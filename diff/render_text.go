@@ -115,6 +115,7 @@ var textSections = map[section]func(*textRenderer, *Plan){
 	sectionConfig:    (*textRenderer).configChanges,
 	sectionMembers:   (*textRenderer).memberChanges,
 	sectionReadiness: (*textRenderer).readiness,
+	sectionExpiring:  (*textRenderer).expiring,
 	sectionSeats:     (*textRenderer).seats,
 	sectionSummary:   (*textRenderer).summaryLine,
 }

@@ -274,7 +274,138 @@ policy:
 				member("o-hq", "old@example.gov", member, "standard", jitO, "").t,
 			exit: VerdictDangerous,
 			config: []string{
-				"hq exception old@example.gov: until 2026-12-31 (contract) -> until 2026-03-14 (contract ended)",
+				// The spec's exception has lapsed: the plan writes hq's
+				// exceptions without it (issue 15).
+				"hq exception old@example.gov: until 2026-12-31 (contract) -> ",
+			},
+			members: []string{
+				"hq - old@example.gov member/standard/jit -> : exception expired",
+			},
+			ready: map[string][]string{"hq": {"old@example.gov: exception expired"}},
+		},
+		{
+			name: "lapse-in-full",
+			// hq is already in full and nothing else changes, but old's
+			// exception ended yesterday (until is inclusive): the server,
+			// which recomputes members only after a write, still holds him.
+			// The plan writes hq's exceptions without the lapsed one and
+			// predicts his removal (issue 15).
+			spec: specHead + `  mode: full
+organizations:
+  - name: hq
+    seats: {standard: 10}
+    mappings:
+      - {group: claude-hq-users, role: member, seatTier: standard}
+policy:
+  maxRemovalPercent: 50
+  exceptions:
+    - {email: old@example.gov, org: hq, until: 2026-03-14, reason: contract ended}
+    - {email: live@example.gov, org: hq, until: 2026-03-15, reason: last day}
+`,
+			tenant: newTenant(resolve.ModeFull).
+				user("u1", "alice@example.gov", true).
+				group("g-users", "claude-hq-users", "u1").
+				org("o-hq", "hq", map[string]int{"standard": 10}, mp("g-users", member, "standard")).
+				exception("o-hq", "live@example.gov", "2026-03-15", "last day").
+				exception("o-hq", "old@example.gov", "2026-03-14", "contract ended").
+				member("o-hq", "alice@example.gov", member, "standard", scimO, "u1").
+				member("o-hq", "live@example.gov", admin, "premium", manO, "").
+				member("o-hq", "old@example.gov", member, "standard", jitO, "").t,
+			exit: VerdictDangerous,
+			config: []string{
+				"hq exception old@example.gov: until 2026-03-14 (contract ended) -> ",
+			},
+			members: []string{
+				"hq - old@example.gov member/standard/jit -> : exception expired",
+			},
+			ready: map[string][]string{"hq": {"old@example.gov: exception expired"}},
+		},
+		{
+			name: "lapse-in-staged",
+			// The desired exceptions drop a lapsed one in every mode
+			// (docs/DECISIONS.md): in staged mode the write removes nobody,
+			// since exceptions keep nobody there, and the plan is a
+			// configuration change (exit 2). Readiness, which plays the same
+			// writes in full mode, names the lapse.
+			spec: specHead + `  mode: staged
+organizations:
+  - name: hq
+    seats: {standard: 10}
+    mappings:
+      - {group: claude-hq-users, role: member, seatTier: standard}
+policy:
+  exceptions:
+    - {email: old@example.gov, org: hq, until: 2026-03-14, reason: contract ended}
+`,
+			tenant: newTenant(resolve.ModeStaged).
+				user("u1", "alice@example.gov", true).
+				group("g-users", "claude-hq-users", "u1").
+				org("o-hq", "hq", map[string]int{"standard": 10}, mp("g-users", member, "standard")).
+				exception("o-hq", "old@example.gov", "2026-03-14", "contract ended").
+				member("o-hq", "alice@example.gov", member, "standard", scimO, "u1").
+				member("o-hq", "old@example.gov", member, "standard", jitO, "").t,
+			exit: VerdictChanges,
+			config: []string{
+				"hq exception old@example.gov: until 2026-03-14 (contract ended) -> ",
+			},
+			ready: map[string][]string{"hq": {"old@example.gov: exception expired"}},
+		},
+		{
+			name: "lapse-held-only-on-the-server",
+			// The spec no longer lists old's exception; the server still
+			// holds it, lapsed. The removal's reason is the lapse, whichever
+			// side holds the exception (DESIGN §5).
+			spec: specHead + `  mode: full
+organizations:
+  - name: hq
+    seats: {standard: 10}
+    mappings:
+      - {group: claude-hq-users, role: member, seatTier: standard}
+policy:
+  maxRemovalPercent: 50
+`,
+			tenant: newTenant(resolve.ModeFull).
+				user("u1", "alice@example.gov", true).
+				group("g-users", "claude-hq-users", "u1").
+				org("o-hq", "hq", map[string]int{"standard": 10}, mp("g-users", member, "standard")).
+				exception("o-hq", "old@example.gov", "2026-03-14", "contract ended").
+				member("o-hq", "alice@example.gov", member, "standard", scimO, "u1").
+				member("o-hq", "old@example.gov", member, "standard", jitO, "").t,
+			exit: VerdictDangerous,
+			config: []string{
+				"hq exception old@example.gov: until 2026-03-14 (contract ended) -> ",
+			},
+			members: []string{
+				"hq - old@example.gov member/standard/jit -> : exception expired",
+			},
+			ready: map[string][]string{"hq": {"old@example.gov: exception expired"}},
+		},
+		{
+			name: "lapse-held-only-in-the-spec",
+			// Switching to full with nothing to write to hq: the spec still
+			// lists old's exception, lapsed, and the server never held it.
+			// The plan writes nothing for it (the desired exceptions drop
+			// it), and the removal's reason is still the lapse.
+			spec: specHead + `  mode: full
+organizations:
+  - name: hq
+    seats: {standard: 10}
+    mappings:
+      - {group: claude-hq-users, role: member, seatTier: standard}
+policy:
+  maxRemovalPercent: 50
+  exceptions:
+    - {email: old@example.gov, org: hq, until: 2026-03-14, reason: contract ended}
+`,
+			tenant: newTenant(resolve.ModeStaged).
+				user("u1", "alice@example.gov", true).
+				group("g-users", "claude-hq-users", "u1").
+				org("o-hq", "hq", map[string]int{"standard": 10}, mp("g-users", member, "standard")).
+				member("o-hq", "alice@example.gov", member, "standard", scimO, "u1").
+				member("o-hq", "old@example.gov", member, "standard", jitO, "").t,
+			exit: VerdictDangerous,
+			config: []string{
+				"example-agency mode: staged -> full",
 			},
 			members: []string{
 				"hq - old@example.gov member/standard/jit -> : exception expired",

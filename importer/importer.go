@@ -146,7 +146,7 @@ func Spec(t *tenant.Tenant, opts Options) (*Result, error) {
 				addPair(xn, "reason", str(x.Reason), "")
 			}
 			if !opts.Now.IsZero() && x.Until < opts.Now.UTC().Format(time.DateOnly) {
-				xn.LineComment = "lapsed: it keeps nobody; renew the date or remove it"
+				xn.LineComment = "lapsed: it keeps nobody, and plan drops it from the server; renew the date or remove it"
 				res.Notes = append(res.Notes, fmt.Sprintf("the exception for %s in %s lapsed on %s", x.Email, o.Name, x.Until))
 			}
 			exceptions = append(exceptions, xn)

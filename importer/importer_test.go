@@ -21,7 +21,9 @@ import (
 )
 
 // roundTrip imports snap, loads the spec, plans it against the same tenant
-// and checks that the plan changes no configuration, and that its member
+// and checks that the plan changes no configuration but for dropping the
+// exceptions that lapsed before now (they lapse for real, issue 15: the
+// plan writes the org's exceptions without them), and that its member
 // changes are exactly those the server's own configuration implies (the
 // tenant's own lack of convergence). It returns the imported spec.
 func roundTrip(t *testing.T, snap *tenant.Snapshot, now time.Time) *importer.Result {
@@ -42,8 +44,15 @@ func roundTrip(t *testing.T, snap *tenant.Snapshot, now time.Time) *importer.Res
 	if err != nil {
 		t.Fatalf("Compute: %v\n%s", err, res.YAML)
 	}
-	if len(p.ConfigChanges) > 0 {
-		t.Errorf("the imported spec changes configuration: %+v\n%s", p.ConfigChanges, res.YAML)
+	var changes []diff.ConfigChange
+	for _, c := range p.ConfigChanges {
+		if c.Field == diff.FieldException && c.After == "" && lapsedBefore(tn, c, now) {
+			continue
+		}
+		changes = append(changes, c)
+	}
+	if len(changes) > 0 {
+		t.Errorf("the imported spec changes configuration: %+v\n%s", changes, res.YAML)
 	}
 	// What the server itself would do to its members now.
 	own := resolve.Resolve(resolve.Input{Users: tn.Users, Groups: tn.Groups, Parent: tn.Parent, Orgs: tn.Orgs, Members: tn.Members, Now: now})
@@ -205,4 +214,20 @@ func TestMembersExport(t *testing.T) {
 	if !bytes.Equal(again.YAML, res.YAML) {
 		t.Error("not deterministic")
 	}
+}
+
+// lapsedBefore reports whether the config change c drops an exception the
+// tenant holds that lapsed before now.
+func lapsedBefore(tn *tenant.Tenant, c diff.ConfigChange, now time.Time) bool {
+	for _, o := range tn.Orgs {
+		if !strings.EqualFold(o.Name, c.Org) {
+			continue
+		}
+		for _, x := range o.Exceptions {
+			if strings.EqualFold(x.Email, c.Key) && spec.Lapsed(x.Until, now) {
+				return true
+			}
+		}
+	}
+	return false
 }

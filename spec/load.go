@@ -369,6 +369,10 @@ func applyDefaults(s *Spec) {
 		p := DefaultMaxRemovalPercent
 		s.Policy.MaxRemovalPercent = &p
 	}
+	if s.Policy.ExceptionNoticeDays == nil {
+		n := DefaultExceptionNoticeDays
+		s.Policy.ExceptionNoticeDays = &n
+	}
 }
 
 // Hash is the sha256 (hex) of the spec's canonical content: defaulted, with
@@ -406,6 +410,12 @@ func canonical(s *Spec) *Spec {
 		c.Current = &cur
 	}
 	applyDefaults(&c)
+	if *c.Policy.ExceptionNoticeDays == DefaultExceptionNoticeDays {
+		// The field came after the hash: a spec that leaves it at its
+		// default hashes as it did before, so that its saved plans still
+		// apply.
+		c.Policy.ExceptionNoticeDays = nil
+	}
 	return &c
 }
 

@@ -176,6 +176,12 @@ type Policy struct {
 	// Exceptions keep existing members that are not SCIM-backed until a
 	// date, in full mode. Written to their child org. Optional.
 	Exceptions []Exception `yaml:"exceptions,omitempty" json:"exceptions,omitempty"`
+	// ExceptionNoticeDays is how many days before an exception lapses it
+	// is announced (validate warns, the plan lists it as expiring, the
+	// agent counts it): 0 announces it on its last day only. At least 0.
+	// Defaults to DefaultExceptionNoticeDays; never nil after Load (see
+	// NoticeDays).
+	ExceptionNoticeDays *int `yaml:"exceptionNoticeDays,omitempty" json:"exceptionNoticeDays,omitempty"`
 }
 
 // Exception keeps one existing member of one child org as it is (role, tier,

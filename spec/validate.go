@@ -1,10 +1,12 @@
 package spec
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -390,6 +392,7 @@ func (c *checker) policy() {
 	}
 
 	c.exceptions("policy.exceptions", p.Exceptions, orgNames, true)
+	c.expiring(p)
 
 	// Policy lint (layer 3).
 	mapped := map[string]bool{}
@@ -484,7 +487,6 @@ func (c *checker) policy() {
 // date or a missing reason is then its state, not a mistake.
 func (c *checker) exceptions(path string, xs []Exception, orgNames []string, desired bool) {
 	seen := map[string]int{}
-	today := c.now.UTC().Format(time.DateOnly)
 	for i, x := range xs {
 		xp := indexPath(path, i)
 		okEmail := c.email(xp+".email", x.Email)
@@ -492,9 +494,12 @@ func (c *checker) exceptions(path string, xs []Exception, orgNames []string, des
 			c.exceptionOrg(xp+".org", x.Org, orgNames, desired)
 		}
 		if x.Until != "" {
-			if _, err := time.Parse(time.DateOnly, x.Until); err != nil {
+			switch err := DateError(x.Until); {
+			case errors.Is(err, ErrDateFormat):
 				c.errorf(xp+".until", "write the date as YYYY-MM-DD", "%q is not a date (YYYY-MM-DD)", x.Until)
-			} else if desired && x.Until < today {
+			case errors.Is(err, ErrDateInvalid):
+				c.errorf(xp+".until", invalidDateFix(x.Until), "%q is not a valid date", x.Until)
+			case desired && Lapsed(x.Until, c.now):
 				c.warnf(xp+".until", "remove the exception, or move until to a later date",
 					"expired on %s; the exception keeps nobody", x.Until)
 			}
@@ -512,6 +517,59 @@ func (c *checker) exceptions(path string, xs []Exception, orgNames []string, des
 			}
 		}
 	}
+}
+
+// expiring warns about each of policy.exceptions within
+// policy.exceptionNoticeDays of lapsing (spec.ExpiringExceptions, the one
+// rule of the window), and rejects a negative window in a spec built in code
+// (Load's schema rejects it first).
+func (c *checker) expiring(p Policy) {
+	n := p.NoticeDays()
+	if n < 0 {
+		c.errorf("policy.exceptionNoticeDays", "use 0 to announce an exception on its last day only", "%d is negative", n)
+		return
+	}
+	for _, x := range ExpiringExceptions(p.Exceptions, c.now, n) {
+		c.warnf(indexPath("policy.exceptions", x.Index)+".until", "extend until, or provision the member through SCIM",
+			"lapses soon: last day %s (%s); from %s the exception keeps nobody",
+			x.Until, DaysLeftText(x.DaysLeft), dayAfter(x.Until))
+	}
+}
+
+// DaysLeftText says when an exception's last day is, days_left days from
+// today, as a person reads it: "today", "tomorrow", "in 5 days". The plan's
+// renderers print it too.
+func DaysLeftText(days int) string {
+	switch days {
+	case 0:
+		return "today"
+	case 1:
+		return "tomorrow"
+	}
+	return "in " + strconv.Itoa(days) + " days"
+}
+
+// invalidDateFix says what is wrong with d, written YYYY-MM-DD but naming
+// no day of the calendar: the month, or how many days it has.
+func invalidDateFix(d string) string {
+	y, _ := strconv.Atoi(d[:4])
+	m, _ := strconv.Atoi(d[5:7])
+	if m < 1 || m > 12 {
+		return "months go from 01 to 12"
+	}
+	// Day 0 of the next month is the last day of this one.
+	last := time.Date(y, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC)
+	return fmt.Sprintf("%s %d has %d days", last.Month(), y, last.Day())
+}
+
+// dayAfter is the day after the valid date d, the first day its exception
+// no longer holds.
+func dayAfter(d string) string {
+	t, err := time.Parse(time.DateOnly, d)
+	if err != nil {
+		return d
+	}
+	return t.AddDate(0, 0, 1).Format(time.DateOnly)
 }
 
 // exceptionOrg reports an exception's org that names none of orgNames: the

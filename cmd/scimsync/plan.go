@@ -52,8 +52,9 @@ Flags:
                               parent organization (mode, loginDomains,
                               seatTiers)
   --summary                   show only the changes counted per org, the
-                              findings and the summary line (text and
-                              markdown; not with --format json)
+                              findings, the exceptions about to lapse and
+                              the summary line (text and markdown; not with
+                              --format json)
   --format text|json|markdown output format (default text): text for people,
                               json for scripts (format_version "1"), markdown
                               for a pull-request comment

@@ -1,0 +1,113 @@
+package diff
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// expiringSpec adds exceptions to narrowSpec around scenarioNow
+// (2026-03-15): within the default 14-day window or not, lapsed, in two
+// orgs, named with another case than the server's.
+const expiringSpec = narrowSpec + `  exceptions:
+    - {email: b@example.gov, org: hq, until: 2026-03-18, reason: audit}
+    - {email: A@Example.gov, org: HQ, until: 2026-03-18, reason: "audit, too"}
+    - {email: c@example.gov, org: hq, until: 2026-03-16, reason: badge}
+    - {email: d@example.gov, org: west, until: 2026-03-15, reason: last day}
+    - {email: e@example.gov, org: hq, until: 2026-03-30, reason: beyond the window}
+    - {email: f@example.gov, org: hq, until: 2026-03-14, reason: lapsed}
+    - {email: g@example.gov, org: east, until: 2026-03-29, reason: window's edge}
+`
+
+// TestExpiring: the planner lists the exceptions within
+// policy.exceptionNoticeDays of lapsing, sorted by org, until, email, with
+// days_left (0 on the last day); a narrowed plan keeps its orgs' only; the
+// text plan shows them per org, aligned, in --summary too.
+func TestExpiring(t *testing.T) {
+	p, err := Compute(loadSpec(t, "expiring", expiringSpec), narrowTenant(), scenarioNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Expiring{
+		{Org: "east", Email: "g@example.gov", Until: "2026-03-29", DaysLeft: 14, Reason: "window's edge"},
+		{Org: "hq", Email: "c@example.gov", Until: "2026-03-16", DaysLeft: 1, Reason: "badge"},
+		{Org: "hq", Email: "a@example.gov", Until: "2026-03-18", DaysLeft: 3, Reason: "audit, too"},
+		{Org: "hq", Email: "b@example.gov", Until: "2026-03-18", DaysLeft: 3, Reason: "audit"},
+		{Org: "west", Email: "d@example.gov", Until: "2026-03-15", DaysLeft: 0, Reason: "last day"},
+	}
+	if d := cmp.Diff(want, p.Expiring); d != "" {
+		t.Errorf("Expiring (-want +got):\n%s", d)
+	}
+
+	var text strings.Builder
+	if err := RenderText(&text, p, TextOptions{Summary: true}); err != nil {
+		t.Fatal(err)
+	}
+	section := `
+Expiring exceptions (in full mode the member is removed once one lapses):
+  east
+    g@example.gov  until 2026-03-29  last day in 14 days  window's edge
+  hq
+    c@example.gov  until 2026-03-16  last day tomorrow    badge
+    a@example.gov  until 2026-03-18  last day in 3 days   audit, too
+    b@example.gov  until 2026-03-18  last day in 3 days   audit
+  west
+    d@example.gov  until 2026-03-15  last day today       last day
+`
+	if !strings.Contains(text.String(), section) {
+		t.Errorf("the summary lacks the Expiring section:\n%s\nwant it to hold:%s", text.String(), section)
+	}
+
+	var md strings.Builder
+	if err := RenderMarkdownWith(&md, p, MarkdownOptions{Summary: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range []string{"#### Expiring exceptions (5)", "| hq | c\\@example\\.gov | 2026\\-03\\-16 | tomorrow | badge |", "| west | d\\@example\\.gov | 2026\\-03\\-15 | today | last day |"} {
+		if !strings.Contains(md.String(), row) {
+			t.Errorf("the summary Markdown lacks %q:\n%s", row, md.String())
+		}
+	}
+
+	narrowed, err := ComputeWith(loadSpec(t, "expiring", expiringSpec), narrowTenant(), scenarioNow, Options{Orgs: []string{"West"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(want[4:], narrowed.Expiring); d != "" {
+		t.Errorf("narrowed to west, Expiring (-want +got):\n%s", d)
+	}
+}
+
+// TestExpiringWindow: policy.exceptionNoticeDays sets the window; 0
+// announces an exception on its last day only; a plan without any has an
+// empty list, never nil.
+func TestExpiringWindow(t *testing.T) {
+	for _, tt := range []struct {
+		days string
+		want []string
+	}{
+		{"", []string{"g@example.gov", "c@example.gov", "a@example.gov", "b@example.gov", "d@example.gov"}},
+		{"  exceptionNoticeDays: 15\n", []string{"g@example.gov", "c@example.gov", "a@example.gov", "b@example.gov", "e@example.gov", "d@example.gov"}},
+		{"  exceptionNoticeDays: 2\n", []string{"c@example.gov", "d@example.gov"}},
+		{"  exceptionNoticeDays: 0\n", []string{"d@example.gov"}},
+	} {
+		p, err := Compute(loadSpec(t, "window", expiringSpec+tt.days), narrowTenant(), scenarioNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, x := range p.Expiring {
+			got = append(got, x.Email)
+		}
+		if d := cmp.Diff(tt.want, got); d != "" {
+			t.Errorf("%q: expiring (-want +got):\n%s", tt.days, d)
+		}
+	}
+	p, err := Compute(loadSpec(t, "none", narrowSpec), narrowTenant(), scenarioNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Expiring == nil || len(p.Expiring) != 0 {
+		t.Errorf("Expiring = %#v, want an empty list", p.Expiring)
+	}
+}

@@ -1,0 +1,63 @@
+package diff
+
+import (
+	"strings"
+
+	"github.com/scimsync/scimsync/spec"
+)
+
+// The Expiring section: the exceptions within policy.exceptionNoticeDays
+// of lapsing (Plan.Expiring), per org, in the text and Markdown plans and
+// in --summary too. Once one lapses, a plan in full mode writes the org's
+// exceptions without it and removes the member (DESIGN §5).
+
+// expiringDays says when an exception's last day is: "last day today",
+// "last day tomorrow", "last day in 5 days".
+func expiringDays(x Expiring) string {
+	return "last day " + spec.DaysLeftText(x.DaysLeft)
+}
+
+// expiring writes, per org, each exception about to lapse: the email, its
+// until date, when that is, and its reason, the columns aligned across
+// the orgs.
+func (r *textRenderer) expiring(p *Plan) {
+	if len(p.Expiring) == 0 {
+		return
+	}
+	rows := make([][]string, len(p.Expiring))
+	widths := make([]int, 3)
+	for i, x := range p.Expiring {
+		rows[i] = []string{clean(x.Email), "until " + clean(x.Until), expiringDays(x), clean(x.Reason)}
+		for j := range widths {
+			widths[j] = max(widths[j], textWidth(rows[i][j]))
+		}
+	}
+	r.line("")
+	r.line("Expiring exceptions (in full mode the member is removed once one lapses):")
+	for i, x := range p.Expiring {
+		if i == 0 || x.Org != p.Expiring[i-1].Org {
+			r.line("  %s", clean(x.Org))
+		}
+		row := rows[i]
+		days := r.paint(ansiYellow, row[2]) + strings.Repeat(" ", widths[2]-textWidth(row[2]))
+		line := "    " + pad(row[0], widths[0]) + "  " + pad(row[1], widths[1]) + "  " + days + "  " + row[3]
+		r.line("%s", strings.TrimRight(line, " "))
+	}
+}
+
+// expiring writes one table of the exceptions about to lapse, by org.
+func (m *mdWriter) expiring(p *Plan) {
+	if len(p.Expiring) == 0 {
+		return
+	}
+	m.line("")
+	m.line("#### Expiring exceptions (%d)", len(p.Expiring))
+	m.line("")
+	m.line("In `full` mode the member is removed once its exception lapses.")
+	m.line("")
+	m.line("| org | email | until | last day | reason |")
+	m.line("|---|---|---|---|---|")
+	capped(m, p.Expiring, func(x Expiring) {
+		m.line("| %s | %s | %s | %s | %s |", mdEscape(x.Org), mdEscape(x.Email), mdEscape(x.Until), mdEscape(spec.DaysLeftText(x.DaysLeft)), mdEscape(x.Reason))
+	})
+}
