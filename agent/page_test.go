@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -268,4 +269,32 @@ func serveRecorder(h http.Handler, path string) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
 	return rec
+}
+
+func TestStatusListsExpiringExceptions(t *testing.T) {
+	f := newFixture(t, true, nil)
+	if st := status(t, f.agent.Handler()); st.Expiring != nil {
+		t.Errorf("expiring before any plan = %#v, want null", st.Expiring)
+	}
+	f.agent.runOnce(context.Background())
+	if st := status(t, f.agent.Handler()); st.Expiring == nil || len(st.Expiring) != 0 {
+		t.Errorf("expiring without a notice = %#v, want []", st.Expiring)
+	}
+
+	f.planner.set(readinessPlan(), nil)
+	f.agent.runOnce(context.Background())
+	_, body := get(t, f.agent.Handler(), "/status")
+	var doc struct {
+		Expiring []map[string]any `json:"expiring"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+		t.Fatal(err)
+	}
+	want := []map[string]any{
+		{"org": "hq", "email": "auditor@example.gov", "until": "2026-05-10", "days_left": float64(9), "reason": "FedRAMP audit"},
+		{"org": "hq", "email": "intern@example.gov", "until": "2026-05-11", "days_left": float64(10), "reason": ""},
+	}
+	if d := cmp.Diff(want, doc.Expiring); d != "" {
+		t.Errorf("/status expiring (-want +got):\n%s\n%s", d, body)
+	}
 }
