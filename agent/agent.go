@@ -638,7 +638,7 @@ func (a *Agent) driftEvents(run *Run, rep *report) []Event {
 	case key == prev:
 		return events
 	case prev == "":
-		e := mk(EventDrift, fmt.Sprintf("scimsync: %s has drifted from the spec. %s%s", a.tenantName(), rep.Line, rep.orgLine()), rep)
+		e := mk(EventDrift, fmt.Sprintf("scimsync: %s has drifted from the spec. %s%s%s", a.tenantName(), rep.Line, rep.orgLine(), rep.lapsedLine()), rep)
 		if run.Result == ResultAwaitingApproval {
 			e.AwaitingApproval = true
 			e.Text += " Not applied automatically: " + run.AwaitingApproval + "."
@@ -647,7 +647,7 @@ func (a *Agent) driftEvents(run *Run, rep *report) []Event {
 	case key == "":
 		events = append(events, mk(EventResolved, fmt.Sprintf("scimsync: resolved: %s matches the spec again.", a.tenantName()), rep))
 	default:
-		e := mk(EventDriftChanged, fmt.Sprintf("scimsync: the drift of %s changed. %s%s", a.tenantName(), rep.Line, rep.orgLine()), rep)
+		e := mk(EventDriftChanged, fmt.Sprintf("scimsync: the drift of %s changed. %s%s%s", a.tenantName(), rep.Line, rep.orgLine(), rep.lapsedLine()), rep)
 		if run.Result == ResultAwaitingApproval {
 			e.AwaitingApproval = true
 			e.Text += " Not applied automatically: " + run.AwaitingApproval + "."

@@ -12,6 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/scimsync/scimsync/diff"
+	"github.com/scimsync/scimsync/resolve"
+	"github.com/scimsync/scimsync/spec"
 )
 
 // withExpiring is inSync with the given notice list.
@@ -242,5 +244,32 @@ func TestExpiringNoticeSlackText(t *testing.T) {
 	}
 	if strings.Contains(text, "\u202e") {
 		t.Errorf("text holds a raw bidi control: %q", text)
+	}
+}
+
+func TestLapsedExceptionDriftNamesIt(t *testing.T) {
+	f := newFixture(t, true, func(c *Config) {
+		c.Apply = func(context.Context, *spec.Spec, *Outcome) error {
+			t.Error("auto-apply applied a removal")
+			return nil
+		}
+	})
+	p := inSync()
+	p.Mode = diff.ModeChange{Before: "full", After: "full"}
+	p.ConfigChanges = []diff.ConfigChange{{Org: "hq", Field: "exceptions", Before: "auditor@example.gov until 2026-04-30", After: ""}}
+	p.Members = []diff.MemberChange{{Org: "hq", Email: "auditor@example.gov", Action: diff.ActionRemove,
+		Before: &diff.Assignment{Role: "member", SeatTier: "standard", Origin: "manual"}, Reason: string(resolve.ReasonExceptionExpired)}}
+	p.Summary.Remove = 1
+	f.planner.set(p, nil)
+	f.agent.runOnce(context.Background())
+	evs := f.hook.events(t)
+	if len(evs) != 1 || evs[0].Kind != EventDrift || !evs[0].AwaitingApproval {
+		t.Fatalf("events = %+v, want one drift awaiting approval", evs)
+	}
+	if want := "Exceptions lapsed, their members removed: auditor@example.gov (hq)."; !strings.Contains(evs[0].Text, want) {
+		t.Errorf("drift text = %q, want %q", evs[0].Text, want)
+	}
+	if st := f.agent.Status(); st.LastRun.Result != ResultAwaitingApproval {
+		t.Errorf("result = %s", st.LastRun.Result)
 	}
 }

@@ -447,6 +447,9 @@ func TestReferenceServerLapsedExceptionInFull(t *testing.T) {
 	if len(drift) != 1 || !drift[0].AwaitingApproval || drift[0].Summary == nil || drift[0].Summary.Remove != 1 {
 		t.Fatalf("drift webhooks = %+v, want one, awaiting approval, removing 1", drift)
 	}
+	if !strings.Contains(drift[0].Text, "Exceptions lapsed, their members removed: auditor@example.gov (hq).") {
+		t.Errorf("drift text = %q, want it to name the lapsed exception", drift[0].Text)
+	}
 	if !slices.ContainsFunc(drift[0].Orgs, func(o OrgDrift) bool { return o.Org == "hq" && o.Kinds[KindRemove] == 1 }) {
 		t.Errorf("drift event orgs = %+v, want hq removing 1 among them", drift[0].Orgs)
 	}

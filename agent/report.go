@@ -270,3 +270,18 @@ func (r *report) orgLine() string {
 	}
 	return " Changes by org: " + strings.Join(parts, "; ") + "."
 }
+
+// lapsedLine is " Exceptions lapsed (their members are removed): a@x (hq)."
+// for messages, or "" when no removal is due to a lapsed exception.
+func (r *report) lapsedLine() string {
+	var parts []string
+	for _, o := range r.Orgs {
+		for _, e := range o.Lapsed {
+			parts = append(parts, fmt.Sprintf("%s (%s)", visible(e), visible(o.Org)))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " Exceptions lapsed, their members removed: " + strings.Join(parts, ", ") + "."
+}
