@@ -162,10 +162,11 @@ func (n *notices) announced(es []diff.Expiring) error {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	err := n.load() // normally loaded by entering already
 	for _, e := range es {
 		n.sent[noticeKeyOf(e)] = true
 	}
-	return n.save()
+	return errors.Join(err, n.save())
 }
 
 // expiringText is the message announcing e.
