@@ -137,6 +137,11 @@ type Config struct {
 	// FailureThreshold is how many consecutive failed runs fire one
 	// "failing" notification. Default DefaultFailureThreshold.
 	FailureThreshold int
+	// NoticeState is a file in which the agent keeps the exceptions it
+	// announced (EventExceptionExpiring), so that a restart does not
+	// announce them again; "" keeps them in memory only, and a restarted
+	// agent announces again every exception already in the notice window.
+	NoticeState string
 
 	// Logger receives the agent's logs; discarded when nil.
 	Logger *slog.Logger
@@ -171,6 +176,7 @@ type Agent struct {
 	appliedKey string        // changes key auto-applied last; never applied twice
 	history    runHistory    // recent runs, for the readiness page
 	fights     fightDetector // another writer undoing --auto-apply's writes
+	notices    notices       // exceptions announced as about to lapse
 
 	runMu    sync.Mutex // guards stopping and inflight
 	stopping bool
@@ -234,6 +240,7 @@ func New(cfg Config) (*Agent, error) {
 		now:     cfg.Now,
 		metrics: newMetrics(),
 		stopCh:  make(chan struct{}),
+		notices: notices{path: cfg.NoticeState},
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -417,8 +424,14 @@ func (a *Agent) runOnce(ctx context.Context) {
 	a.logRun(run, rep, unchanged)
 	// Not under the run's timeout: a run that timed out must still be able
 	// to say so.
+	var announced []diff.Expiring
 	for _, ev := range events {
-		a.send(ctx, ev)
+		if a.send(ctx, ev) && ev.Exception != nil {
+			announced = append(announced, *ev.Exception)
+		}
+	}
+	if err := a.notices.announced(announced); err != nil {
+		a.log.Error("exception notices sent but not recorded; a restart announces them again", "err", err)
 	}
 }
 
@@ -578,6 +591,7 @@ func (a *Agent) record(run *Run, rep *report, unchanged bool) []Event {
 			a.appliedKey = ""
 		}
 		events = append(events, a.driftEvents(run, rep)...)
+		events = append(events, a.expiringEvents(run, rep)...)
 	case run.Result == ResultInvalidSpec:
 		if !unchanged {
 			a.invalid, a.invalidMsg = run.SpecHash, run.Error
@@ -624,7 +638,7 @@ func (a *Agent) driftEvents(run *Run, rep *report) []Event {
 	case key == prev:
 		return events
 	case prev == "":
-		e := mk(EventDrift, fmt.Sprintf("scimsync: %s has drifted from the spec. %s%s", a.tenantName(), rep.Line, rep.orgLine()), rep)
+		e := mk(EventDrift, fmt.Sprintf("scimsync: %s has drifted from the spec. %s%s%s", a.tenantName(), rep.Line, rep.orgLine(), rep.lapsedLine()), rep)
 		if run.Result == ResultAwaitingApproval {
 			e.AwaitingApproval = true
 			e.Text += " Not applied automatically: " + run.AwaitingApproval + "."
@@ -633,12 +647,32 @@ func (a *Agent) driftEvents(run *Run, rep *report) []Event {
 	case key == "":
 		events = append(events, mk(EventResolved, fmt.Sprintf("scimsync: resolved: %s matches the spec again.", a.tenantName()), rep))
 	default:
-		e := mk(EventDriftChanged, fmt.Sprintf("scimsync: the drift of %s changed. %s%s", a.tenantName(), rep.Line, rep.orgLine()), rep)
+		e := mk(EventDriftChanged, fmt.Sprintf("scimsync: the drift of %s changed. %s%s%s", a.tenantName(), rep.Line, rep.orgLine(), rep.lapsedLine()), rep)
 		if run.Result == ResultAwaitingApproval {
 			e.AwaitingApproval = true
 			e.Text += " Not applied automatically: " + run.AwaitingApproval + "."
 		}
 		events = append(events, e)
+	}
+	return events
+}
+
+// expiringEvents announces the exceptions of a successful run's notice
+// list that entered it since the last announcement (notice.go). a.mu is
+// held.
+func (a *Agent) expiringEvents(run *Run, rep *report) []Event {
+	if a.notify == nil {
+		return nil
+	}
+	entering, errs := a.notices.entering(rep.Expiring)
+	for _, err := range errs {
+		a.log.Warn("exception notices", "err", err)
+	}
+	var events []Event
+	for _, e := range entering {
+		x := e
+		events = append(events, Event{Kind: EventExceptionExpiring, Tenant: a.tenant, Time: run.Finished,
+			Text: expiringText(a.tenantName(), x), Exception: &x})
 	}
 	return events
 }
@@ -672,16 +706,18 @@ func (a *Agent) logRun(run *Run, rep *report, unchanged bool) {
 	}
 }
 
-// send delivers ev, logging (never returning) a failure.
-func (a *Agent) send(ctx context.Context, ev Event) {
+// send delivers ev, logging (never returning) a failure. It reports
+// whether the webhook took it.
+func (a *Agent) send(ctx context.Context, ev Event) bool {
 	if a.notify == nil {
-		return
+		return false
 	}
 	if err := a.notify.send(ctx, ev); err != nil {
 		a.log.Error("webhook delivery failed", "event", string(ev.Kind), "err", err)
-		return
+		return false
 	}
 	a.log.Info("webhook sent", "event", string(ev.Kind))
+	return true
 }
 
 // firstLines returns at most n lines of s.

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/scimsync/scimsync/diff"
 )
 
 // Handler serves the agent's endpoints:
@@ -14,8 +16,8 @@ import (
 //	/healthz  200 while the process is up
 //	/readyz   200 when a run succeeded within the last two scheduled
 //	          intervals, 503 otherwise (also before the first run ends)
-//	/status   the last run, drift, readiness for full enablement and the
-//	          last plan, as JSON
+//	/status   the last run, drift, readiness for full enablement, the
+//	          exceptions about to lapse and the last plan, as JSON
 //	/metrics  Prometheus metrics (the agent's own registry)
 //	/         the readiness page (HTML, no script; page.go), with /page.css
 func (a *Agent) Handler() http.Handler {
@@ -92,6 +94,11 @@ type Status struct {
 	Summary     *Summary    `json:"summary,omitempty"`
 	SummaryLine string      `json:"summary_line,omitempty"`
 	Orgs        []OrgStatus `json:"orgs,omitempty"`
+	// Expiring lists the exceptions within policy.exceptionNoticeDays of
+	// lapsing, as the last plan does (by org, until, email): org, email,
+	// until (YYYY-MM-DD, inclusive), days_left, reason. Empty when none;
+	// null before there is a plan.
+	Expiring []diff.Expiring `json:"expiring"`
 	// Plan is the last plan's JSON form (DESIGN §6).
 	Plan json.RawMessage `json:"plan,omitempty"`
 	// AutoApplyStopped says why --auto-apply stopped (another writer keeps
@@ -145,6 +152,7 @@ func (a *Agent) Status() Status {
 		drift := rep.Drift()
 		sum := rep.Summary
 		st.Drift, st.Summary, st.SummaryLine, st.Plan = &drift, &sum, rep.Line, rep.Plan
+		st.Expiring = rep.Expiring
 		for _, o := range rep.Orgs {
 			if !o.HasReadiness && o.Drift[KindConfig]+o.Drift[KindAdd]+o.Drift[KindChange]+o.Drift[KindRemove]+o.Drift[KindFlag]+o.Drift[KindPolicy] == 0 {
 				continue

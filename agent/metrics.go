@@ -86,7 +86,7 @@ func newMetrics() *metrics {
 		}),
 		expiring: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "scimsync_exceptions_expiring",
-			Help: "Exceptions the last plan says are about to lapse (within policy.exceptionNoticeDays) or lapsed, by org.",
+			Help: "Exceptions within policy.exceptionNoticeDays of lapsing, by org, per the last plan (a lapsed one is a pending removal: scimsync_drift{kind=\"remove\"}).",
 		}, []string{"org"}),
 		mode: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "scimsync_mode",
@@ -127,13 +127,8 @@ func (m *metrics) setReport(rep *report) {
 	m.seatsUsed.Reset()
 	m.seatsBought.Reset()
 	m.expiring.Reset()
-	extras := decodePlanExtras(rep.Plan)
-	expiring := map[string]int{}
-	for org, xs := range extras.expiring {
-		expiring[org] = len(xs)
-	}
 	for _, mode := range []string{"jit", "staged", "full"} {
-		m.mode.WithLabelValues(mode).Set(boolGauge(extras.Mode.After == mode))
+		m.mode.WithLabelValues(mode).Set(boolGauge(rep.Mode.After == mode))
 	}
 	if rep.Drift() {
 		m.driftPresent.Set(1)
@@ -144,7 +139,7 @@ func (m *metrics) setReport(rep *report) {
 		for _, k := range driftKinds {
 			m.drift.WithLabelValues(o.Org, k).Set(float64(o.Drift[k]))
 		}
-		m.expiring.WithLabelValues(o.Org).Set(float64(expiring[o.Org]))
+		m.expiring.WithLabelValues(o.Org).Set(float64(len(o.Expiring)))
 		if o.HasReadiness {
 			m.wouldRemove.WithLabelValues(o.Org).Set(float64(len(o.WouldRemove)))
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 
+	"github.com/scimsync/scimsync/diff"
 	"github.com/scimsync/scimsync/internal/retryafter"
 )
 
@@ -44,6 +45,10 @@ const (
 	EventRecovered EventKind = "recovered"
 	// EventInvalidSpec: the spec on disk is invalid (once per content).
 	EventInvalidSpec EventKind = "invalid_spec"
+	// EventExceptionExpiring: an exception entered the notice window
+	// (policy.exceptionNoticeDays before it lapses); once per exception
+	// and until date, not on every run (notice.go).
+	EventExceptionExpiring EventKind = "exception_expiring"
 )
 
 // Event is one notification. With --webhook-format json it is the body as
@@ -64,6 +69,9 @@ type Event struct {
 	// Error and Failures describe failing and invalid_spec events.
 	Error    string `json:"error,omitempty"`
 	Failures int    `json:"consecutive_failures,omitempty"`
+	// Exception is the exception an exception_expiring event announces:
+	// org, email, until, days_left, reason, as the plan's expiring list.
+	Exception *diff.Expiring `json:"exception,omitempty"`
 }
 
 // OrgDrift is the drift of one organization, by kind.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"embed"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/scimsync/scimsync/resolve"
 )
 
 // The readiness page (DESIGN §8) is what a person reads before switching an
@@ -139,12 +140,28 @@ type pageKind struct {
 	Count int
 }
 
-// pageException is an exception about to lapse (or lapsed).
+// pageException is an exception about to lapse (Plan.Expiring) or one
+// that lapsed, whose member the plan removes.
 type pageException struct {
 	Email  string
 	Until  string
 	Reason string
 	Note   string
+	Lapsed bool
+}
+
+// daysLeft says how long an exception still holds: Until is inclusive, so
+// on its last day 0 days are left.
+func daysLeft(n int) string {
+	switch {
+	case n < 0:
+		return "lapsed"
+	case n == 0:
+		return "last day"
+	case n == 1:
+		return "1 day left"
+	}
+	return strconv.Itoa(n) + " days left"
 }
 
 // bidiControls are the characters that reorder text around them (U+202A–
@@ -192,10 +209,10 @@ func (a *Agent) pageView() pageData {
 		return d
 	}
 	d.HavePlan, d.Drift, d.SummaryLine = true, rep.Drift(), visible(rep.Line)
-	extra := decodePlanExtras(rep.Plan)
-	d.ModeBefore, d.ModeAfter = extra.Mode.Before, extra.Mode.After
+	d.ModeBefore, d.ModeAfter = rep.Mode.Before, rep.Mode.After
 	for _, o := range rep.Orgs {
-		if !o.HasReadiness && len(o.Seats) == 0 && o.Drift[KindConfig]+o.Drift[KindAdd]+o.Drift[KindChange]+o.Drift[KindRemove]+o.Drift[KindFlag] == 0 {
+		if !o.HasReadiness && len(o.Seats) == 0 && len(o.Expiring) == 0 && len(o.Lapsed) == 0 &&
+			o.Drift[KindConfig]+o.Drift[KindAdd]+o.Drift[KindChange]+o.Drift[KindRemove]+o.Drift[KindFlag] == 0 {
 			continue
 		}
 		po := pageOrg{
@@ -208,8 +225,11 @@ func (a *Agent) pageView() pageData {
 		for _, w := range o.WouldRemove {
 			po.WouldRemove = append(po.WouldRemove, WouldRemove{Email: visible(w.Email), Reason: visible(w.Reason)})
 		}
-		for _, e := range extra.expiring[o.Org] {
-			po.Expiring = append(po.Expiring, pageException{Email: visible(e.Email), Until: visible(e.Until), Reason: visible(e.Reason), Note: visible(e.Note)})
+		for _, e := range o.Expiring {
+			po.Expiring = append(po.Expiring, pageException{Email: visible(e.Email), Until: visible(e.Until), Reason: visible(e.Reason), Note: daysLeft(e.DaysLeft)})
+		}
+		for _, email := range o.Lapsed {
+			po.Expiring = append(po.Expiring, pageException{Email: visible(email), Note: "lapsed: this plan removes the member (" + string(resolve.ReasonExceptionExpired) + ")", Lapsed: true})
 		}
 		for _, k := range driftKinds {
 			if n := o.Drift[k]; n > 0 {
@@ -229,83 +249,6 @@ func (a *Agent) pageView() pageData {
 		d.Orgs = append(d.Orgs, po)
 	}
 	return d
-}
-
-// planExtras is what the page reads from the plan's JSON beyond the
-// report: the mode, and the exceptions about to lapse. The plan gains an
-// "expiring" list in a later format; until then the page shows what the
-// plan already says about exceptions (findings naming one, and members an
-// expired exception removes). Decoding is tolerant so either form works.
-type planExtras struct {
-	Mode struct {
-		Before string `json:"before"`
-		After  string `json:"after"`
-	} `json:"mode"`
-	Expiring []map[string]any `json:"expiring"`
-	Findings []struct {
-		Kind    string `json:"kind"`
-		Org     string `json:"org"`
-		Email   string `json:"email"`
-		Message string `json:"message"`
-	} `json:"findings"`
-	Members []struct {
-		Org    string `json:"org"`
-		Email  string `json:"email"`
-		Action string `json:"action"`
-		Reason string `json:"reason"`
-	} `json:"members"`
-
-	// expiring groups the exceptions by lower-cased org.
-	expiring map[string][]pageException
-}
-
-func decodePlanExtras(plan json.RawMessage) planExtras {
-	var x planExtras
-	if len(plan) > 0 {
-		_ = json.Unmarshal(plan, &x) // the agent encoded it; a field it lacks stays empty
-	}
-	x.expiring = map[string][]pageException{}
-	add := func(org string, e pageException) {
-		org = strings.ToLower(org)
-		x.expiring[org] = append(x.expiring[org], e)
-	}
-	if x.Expiring != nil {
-		for _, e := range x.Expiring {
-			pe := pageException{Email: str(e, "email"), Until: str(e, "until"), Reason: str(e, "reason")}
-			for _, k := range []string{"days_left", "days"} {
-				if s := str(e, k); s != "" {
-					pe.Note = s + " day(s) left"
-					break
-				}
-			}
-			add(str(e, "org"), pe)
-		}
-		return x
-	}
-	for _, f := range x.Findings {
-		if strings.Contains(strings.ToLower(f.Kind), "exception") {
-			add(f.Org, pageException{Email: f.Email, Note: f.Message})
-		}
-	}
-	for _, m := range x.Members {
-		if m.Action == "remove" && strings.Contains(strings.ToLower(m.Reason), "exception") {
-			add(m.Org, pageException{Email: m.Email, Note: m.Reason})
-		}
-	}
-	return x
-}
-
-// str reads m[k] as text: a string as is, a number in its shortest form.
-func str(m map[string]any, k string) string {
-	switch v := m[k].(type) {
-	case string:
-		return v
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	case bool:
-		return strconv.FormatBool(v)
-	}
-	return ""
 }
 
 // servePage renders the readiness page.

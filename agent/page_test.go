@@ -45,8 +45,11 @@ func readinessPlan() *diff.Plan {
 			{Org: "regional-west", Tier: "standard", Purchased: 20, Now: 12, After: 12},
 		},
 		Findings: []diff.Finding{
-			{Severity: "warning", Kind: "exception-expiring", Org: "hq", Email: "auditor@example.gov", Message: "exception lapses on 2026-05-10 (in 9 days)"},
 			{Severity: "warning", Kind: diff.FindingOvercommit, Org: "hq", Message: "premium: 7 seats used after the plan, 6 purchased"},
+		},
+		Expiring: []diff.Expiring{
+			{Org: "hq", Email: "auditor@example.gov", Until: "2026-05-10", DaysLeft: 9, Reason: "FedRAMP audit"},
+			{Org: "hq", Email: "intern@example.gov", Until: "2026-05-11", DaysLeft: 10},
 		},
 	}
 }
@@ -91,10 +94,11 @@ func TestReadinessPage(t *testing.T) {
 		// premium: 6 purchased, 6 now, 7 after (overcommitted after).
 		`<td>premium</td><td class="num">6</td><td class="num">6</td><td class="num bad-text">7</td>`,
 		`<td>standard</td><td class="num">60</td><td class="num">42</td><td class="num">42</td>`,
-		// Exceptions: the finding that announces one, and the removal an
-		// expired one causes.
-		`<td class="email">auditor@example.gov</td><td></td><td>exception lapses on 2026-05-10 (in 9 days)</td>`,
-		`<td class="email">contractor@example.gov</td><td></td><td>exception expired</td>`,
+		// Exceptions: the plan's notice list, and the removal a lapsed
+		// one causes.
+		`<tr><td class="email">auditor@example.gov</td><td>2026-05-10</td><td>FedRAMP audit · 9 days left</td></tr>`,
+		`<tr><td class="email">intern@example.gov</td><td>2026-05-11</td><td>10 days left</td></tr>`,
+		`<tr class="lapsed"><td class="email">contractor@example.gov</td><td></td><td>lapsed: this plan removes the member (exception expired)</td></tr>`,
 		"<li><b>2</b> add</li><li><b>1</b> remove</li>",
 		"2 to add, 0 to change, 1 to remove",
 		"connection refused",
@@ -151,7 +155,7 @@ func TestReadinessPageEscapesHostileStrings(t *testing.T) {
 	var rm []diff.Removal
 	for i, h := range hostile {
 		rm = append(rm, diff.Removal{Email: h, Reason: hostile[(i+1)%len(hostile)]})
-		p.Findings = append(p.Findings, diff.Finding{Kind: "exception-expiring", Org: "hq", Email: h, Message: h})
+		p.Expiring = append(p.Expiring, diff.Expiring{Org: "hq", Email: h, Until: "2026-05-12", DaysLeft: 11, Reason: h})
 	}
 	p.Readiness[0].WouldRemove = rm
 	p.Readiness = append(p.Readiness, diff.Readiness{Org: `"><script>alert(2)</script>`, Members: 1})
@@ -193,21 +197,42 @@ func TestReadinessPageEscapesHostileStrings(t *testing.T) {
 	}
 }
 
-func TestPlanExtrasReadTheExpiringList(t *testing.T) {
-	plan := json.RawMessage(`{"mode":{"before":"staged","after":"full"},
-	  "expiring":[{"org":"HQ","email":"a@example.gov","until":"2026-05-10","reason":"badge pending","days_left":9},
-	              {"org":"hq","email":"b@example.gov","until":"2026-05-02"}],
-	  "findings":[{"kind":"exception-expiring","org":"hq","email":"ignored@example.gov","message":"x"}]}`)
-	x := decodePlanExtras(plan)
-	want := map[string][]pageException{"hq": {
-		{Email: "a@example.gov", Until: "2026-05-10", Reason: "badge pending", Note: "9 day(s) left"},
-		{Email: "b@example.gov", Until: "2026-05-02"},
-	}}
-	if d := cmp.Diff(want, x.expiring); d != "" {
+func TestReportCarriesTheTypedNoticeList(t *testing.T) {
+	p := readinessPlan()
+	p.Mode = diff.ModeChange{Before: "staged", After: "full"}
+	p.Expiring = append(p.Expiring, diff.Expiring{Org: "Regional-West", Email: "b@example.gov", Until: "2026-05-02", DaysLeft: 1})
+	rep, err := reportFromOutcome(&Outcome{Plan: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Mode != p.Mode {
+		t.Errorf("mode = %+v", rep.Mode)
+	}
+	if d := cmp.Diff(p.Expiring, rep.Expiring); d != "" {
 		t.Errorf("expiring (-want +got):\n%s", d)
 	}
-	if x.Mode.After != "full" {
-		t.Errorf("mode = %+v", x.Mode)
+	byOrg := map[string][]diff.Expiring{}
+	lapsed := map[string][]string{}
+	for _, o := range rep.Orgs {
+		if len(o.Expiring) > 0 {
+			byOrg[o.Org] = o.Expiring
+		}
+		if len(o.Lapsed) > 0 {
+			lapsed[o.Org] = o.Lapsed
+		}
+	}
+	want := map[string][]diff.Expiring{"hq": p.Expiring[:2], "regional-west": p.Expiring[2:]}
+	if d := cmp.Diff(want, byOrg); d != "" {
+		t.Errorf("expiring by org (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(map[string][]string{"hq": {"contractor@example.gov"}}, lapsed); d != "" {
+		t.Errorf("lapsed by org (-want +got):\n%s", d)
+	}
+
+	// A plan without a notice list still reports an empty one.
+	rep, err = reportFromOutcome(&Outcome{Plan: inSync()})
+	if err != nil || rep.Expiring == nil {
+		t.Errorf("expiring = %#v, %v; want an empty list", rep.Expiring, err)
 	}
 }
 
@@ -220,10 +245,56 @@ func TestExceptionsExpiringMetric(t *testing.T) {
 			t.Errorf("/metrics lacks %s:\n%s", want, grep(m, "scimsync_exceptions_expiring"))
 		}
 	}
+
+	// The exceptions are renewed: hq's gauge reads 0 on the next run, not
+	// the last count.
+	p := readinessPlan()
+	p.Expiring = p.Expiring[1:]
+	f.planner.set(p, nil)
+	f.agent.runOnce(context.Background())
+	_, m = get(t, f.agent.Handler(), "/metrics")
+	if want := `scimsync_exceptions_expiring{org="hq"} 1`; !strings.Contains(m, want) {
+		t.Errorf("/metrics lacks %s:\n%s", want, grep(m, "scimsync_exceptions_expiring"))
+	}
+	p.Expiring = []diff.Expiring{}
+	f.planner.set(p, nil)
+	f.agent.runOnce(context.Background())
+	_, m = get(t, f.agent.Handler(), "/metrics")
+	if want := `scimsync_exceptions_expiring{org="hq"} 0`; !strings.Contains(m, want) {
+		t.Errorf("/metrics lacks %s:\n%s", want, grep(m, "scimsync_exceptions_expiring"))
+	}
 }
 
 func serveRecorder(h http.Handler, path string) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
 	return rec
+}
+
+func TestStatusListsExpiringExceptions(t *testing.T) {
+	f := newFixture(t, true, nil)
+	if st := status(t, f.agent.Handler()); st.Expiring != nil {
+		t.Errorf("expiring before any plan = %#v, want null", st.Expiring)
+	}
+	f.agent.runOnce(context.Background())
+	if st := status(t, f.agent.Handler()); st.Expiring == nil || len(st.Expiring) != 0 {
+		t.Errorf("expiring without a notice = %#v, want []", st.Expiring)
+	}
+
+	f.planner.set(readinessPlan(), nil)
+	f.agent.runOnce(context.Background())
+	_, body := get(t, f.agent.Handler(), "/status")
+	var doc struct {
+		Expiring []map[string]any `json:"expiring"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+		t.Fatal(err)
+	}
+	want := []map[string]any{
+		{"org": "hq", "email": "auditor@example.gov", "until": "2026-05-10", "days_left": float64(9), "reason": "FedRAMP audit"},
+		{"org": "hq", "email": "intern@example.gov", "until": "2026-05-11", "days_left": float64(10), "reason": ""},
+	}
+	if d := cmp.Diff(want, doc.Expiring); d != "" {
+		t.Errorf("/status expiring (-want +got):\n%s\n%s", d, body)
+	}
 }

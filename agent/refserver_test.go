@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -298,5 +299,168 @@ func TestReferenceServerAutoApplyNeverRemoves(t *testing.T) {
 	audit, err := os.ReadFile(filepath.Join(applyDir, "audit.jsonl"))
 	if err != nil || !bytes.Contains(audit, []byte(`"agent-test"`)) {
 		t.Errorf("no audit record of the auto-apply: %v %s", err, audit)
+	}
+}
+
+// refPlanAt is refPlan judged at the instant now returns, as SCIMSYNC_NOW
+// pins it for the command.
+func refPlanAt(now func() time.Time) PlanFunc {
+	return func(ctx context.Context, s *spec.Spec) (*Outcome, error) {
+		src, _, _, err := tenant.OpenSpec(ctx, s, tenant.OpenOptions{Getenv: refEnv})
+		if err != nil {
+			return nil, err
+		}
+		var req tenant.ReadRequest
+		for _, o := range s.Organizations {
+			for _, m := range o.Mappings {
+				req.GroupNames = append(req.GroupNames, m.Group)
+			}
+		}
+		t, err := src.Read(ctx, req)
+		if err != nil {
+			return nil, fmt.Errorf("reading the tenant: %w", err)
+		}
+		p, err := diff.Compute(s, t, now())
+		if err != nil {
+			return nil, err
+		}
+		return &Outcome{Plan: p, Tenant: t}, nil
+	}
+}
+
+// TestReferenceServerLapsedExceptionInFull is issue 15 as the agent sees
+// it: hq is already in full on the server, converged, and the auditor's
+// exception (until 2027-03-31) keeps them. A week before, the agent
+// announces it once; the day after it lapses, with nothing else pending,
+// the agent reports destructive drift (the removal, reason "exception
+// expired"), notifies, and --auto-apply leaves the removal to a person.
+func TestReferenceServerLapsedExceptionInFull(t *testing.T) {
+	t.Parallel()
+	snap, err := tenant.ReadSnapshot(filepath.Join("..", "examples", "staged-to-full", "tenant.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := scimtest.NewTestServer(t, snap, scimtest.Options{})
+	data, err := os.ReadFile(filepath.Join("..", "examples", "staged-to-full", "scimsync.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(data), "  file: tenant.json", fmt.Sprintf("  url: %s\n  tokenEnv: %s", srv.URL, refTokenEnv), 1)
+	if text == string(data) || !strings.Contains(text, "{email: auditor@example.gov, org: hq, until: 2027-03-31") {
+		t.Fatal("the staged-to-full example changed; update the test")
+	}
+	specPath := writeSpec(t, t.TempDir(), text)
+
+	// Switch hq to full as an operator would on 2027-03-01, approving the
+	// removals the switch makes.
+	clk := &clock{t: time.Date(2027, 3, 1, 9, 0, 0, 0, time.UTC)}
+	s, diags, err := spec.LoadWith(spec.LoadOptions{Now: clk.Now()}, specPath)
+	if err != nil || diags.HasErrors() {
+		t.Fatalf("loading the spec: %v %v", err, diags)
+	}
+	o, err := refPlanAt(clk.Now)(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Plan.Mode.After != "full" {
+		t.Fatalf("the example does not switch to full: %+v", o.Plan.Mode)
+	}
+	src, w, _, err := tenant.OpenSpec(context.Background(), s, tenant.OpenOptions{Getenv: refEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	approved := o.Plan.Summary.Remove
+	if _, err := apply.Run(context.Background(), o.Plan, apply.Options{
+		Source: src, Writer: w, Spec: s, SpecHash: s.Hash(), Confirmed: true, AllowRemovals: &approved,
+		Journal: filepath.Join(t.TempDir(), "switch.journal"), Target: srv.URL, Operator: "agent-test",
+	}); err != nil {
+		t.Fatalf("switching hq to full: %v", err)
+	}
+	if o, err := refPlanAt(clk.Now)(context.Background(), s); err != nil || o.Plan.Verdict() != diff.VerdictNoChanges {
+		t.Fatalf("not converged after the switch: %v %s", err, diff.SummaryLine(o.Plan))
+	}
+
+	var applies atomic.Int32
+	clk.t = time.Date(2027, 3, 25, 9, 0, 0, 0, time.UTC)
+	f := newFixture(t, false, func(c *Config) {
+		c.SpecPaths = []string{specPath}
+		c.Now = clk.Now
+		c.Plan = refPlanAt(clk.Now)
+		c.Apply = func(context.Context, *spec.Spec, *Outcome) error { applies.Add(1); return nil }
+	})
+	a, ctx := f.agent, context.Background()
+
+	// A week before: in sync, and the auditor's exception announced once.
+	a.runOnce(ctx)
+	a.runOnce(ctx)
+	st := a.Status()
+	if st.LastRun.Result != ResultInSync {
+		t.Fatalf("a week before the lapse: %s %s (%s)", st.LastRun.Result, st.SummaryLine, st.LastRun.Error)
+	}
+	auditorNotice := diff.Expiring{Org: "hq", Email: "auditor@example.gov", Until: "2027-03-31", DaysLeft: 6, Reason: "external audit, read-only"}
+	if !slices.Contains(st.Expiring, auditorNotice) {
+		t.Errorf("/status expiring = %+v, want the auditor's exception", st.Expiring)
+	}
+	if got := announced(f.hook.expiringEvents(t)); !cmp.Equal(got, []diff.Expiring{auditorNotice}) {
+		t.Errorf("announced a week before = %+v, want the auditor's exception once", got)
+	}
+	if _, m := get(t, a.Handler(), "/metrics"); !strings.Contains(m, `scimsync_exceptions_expiring{org="hq"} 1`) {
+		t.Errorf("/metrics:\n%s", grep(m, "scimsync_exceptions_expiring"))
+	}
+
+	// The day after the last day: the removal is pending, with the reason
+	// an auditor acts on, and it waits for a person.
+	clk.t = time.Date(2027, 4, 1, 9, 0, 0, 0, time.UTC)
+	a.runOnce(ctx)
+	st = a.Status()
+	if st.LastRun.Result != ResultAwaitingApproval || st.Drift == nil || !*st.Drift || st.Summary.Remove != 1 {
+		t.Fatalf("the day after the lapse: %s drift=%v %s (%s)", st.LastRun.Result, st.Drift, st.SummaryLine, st.LastRun.Error)
+	}
+	if !strings.Contains(st.LastRun.AwaitingApproval, "removes 1 member(s)") {
+		t.Errorf("awaiting approval: %q", st.LastRun.AwaitingApproval)
+	}
+	var plan diff.Plan
+	if err := json.Unmarshal(st.Plan, &plan); err != nil {
+		t.Fatal(err)
+	}
+	if plan.Verdict() != diff.VerdictDangerous {
+		t.Errorf("verdict = %v, want dangerous", plan.Verdict())
+	}
+	var removed []diff.MemberChange
+	for _, m := range plan.Members {
+		if m.Action == diff.ActionRemove {
+			removed = append(removed, m)
+		}
+	}
+	if len(removed) != 1 || removed[0].Email != "auditor@example.gov" || removed[0].Reason != "exception expired" {
+		t.Errorf("removals = %+v, want the auditor, exception expired", removed)
+	}
+	if n := applies.Load(); n != 0 {
+		t.Errorf("auto-apply applied a removal %d time(s)", n)
+	}
+	var drift []Event
+	for _, e := range f.hook.events(t) {
+		if e.Kind == EventDrift {
+			drift = append(drift, e)
+		}
+	}
+	if len(drift) != 1 || !drift[0].AwaitingApproval || drift[0].Summary == nil || drift[0].Summary.Remove != 1 {
+		t.Fatalf("drift webhooks = %+v, want one, awaiting approval, removing 1", drift)
+	}
+	if !strings.Contains(drift[0].Text, "Exceptions lapsed, their members removed: auditor@example.gov (hq).") {
+		t.Errorf("drift text = %q, want it to name the lapsed exception", drift[0].Text)
+	}
+	if !slices.ContainsFunc(drift[0].Orgs, func(o OrgDrift) bool { return o.Org == "hq" && o.Kinds[KindRemove] == 1 }) {
+		t.Errorf("drift event orgs = %+v, want hq removing 1 among them", drift[0].Orgs)
+	}
+	_, m := get(t, a.Handler(), "/metrics")
+	for _, want := range []string{`scimsync_drift{kind="remove",org="hq"} 1`, `scimsync_drift_detected 1`, `scimsync_exceptions_expiring{org="hq"} 0`} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, grep(m, "scimsync_"))
+		}
+	}
+	if page := serveRecorder(a.Handler(), "/").Body.String(); !strings.Contains(page,
+		`<tr class="lapsed"><td class="email">auditor@example.gov</td><td></td><td>lapsed: this plan removes the member (exception expired)</td></tr>`) {
+		t.Errorf("the readiness page does not show the lapsed exception")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/scimsync/scimsync/diff"
+	"github.com/scimsync/scimsync/resolve"
 )
 
 // Summary counts a plan's member changes, as the plan's summary line does.
@@ -43,6 +44,12 @@ type report struct {
 	// plan's verdict is VerdictNoChanges.
 	ChangesKey string
 	Orgs       []orgReport
+	// Mode is the parent's provisioning mode before and after the plan.
+	Mode diff.ModeChange
+	// Expiring is the plan's notice list: the exceptions within
+	// policy.exceptionNoticeDays of lapsing, as the plan orders them (by
+	// org, until, email). Never nil.
+	Expiring []diff.Expiring
 	// Plan is the plan's JSON form, served by /status.
 	Plan json.RawMessage
 }
@@ -64,6 +71,11 @@ type orgReport struct {
 	// Members by role and tier, as read.
 	MembersByRole []roleTierCount
 	Seats         []seatUsage
+	// Expiring is this org's part of the plan's notice list.
+	Expiring []diff.Expiring
+	// Lapsed are the members the plan removes because their exception
+	// lapsed (reason "exception expired"), by email.
+	Lapsed []string
 }
 
 type roleTierCount struct {
@@ -98,6 +110,11 @@ func reportFromOutcome(o *Outcome) (*report, error) {
 		Tenant:        p.Parent.Name,
 		Summary:       Summary{Add: p.Summary.Add, Change: p.Summary.Change, Remove: p.Summary.Remove},
 		ConfigChanges: len(p.ConfigChanges),
+		Mode:          p.Mode,
+		Expiring:      slices.Clone(p.Expiring),
+	}
+	if rep.Expiring == nil {
+		rep.Expiring = []diff.Expiring{}
 	}
 	byName := map[string]*orgReport{}
 	get := func(name string) *orgReport {
@@ -123,7 +140,11 @@ func reportFromOutcome(o *Outcome) (*report, error) {
 		case diff.ActionChange:
 			get(m.Org).Drift[KindChange]++
 		case diff.ActionRemove:
-			get(m.Org).Drift[KindRemove]++
+			or := get(m.Org)
+			or.Drift[KindRemove]++
+			if m.Reason == string(resolve.ReasonExceptionExpired) {
+				or.Lapsed = append(or.Lapsed, m.Email)
+			}
 		case diff.ActionFlag:
 			get(m.Org).Drift[KindFlag]++
 			rep.Flags++
@@ -154,6 +175,10 @@ func reportFromOutcome(o *Outcome) (*report, error) {
 		for _, w := range r.WouldRemove {
 			or.WouldRemove = append(or.WouldRemove, WouldRemove{Email: w.Email, Reason: w.Reason})
 		}
+	}
+	for _, e := range rep.Expiring {
+		or := get(e.Org)
+		or.Expiring = append(or.Expiring, e)
 	}
 	for _, s := range p.Seats {
 		or := get(s.Org)
@@ -244,4 +269,19 @@ func (r *report) orgLine() string {
 		return ""
 	}
 	return " Changes by org: " + strings.Join(parts, "; ") + "."
+}
+
+// lapsedLine is " Exceptions lapsed (their members are removed): a@x (hq)."
+// for messages, or "" when no removal is due to a lapsed exception.
+func (r *report) lapsedLine() string {
+	var parts []string
+	for _, o := range r.Orgs {
+		for _, e := range o.Lapsed {
+			parts = append(parts, fmt.Sprintf("%s (%s)", visible(e), visible(o.Org)))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " Exceptions lapsed, their members removed: " + strings.Join(parts, ", ") + "."
 }

@@ -37,11 +37,12 @@ reads the tenant, plans, and reports the outcome:
   /readyz    200 when a run succeeded within the last two scheduled intervals
   /status    JSON: the last run (time, duration, result), the summary counts,
              drift yes or no, readiness for full enablement per organization,
-             and the last plan
+             the exceptions about to lapse, and the last plan
   /metrics   Prometheus: scimsync_runs_total{result},
              scimsync_run_duration_seconds, scimsync_drift{org,kind},
              scimsync_would_remove{org}, scimsync_members{org,role,tier},
              scimsync_seats_used{org,tier}, scimsync_seats_purchased{org,tier},
+             scimsync_exceptions_expiring{org},
              scimsync_last_success_timestamp_seconds
 
 The first run starts at once (without jitter); later runs follow the
@@ -59,6 +60,10 @@ URL is a secret and is never logged) receives one message when drift
 appears, changes or clears, when --auto-apply applies a plan, when the spec
 becomes invalid, and when --failure-threshold runs in a row fail (and when
 they succeed again), never on every tick. Delivery is retried with backoff.
+An exception within policy.exceptionNoticeDays of lapsing is announced once
+(exception_expiring), when it enters that window or its until date changes;
+the first run announces those already in it. --notice-state keeps the
+announced ones in a file, so that a restart does not announce them again.
 
 On SIGINT or SIGTERM the agent stops scheduling, lets the run in flight
 finish for up to --grace (then cancels it), shuts the HTTP server down and
@@ -98,6 +103,8 @@ Flags:
                             and others) or json (the full event) (default slack)
   --failure-threshold N     consecutive failed runs that fire one "failing"
                             notification (default 3)
+  --notice-state FILE       keep the exceptions already announced in FILE
+                            (default none: a restart announces them again)
   --log-level LEVEL         debug, info, warn or error (default info)
   --log-format FORMAT       text, json, or auto: text on a terminal, JSON
                             otherwise (default auto)
@@ -133,6 +140,7 @@ type agentOptions struct {
 	webhookURLFile   string
 	webhookFormat    string
 	failureThreshold int
+	noticeState      string
 	logLevel         slog.Level
 	logFormat        string
 }
@@ -158,6 +166,7 @@ func parseAgentArgs(fs *flag.FlagSet, args []string) (agentOptions, error) {
 	fs.StringVar(&opts.webhookURLFile, "webhook-url-file", "", "file holding the webhook URL")
 	fs.StringVar(&opts.webhookFormat, "webhook-format", agent.FormatSlack, "slack or json")
 	fs.IntVar(&opts.failureThreshold, "failure-threshold", agent.DefaultFailureThreshold, "failed runs before a notification")
+	fs.StringVar(&opts.noticeState, "notice-state", "", "file keeping the exceptions already announced")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&opts.logFormat, "log-format", "auto", "text, json or auto")
 	if err := fs.Parse(args); err != nil {
@@ -263,6 +272,7 @@ func runAgent(env *cmdEnv, args []string) int {
 		WebhookURL:       hook,
 		WebhookFormat:    opts.webhookFormat,
 		FailureThreshold: opts.failureThreshold,
+		NoticeState:      opts.noticeState,
 		Logger:           log,
 		Now:              env.Now,
 	}

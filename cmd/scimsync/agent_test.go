@@ -42,6 +42,7 @@ func TestParseAgentArgs(t *testing.T) {
 			"--addr", "0.0.0.0:9464", "--auto-apply", "--git-pull", "--timeout", "2m", "--grace", "5s",
 			"--webhook-url-file", "/run/secrets/hook", "--webhook-format", "json", "--failure-threshold", "5",
 			"--log-level", "debug", "--log-format", "json", "--journal", "j", "--audit-log", "a",
+			"--notice-state", "/var/lib/scimsync/notices.json",
 		}, want: func(o *agentOptions) {
 			o.files = []string{"a.yaml", "dir"}
 			o.schedule = "CRON_TZ=Europe/Paris */15 * * * *"
@@ -53,6 +54,7 @@ func TestParseAgentArgs(t *testing.T) {
 			o.failureThreshold = 5
 			o.logLevel, o.logFormat = slog.LevelDebug, "json"
 			o.journal, o.auditLog = "j", "a"
+			o.noticeState = "/var/lib/scimsync/notices.json"
 		}},
 		{name: "stdin", args: []string{"-f", "-"}, wantErr: "not stdin"},
 		{name: "positional", args: []string{"spec.yaml"}, wantErr: `unexpected argument "spec.yaml"`},
