@@ -190,6 +190,19 @@ func TestLoadBytesDiagnostics(t *testing.T) {
 			}},
 		{"duplicate exceptions", valid + "    - {email: C@Example.gov, org: hq, until: 2027-01-01, reason: again}\n",
 			[]string{`a.yaml:19:15: policy.exceptions[1].email: duplicate exception for "C@Example.gov" in hq (first at a.yaml:18:7); keep one exception per member and organization`}},
+		// Emails compare by the one rule (internal/match, DESIGN §5): a
+		// Kelvin sign is not a k, so these are two people (issue 15) ...
+		{"exceptions for look-alike addresses", strings.Replace(valid, "c@example.gov", "kim@example.gov", 1) + "    - {email: \"\u212aim@example.gov\", org: hq, until: 2027-01-01, reason: again}\n",
+			[]string{}},
+		{"protected look-alike addresses", valid + "  protectedUsers: [kim@example.gov, \"\u212aim@example.gov\"]\n", []string{}},
+		// ... while an é written decomposed is the é written composed: one
+		// person, two exceptions (the plan would write both).
+		{"duplicate exceptions, one decomposed", strings.Replace(valid, "c@example.gov", "ren\u00e9@example.gov", 1) + "    - {email: \"rene\u0301@example.gov\", org: hq, until: 2027-01-01, reason: again}\n",
+			[]string{"a.yaml:19:15: policy.exceptions[1].email: duplicate exception for \"rene\u0301@example.gov\" in hq (first at a.yaml:18:7); keep one exception per member and organization"}},
+		{"duplicate protected users, one decomposed", valid + "  protectedUsers: [\"ren\u00e9@example.gov\", \"rene\u0301@example.gov\"]\n",
+			[]string{
+				"a.yaml:19:40: policy.protectedUsers[1]: duplicate protected user \"rene\u0301@example.gov\" (first at a.yaml:19:20); remove one of them",
+			}},
 		{"duplicate protected users", valid + "  protectedUsers: [bg@example.gov, BG@example.gov ]\n",
 			[]string{
 				`a.yaml:19:36: policy.protectedUsers[1]: duplicate protected user "BG@example.gov" (first at a.yaml:19:20); remove one of them`,

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/scimsync/scimsync/internal/match"
 )
 
 // Validate checks s's semantics (layer 2) and policy (layer 3) relative to
@@ -508,7 +510,7 @@ func (c *checker) exceptions(path string, xs []Exception, orgNames []string, des
 			c.warnf(xp, "add reason: saying why, for the audit trail", "exception has no reason")
 		}
 		if okEmail && x.Org != "" {
-			k := normEmail(x.Email) + "\x00" + strings.ToLower(x.Org)
+			k := normEmail(x.Email) + "\x00" + match.Name(x.Org)
 			if j, dup := seen[k]; dup {
 				c.errorf(xp+".email", "keep one exception per member and organization",
 					"duplicate exception for %q in %s (first at %s)", x.Email, x.Org, c.at(indexPath(path, j)))
@@ -616,7 +618,11 @@ func (c *checker) email(path, v string) bool {
 	return true
 }
 
-func normEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+// normEmail is the comparison key of an email address: internal/match's,
+// the one rule (DESIGN §5), so that validate calls two addresses the same
+// person exactly when the planner and the server do (a Kelvin sign is not
+// a k; a decomposed é is an é).
+func normEmail(s string) string { return match.Email(s) }
 
 // --- current ----------------------------------------------------------------
 
