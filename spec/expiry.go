@@ -59,9 +59,12 @@ func DaysLeft(until string, now time.Time) (days int, ok bool) {
 	y, m, d := now.UTC().Date()
 	today := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 	// Both are midnights in UTC, which has no daylight saving: a whole
-	// number of days apart.
-	return int(u.Sub(today) / (24 * time.Hour)), true
+	// number of days apart. Counted in seconds, not with Sub, whose
+	// time.Duration saturates at about 292 years (9999-12-31, year 0999).
+	return int((u.Unix() - today.Unix()) / secondsPerDay), true
 }
+
+const secondsPerDay = 24 * 60 * 60
 
 // Lapsed reports whether an exception holding through until has lapsed at
 // now: now is on a later day than until. An until that is not a valid date

@@ -105,3 +105,21 @@ func TestNoticeDaysDefaultKeepsTheHash(t *testing.T) {
 		t.Errorf("a Policy built in code has no default")
 	}
 }
+
+// DaysLeft counts calendar days, not a time.Duration, which saturates at
+// about 292 years: a far-future until (9999-12-31) or a year before 1000
+// still gets its exact count (issue 15).
+func TestDaysLeftFarDates(t *testing.T) {
+	now := time.Date(2026, 12, 7, 23, 59, 0, 0, time.UTC)
+	for until, want := range map[string]int{
+		"9999-12-31": 2912102,
+		"2400-01-01": 136260,
+		"0999-01-01": -375444,
+		"0001-01-01": -739956,
+		"0000-01-01": -740322,
+	} {
+		if got, ok := DaysLeft(until, now); !ok || got != want {
+			t.Errorf("DaysLeft(%q) = %d, %v; want %d", until, got, ok, want)
+		}
+	}
+}
