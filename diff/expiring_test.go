@@ -111,3 +111,40 @@ func TestExpiringWindow(t *testing.T) {
 		t.Errorf("Expiring = %#v, want an empty list", p.Expiring)
 	}
 }
+
+// TestSummaryLineNamesExpiring: the last line says that exceptions are
+// about to lapse, per org, so that a reader of that line alone learns it
+// even when nothing is to be written (issue 15; docs/DECISIONS.md). With
+// nothing to write the line takes the form DESIGN §6 gives a plan that has
+// something to say but nothing to write: "No changes to write; …".
+func TestSummaryLineNamesExpiring(t *testing.T) {
+	soon := []Expiring{
+		{Org: "hq", Email: "a@example.gov", Until: "2026-03-18", DaysLeft: 3},
+		{Org: "hq", Email: "b@example.gov", Until: "2026-03-18", DaysLeft: 3},
+		{Org: "west\x1b[2J", Email: "d@example.gov", Until: "2026-03-15"},
+	}
+	blocking := []Finding{{Kind: FindingKind("maxRemovals"), Severity: SeverityError}}
+	for _, tt := range []struct {
+		name string
+		p    *Plan
+		want string
+	}{
+		{"nothing else", &Plan{Expiring: soon[:1]},
+			"No changes to write; 1 expiring exception (hq)."},
+		{"two orgs, hostile name", &Plan{Expiring: soon},
+			`No changes to write; 3 expiring exceptions (hq, west\x1b[2J).`},
+		{"narrowed", &Plan{Expiring: soon[:2], OrgFilter: []string{"hq"}},
+			"No changes to write (hq only); 2 expiring exceptions (hq)."},
+		{"with changes", &Plan{Expiring: soon[:1], Summary: Summary{Remove: 1},
+			Members:       []MemberChange{{Org: "hq", Action: ActionRemove}},
+			ConfigChanges: []ConfigChange{{Org: "hq", Field: FieldException, Key: "c@example.gov"}}},
+			"Plan: 0 to add, 0 to change, 1 to remove (hq 1); 1 configuration change (hq); 1 expiring exception (hq)."},
+		{"after a blocking finding", &Plan{Expiring: soon[:1], Findings: blocking},
+			"No changes to write; 1 blocking finding (maxRemovals); 1 expiring exception (hq)."},
+		{"none", &Plan{Expiring: []Expiring{}}, "No changes. The tenant matches the spec."},
+	} {
+		if got := SummaryLine(tt.p); got != tt.want {
+			t.Errorf("%s: SummaryLine = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

@@ -478,6 +478,11 @@ func configValue(c ConfigChange) string {
 // "No changes to write; 1 blocking finding (exclusiveOrgs: hq,
 // regional-west)."
 //
+// Exceptions about to lapse (Plan.Expiring) are named last, per org, so
+// that the last line alone tells of them: "Plan: …; 1 expiring exception
+// (hq).", and with nothing to write "No changes to write; 1 expiring
+// exception (hq)." (issue 15, docs/DECISIONS.md).
+//
 // A narrowed plan says so: "Plan (hq only): …", "No changes (hq only). The
 // tenant matches the spec there.", "No changes to write (hq only); …".
 func SummaryLine(p *Plan) string {
@@ -486,10 +491,14 @@ func SummaryLine(p *Plan) string {
 	if n := p.Narrowed(); n != "" {
 		only = " (" + n + ")"
 	}
+	notes := blocking
+	if x := expiringLine(p.Expiring); x != "" {
+		notes = strings.TrimPrefix(notes+"; "+x, "; ")
+	}
 	if !p.HasChanges() {
 		switch {
-		case blocking != "":
-			return "No changes to write" + only + "; " + blocking + "."
+		case notes != "":
+			return "No changes to write" + only + "; " + notes + "."
 		case only != "":
 			return "No changes" + only + ". The tenant matches the spec there."
 		}
@@ -517,10 +526,26 @@ func SummaryLine(p *Plan) string {
 		s += fmt.Sprintf("; %s (%s)", plural(n, "configuration change", "configuration changes"),
 			strings.Join(slices.Sorted(maps.Keys(orgs)), ", "))
 	}
-	if blocking != "" {
-		s += "; " + blocking
+	if notes != "" {
+		s += "; " + notes
 	}
 	return s + "."
+}
+
+// expiringLine is the summary line's notice of the exceptions about to
+// lapse: "2 expiring exceptions (hq, west)", or "" when there is none.
+func expiringLine(xs []Expiring) string {
+	if len(xs) == 0 {
+		return ""
+	}
+	var orgs []string
+	for _, x := range xs {
+		if o := clean(x.Org); !slices.Contains(orgs, o) {
+			orgs = append(orgs, o)
+		}
+	}
+	slices.Sort(orgs)
+	return plural(len(xs), "expiring exception", "expiring exceptions") + " (" + strings.Join(orgs, ", ") + ")"
 }
 
 // groupBy splits xs, sorted by key, into runs of equal keys.
