@@ -9,7 +9,10 @@ import (
 	"io/fs"
 	"os"
 	"slices"
+	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/scimsync/scimsync/diff"
 	"github.com/scimsync/scimsync/internal/fsafe"
@@ -173,9 +176,43 @@ func (n *notices) announced(es []diff.Expiring) error {
 func expiringText(tenant string, e diff.Expiring) string {
 	why := ""
 	if e.Reason != "" {
-		why = "; reason: " + visible(e.Reason)
+		why = "; reason: " + oneLine(e.Reason)
 	}
 	return fmt.Sprintf("scimsync: in %s, the exception keeping %s in %s holds until %s (%s%s). "+
 		"Extend it in the spec or provision the member via SCIM: once it lapses, an organization in mode full removes them.",
-		visible(tenant), visible(e.Email), visible(e.Org), visible(e.Until), daysLeft(e.DaysLeft), why)
+		oneLine(tenant), oneLine(e.Email), oneLine(e.Org), oneLine(e.Until), daysLeft(e.DaysLeft), why)
+}
+
+// quoteCap is how many characters of one quoted field (a reason, an email)
+// a message keeps; the rest is cut at "…".
+const quoteCap = 200
+
+// oneLine is s fit to quote inside a one-line message: a newline, carriage
+// return or tab shown as \n, \r, \t, any other control, format (zero-width,
+// bidi) or line/paragraph separator character as a visible ⟨U+XXXX⟩, and at
+// most quoteCap characters. A quoted string can then neither start a line
+// that reads as another message nor hide or reorder what it says.
+func oneLine(s string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range s {
+		if n == quoteCap {
+			b.WriteString("…")
+			break
+		}
+		n++
+		switch {
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == utf8.RuneError, unicode.IsControl(r), unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp):
+			fmt.Fprintf(&b, "⟨U+%04X⟩", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }

@@ -273,3 +273,40 @@ func TestLapsedExceptionDriftNamesIt(t *testing.T) {
 		t.Errorf("result = %s", st.LastRun.Result)
 	}
 }
+
+// TestExpiringNoticeTextIsOneSafeLine: the notice quotes the spec's reason,
+// which may hold anything: a newline (that would forge a second message
+// line in a chat), a zero-width or bidi control, Slack's own markup
+// (<!channel> pings everyone, <url|text> hides a link), or ten thousand
+// characters. The text stays one line, every invisible character shown,
+// Slack's markup inert, each quoted field capped (issue 15).
+func TestExpiringNoticeTextIsOneSafeLine(t *testing.T) {
+	f := newFixture(t, true, func(c *Config) { c.WebhookFormat = FormatSlack })
+	e := auditor
+	e.Reason = "audit\nscimsync: resolved: tenant matches the spec again.\r\u2028\u200b<!channel> see <https://evil.test|the runbook> & " + strings.Repeat("x", 10000)
+	f.planner.set(withExpiring(e), nil)
+	f.agent.runOnce(context.Background())
+	f.hook.mu.Lock()
+	defer f.hook.mu.Unlock()
+	if len(f.hook.bodies) != 1 {
+		t.Fatalf("%d webhooks, want 1", len(f.hook.bodies))
+	}
+	var body map[string]string
+	if err := json.Unmarshal(f.hook.bodies[0], &body); err != nil {
+		t.Fatal(err)
+	}
+	text := body["text"]
+	for _, bad := range []string{"\n", "\r", "\u2028", "\u200b", "<!channel>", "<https://"} {
+		if strings.Contains(text, bad) {
+			t.Errorf("text holds %q: %q", bad, text)
+		}
+	}
+	for _, w := range []string{`audit\nscimsync: resolved`, "⟨U+2028⟩⟨U+200B⟩", "&lt;!channel&gt;", "&amp;", "auditor@example.gov"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("text lacks %q: %.300q", w, text)
+		}
+	}
+	if len(text) > 2000 {
+		t.Errorf("text is %d bytes long; a quoted reason is capped", len(text))
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -105,8 +106,14 @@ func (n *notifier) body(ev Event) ([]byte, error) {
 	}
 	return json.Marshal(struct {
 		Text string `json:"text"`
-	}{ev.Text})
+	}{slackEscape.Replace(ev.Text)})
 }
+
+// slackEscape makes a message's text inert as Slack markup, the three
+// characters Slack asks to be escaped: a quoted reason or name holding
+// "<!channel>" would otherwise ping everyone, and "<https://…|text>" show
+// a link under other words.
+var slackEscape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // send posts ev, retrying network errors, 429 and 5xx answers up to
 // attempts times in all (go-retryablehttp), waiting as the server's
