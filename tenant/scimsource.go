@@ -135,51 +135,59 @@ var planHooks = readHooks{
 
 // read reads the tenant as wire resources, giving them to hooks as they
 // arrive. usersRead, when set, is given the users as soon as they are all
-// read, before the members are.
+// read, while the members may still be read.
 func (s *SCIMSource) read(ctx context.Context, req ReadRequest, hooks readHooks, usersRead func([]scim.User)) (*Snapshot, map[string]bool, error) {
 	if s.Client == nil {
 		return nil, nil, errors.New("reading tenant: no SCIM client")
 	}
-	// The groups and organizations are listed beside the users: they are
-	// small, and fill the request slots the users' listing leaves free at
-	// its start and end. The members of the organizations and of the
-	// groups are then read side by side (readMembers), the client bounding
-	// the requests in flight. When several listings fail, the error
-	// reported is the first in this order: users, groups, organizations,
-	// members.
+	// Every listing runs side by side, the client bounding the requests
+	// in flight (issue 18): the users; and the groups and organizations,
+	// then, as soon as they are in, the members of the organizations and
+	// of the groups (readMembers), which need nothing of the users. So
+	// the request slots stay busy from the first request to the last,
+	// where reading the members only after the users left them half
+	// empty at the users' end and at the members' start.
+	//
+	// When several listings fail, the error reported is the first in
+	// this order: users, groups, organizations, members. A failure of
+	// the users cancels the rest, whose errors would not be reported;
+	// the others let the users' listing run to its end.
 	req.Progress = serialProgress(req.Progress)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var (
-		groups    []scim.Group
-		orgs      []scim.Organization
-		configErr error
-		wg        sync.WaitGroup
+		users    []scim.User
+		usersErr error
+		wg       sync.WaitGroup
 	)
-	configCtx, cancelConfig := context.WithCancel(ctx)
-	defer cancelConfig()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		groups, orgs, configErr = s.listConfig(configCtx, req)
+		userOpts := []scim.ListOption{progressOpt(req, "users")}
+		if hooks.users != nil {
+			userOpts = append(userOpts, scim.WithPageFunc(hooks.users))
+		}
+		users, usersErr = s.Client.ListUsers(ctx, userOpts...)
+		if usersErr != nil {
+			cancel()
+			return
+		}
+		if usersRead != nil {
+			usersRead(users)
+		}
 	}()
-	userOpts := []scim.ListOption{progressOpt(req, "users")}
-	if hooks.users != nil {
-		userOpts = append(userOpts, scim.WithPageFunc(hooks.users))
-	}
-	users, err := s.Client.ListUsers(ctx, userOpts...)
-	if err != nil {
-		cancelConfig() // its error would not be reported
+	var (
+		members []scim.Member
+		read    map[string]bool
+	)
+	groups, orgs, err := s.listConfig(ctx, req)
+	if err == nil {
+		members, read, err = s.readMembers(ctx, req, groups, orgs, hooks)
 	}
 	wg.Wait()
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading users: %w", err)
+	if usersErr != nil {
+		return nil, nil, fmt.Errorf("reading users: %w", usersErr)
 	}
-	if configErr != nil {
-		return nil, nil, configErr
-	}
-	if usersRead != nil {
-		usersRead(users)
-	}
-	members, read, err := s.readMembers(ctx, req, groups, orgs, hooks)
 	if err != nil {
 		return nil, nil, err
 	}
