@@ -65,6 +65,15 @@ type SCIMSource struct {
 
 // Read implements Source.
 func (s *SCIMSource) Read(ctx context.Context, req ReadRequest) (*Tenant, error) {
+	if c, ok := s.Client.(*scim.Client); ok {
+		return s.readModel(ctx, c, req)
+	}
+	return s.readWire(ctx, req)
+}
+
+// readWire is Read through the Client interface: the wire resources, kept
+// slim as they arrive, then converted.
+func (s *SCIMSource) readWire(ctx context.Context, req ReadRequest) (*Tenant, error) {
 	// The users are converted while the members are read.
 	var users <-chan convertedUsers
 	snap, read, err := s.read(ctx, req, planHooks, func(us []scim.User) { users = convertUsersAsync(us) })
@@ -364,12 +373,56 @@ func wantedGroups(groups []scim.Group, orgs []scim.Organization, req ReadRequest
 // display strings); an error from it fails the read. With nestedOnly, a
 // group read keeps only its members that are groups, by id or by type.
 func readGroupMembers(ctx context.Context, c DirectoryClient, groups []scim.Group, want []string, concurrency int, each func(listed, read *scim.Group) error, nestedOnly bool, progress func(string, int, int)) (map[string]bool, error) {
-	if concurrency <= 0 {
-		concurrency = DefaultGroupConcurrency
+	index := groupIndex(groups)
+	get := func(ctx context.Context, id string) (*scim.Group, error) {
+		g, err := c.GetGroup(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if each != nil && g.ID == id {
+			if err := each(&groups[index[id]], g); err != nil {
+				return nil, err
+			}
+		}
+		if nestedOnly {
+			var nested []scim.GroupMember
+			for _, m := range g.Members {
+				if _, isGroup := index[m.Value]; isGroup || strings.EqualFold(m.Type, "Group") {
+					nested = append(nested, m)
+				}
+			}
+			g.Members = nested
+		}
+		return g, nil
 	}
+	nested := func(g *scim.Group, fn func(value string, typedGroup bool) error) error {
+		for _, m := range g.Members {
+			if err := fn(m.Value, strings.EqualFold(m.Type, "Group")); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return readGroupLevels(ctx, groups, index, want, concurrency, progress, get, func(g *scim.Group) string { return g.ID }, nested,
+		func(i int, g *scim.Group) { groups[i].Members = g.Members })
+}
+
+func groupIndex(groups []scim.Group) map[string]int {
 	index := make(map[string]int, len(groups))
 	for i, g := range groups {
 		index[g.ID] = i
+	}
+	return index
+}
+
+// readGroupLevels is readGroupMembers for a group read as a G: get reads
+// one, idOf gives its id, nested gives each of its members' value and
+// whether its type says Group, and keep is given each group read with its
+// index in groups.
+func readGroupLevels[G any](ctx context.Context, groups []scim.Group, index map[string]int, want []string, concurrency int, progress func(string, int, int),
+	get func(ctx context.Context, id string) (*G, error), idOf func(*G) string, nested func(*G, func(value string, typedGroup bool) error) error, keep func(int, *G)) (map[string]bool, error) {
+	if concurrency <= 0 {
+		concurrency = DefaultGroupConcurrency
 	}
 	read := map[string]bool{}
 	queued := map[string]bool{}
@@ -380,7 +433,7 @@ func readGroupMembers(ctx context.Context, c DirectoryClient, groups []scim.Grou
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	for len(level) > 0 {
-		results := make([]*scim.Group, len(level))
+		results := make([]*G, len(level))
 		errs := make([]error, len(level))
 		var wg sync.WaitGroup
 		sem := make(chan struct{}, concurrency)
@@ -394,27 +447,11 @@ func readGroupMembers(ctx context.Context, c DirectoryClient, groups []scim.Grou
 					errs[i] = ctx.Err()
 					return
 				}
-				g, err := c.GetGroup(ctx, id)
+				g, err := get(ctx, id)
 				if err != nil {
 					errs[i] = fmt.Errorf("reading group members (%s): %w", groups[index[id]].DisplayName, err)
 					cancel()
 					return
-				}
-				if each != nil && g.ID == id {
-					if err := each(&groups[index[id]], g); err != nil {
-						errs[i] = fmt.Errorf("reading group members (%s): %w", groups[index[id]].DisplayName, err)
-						cancel()
-						return
-					}
-				}
-				if nestedOnly {
-					var nested []scim.GroupMember
-					for _, m := range g.Members {
-						if _, isGroup := index[m.Value]; isGroup || strings.EqualFold(m.Type, "Group") {
-							nested = append(nested, m)
-						}
-					}
-					g.Members = nested
 				}
 				results[i] = g
 			}()
@@ -443,20 +480,24 @@ func readGroupMembers(ctx context.Context, c DirectoryClient, groups []scim.Grou
 		var next []string
 		for i, id := range level {
 			g := results[i]
-			if g.ID != id {
-				return nil, fmt.Errorf("reading members of group %s: the server answered with group %q", id, g.ID)
+			if got := idOf(g); got != id {
+				return nil, fmt.Errorf("reading members of group %s: the server answered with group %q", id, got)
 			}
-			groups[index[id]].Members = g.Members
+			keep(index[id], g)
 			read[id] = true
-			for _, m := range g.Members {
-				_, isGroup := index[m.Value]
-				if !isGroup && strings.EqualFold(m.Type, "Group") {
-					return nil, fmt.Errorf("reading members of group %s (%s): nested group %s is not in the group listing; the directory changed during the read, so read again", id, groups[index[id]].DisplayName, m.Value)
+			err := nested(g, func(value string, typedGroup bool) error {
+				_, isGroup := index[value]
+				if !isGroup && typedGroup {
+					return fmt.Errorf("reading members of group %s (%s): nested group %s is not in the group listing; the directory changed during the read, so read again", id, groups[index[id]].DisplayName, value)
 				}
-				if isGroup && !queued[m.Value] {
-					queued[m.Value] = true
-					next = append(next, m.Value)
+				if isGroup && !queued[value] {
+					queued[value] = true
+					next = append(next, value)
 				}
+				return nil
+			})
+			if err != nil {
+				return nil, err
 			}
 		}
 		if progress != nil {
