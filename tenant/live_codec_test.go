@@ -174,3 +174,11 @@ var (
 func (s *SCIMSource) ReadWire(ctx context.Context, req ReadRequest) (*Tenant, error) {
 	return s.readWire(ctx, req)
 }
+
+// The live decoders, for the benchmarks (package tenant_test).
+var (
+	DecodeLiveUsersPage   = decodeUsersPage
+	DecodeLiveMembersPage = decodeMembersPage
+	DecodeLiveGroup       = func(body []byte) (int, bool) { g, _, ok := decodeGroup(body); return len(g.members), ok }
+	ConvertWireGroup      = func(g *scim.Group) int { return len(groupFromWire(g).members) }
+)
