@@ -68,6 +68,7 @@ type planner struct {
 	ownerIDs map[string]bool // ids of policy.ownerGroups that exist
 
 	userByID map[string]*resolve.User // built by joinedUser when first needed
+	dir      *resolve.Directory       // shared by the simulations (simulate.go)
 }
 
 // managedOrg is the desired configuration of one child org the spec names.

@@ -38,6 +38,13 @@ type simulation struct {
 func (pl *planner) simulate(mode resolve.Mode, steps []Step, final func([]resolve.Member)) simulation {
 	t := pl.t
 	desired := pl.desired(mode)
+	// Every simulation of the plan resolves the same users and groups:
+	// they share one directory, and an org's entitlements are computed
+	// once per configuration (issue 18).
+	if pl.dir == nil {
+		pl.dir = resolve.NewDirectory(t.Users, t.Groups)
+	}
+	desired.Directory = pl.dir
 	phases := pl.phases(mode, steps, desired)
 	if len(phases) == 0 {
 		// Nothing is written: the members stay as observed, every outcome

@@ -349,3 +349,44 @@ func TestPropertyResolverReuse(t *testing.T) {
 		}
 	})
 }
+
+// TestPropertyDirectoryShared resolves each tenant under several
+// configurations sharing one Directory (as a plan's simulations do): the
+// original, with the parent's seat tiers reversed, with one org's mappings
+// reversed and their tiers swapped, and the original again, which reuses
+// the entitlements computed first. Each is what Resolve gives without a
+// Directory.
+func TestPropertyDirectoryShared(t *testing.T) {
+	forEachTenant(t, func(t *testing.T, in Input, res Result) {
+		dir := NewDirectory(in.Users, in.Groups)
+		tiers := slices.Clone(in.Parent.SeatTiers)
+		slices.Reverse(tiers)
+		reTiered := in
+		reTiered.Parent.SeatTiers = tiers
+		remapped := in
+		remapped.Orgs = slices.Clone(in.Orgs)
+		if len(remapped.Orgs) > 0 {
+			ms := slices.Clone(remapped.Orgs[0].Mappings)
+			slices.Reverse(ms)
+			for i := range ms {
+				if len(tiers) > 0 {
+					ms[i].SeatTier = tiers[i%len(tiers)]
+				}
+			}
+			remapped.Orgs[0].Mappings = ms
+		}
+		for i, cfg := range []Input{in, reTiered, remapped, in} {
+			shared := cfg
+			shared.Directory = dir
+			if diff := cmp.Diff(Resolve(cfg), Resolve(shared)); diff != "" {
+				t.Fatalf("configuration %d: with the shared directory (-fresh +shared):\n%s", i, diff)
+			}
+		}
+		// A directory of other users is not used.
+		other := in
+		other.Directory = NewDirectory(nil, nil)
+		if diff := cmp.Diff(res, Resolve(other)); diff != "" {
+			t.Fatalf("with another tenant's directory (-fresh +shared):\n%s", diff)
+		}
+	})
+}

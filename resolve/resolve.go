@@ -21,6 +21,10 @@ type Input struct {
 	// Now decides which exceptions are live: an exception holds through its
 	// Until date, inclusive, in UTC.
 	Now time.Time
+	// Directory, when set and made of these Users and Groups (the same
+	// slices), holds what resolution derives from them alone, shared with
+	// the other resolutions that use it; see NewDirectory.
+	Directory *Directory
 }
 
 // Action is what resolution does to one member.
@@ -199,7 +203,7 @@ func (rv *Resolver) prepare() {
 	rv.prepared = true
 	rv.groupUsers = map[string]int{}
 	for gid := range r.mappedGroups() {
-		if _, ok := r.groups[gid]; !ok {
+		if _, ok := r.groupOf[gid]; !ok {
 			continue
 		}
 		n := 0
@@ -216,7 +220,7 @@ func (rv *Resolver) prepare() {
 	for _, o := range orgs {
 		n := 0
 		for _, m := range o.Mappings {
-			if _, ok := r.groups[m.GroupID]; ok && m.Role.Grantable() {
+			if _, ok := r.groupOf[m.GroupID]; ok && m.Role.Grantable() {
 				n += len(r.expand(m.GroupID))
 			}
 		}
@@ -229,7 +233,7 @@ func (rv *Resolver) prepare() {
 	}
 	rv.bounds = make([]int, len(orgs)+1)
 	for k, o := range orgs {
-		rv.entitled = r.entitlements(rv.entitled, o)
+		rv.entitled = r.orgEntitlements(rv.entitled, o)
 		rv.bounds[k+1] = len(rv.entitled)
 	}
 	if len(rv.entitled) == 0 {
@@ -326,18 +330,47 @@ func (x *memberIndex) holders(email string) int {
 type resolver struct {
 	in    Input
 	today string
-	// list holds the users sorted by id, and users maps an id to its
+	*directory
+	tierRank map[string]int
+	// grants is entitlements' scratch list, kept for the next org.
+	grants []grant
+	// chunk holds the members newMember made, with room for more.
+	chunk []Member
+}
+
+// A Directory holds what resolution derives from users and groups alone
+// (issue 18): the users by id, their normalized emails, the groups'
+// expansions into users, and each organization's entitlements under a
+// given configuration. Resolutions of one tenant under several
+// configurations (the steps of a plan, its readiness report) share it
+// through Input.Directory, so that each of these is computed once: an
+// organization whose mappings and the parent's seat tiers are those of an
+// earlier resolution gets that resolution's entitlements.
+//
+// A Directory is not safe for concurrent use: the resolutions that share
+// it run one at a time.
+type Directory struct{ d *directory }
+
+// NewDirectory returns an empty Directory for users and groups; it fills
+// as resolutions use it.
+func NewDirectory(users []User, groups []Group) *Directory {
+	return &Directory{d: newDirectory(users, groups)}
+}
+
+type directory struct {
+	users  []User
+	groups []Group
+	// list holds the users sorted by id, and userIdx maps an id to its
 	// index there (the last, should two users share an id). Resolution
 	// works on indices: sorted, they are in id order.
-	list  []*User
-	users map[string]int32
+	list    []*User
+	userIdx map[string]int32
 	// emails caches UserEmails by index; byEmail maps a normalized email
 	// to the users holding it, in id order. Both are filled when first
 	// needed.
 	emails   [][]string
 	byEmail  map[string][]int32
-	groups   map[string]*Group
-	tierRank map[string]int
+	groupOf  map[string]*Group
 	expanded map[string][]int32
 	// seen, mark and slot are scratch space by user index: seen[i] ==
 	// seenEpoch says that expand met user i in the current expansion;
@@ -348,41 +381,80 @@ type resolver struct {
 	mark      []uint32
 	markEpoch uint32
 	slot      []int32
-	// grants is entitlements' scratch list, kept for the next org.
-	grants []grant
-	// chunk holds the members newMember made, with room for more.
-	chunk []Member
+	// ents are the entitlements computed, by organization id, with the
+	// configuration they were computed under.
+	ents map[string]orgEntitlements
+}
+
+type orgEntitlements struct {
+	mappings  []Mapping
+	seatTiers []string
+	entitled  []Entitlement
+}
+
+func newDirectory(in []User, groups []Group) *directory {
+	d := &directory{
+		users:    in,
+		groups:   groups,
+		userIdx:  make(map[string]int32, len(in)),
+		groupOf:  make(map[string]*Group, len(groups)),
+		expanded: map[string][]int32{},
+		ents:     map[string]orgEntitlements{},
+	}
+	users := make([]*User, len(in))
+	for i := range in {
+		users[i] = &in[i]
+	}
+	slices.SortFunc(users, func(a, b *User) int { return cmp.Compare(a.ID, b.ID) })
+	d.list = users
+	for i, u := range users {
+		d.userIdx[u.ID] = int32(i)
+	}
+	d.emails = make([][]string, len(users))
+	d.seen = make([]uint32, len(users))
+	d.mark = make([]uint32, len(users))
+	d.slot = make([]int32, len(users))
+	for i := range groups {
+		d.groupOf[groups[i].ID] = &groups[i]
+	}
+	return d
 }
 
 func newResolver(in Input) *resolver {
 	r := &resolver{
 		in:       in,
 		today:    in.Now.UTC().Format(time.DateOnly),
-		users:    make(map[string]int32, len(in.Users)),
-		groups:   make(map[string]*Group, len(in.Groups)),
 		tierRank: map[string]int{},
-		expanded: map[string][]int32{},
 	}
-	users := make([]*User, len(in.Users))
-	for i := range in.Users {
-		users[i] = &in.Users[i]
-	}
-	slices.SortFunc(users, func(a, b *User) int { return cmp.Compare(a.ID, b.ID) })
-	r.list = users
-	for i, u := range users {
-		r.users[u.ID] = int32(i)
-	}
-	r.emails = make([][]string, len(users))
-	r.seen = make([]uint32, len(users))
-	r.mark = make([]uint32, len(users))
-	r.slot = make([]int32, len(users))
-	for i := range in.Groups {
-		r.groups[in.Groups[i].ID] = &in.Groups[i]
+	if x := in.Directory; x != nil && sameSlice(x.d.users, in.Users) && sameSlice(x.d.groups, in.Groups) {
+		r.directory = x.d
+	} else {
+		r.directory = newDirectory(in.Users, in.Groups)
 	}
 	for i, t := range in.Parent.SeatTiers {
 		r.tierRank[t] = i + 1
 	}
 	return r
+}
+
+// sameSlice reports whether a and b are the same slice: same elements,
+// same length.
+func sameSlice[T any](a, b []T) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// orgEntitlements appends o's entitlements to out, computed once per
+// configuration of o (its mappings, the parent's seat tiers) in the
+// directory.
+func (r *resolver) orgEntitlements(out []Entitlement, o Org) []Entitlement {
+	if c, ok := r.ents[o.ID]; ok && slices.Equal(c.mappings, o.Mappings) && slices.Equal(c.seatTiers, r.in.Parent.SeatTiers) {
+		return append(out, c.entitled...)
+	}
+	start := len(out)
+	out = r.entitlements(out, o)
+	r.ents[o.ID] = orgEntitlements{mappings: slices.Clone(o.Mappings), seatTiers: slices.Clone(r.in.Parent.SeatTiers),
+		entitled: slices.Clip(out[start:])}
+	return out
 }
 
 // userEmails is UserEmails of the user at index i.
@@ -488,20 +560,20 @@ func (r *resolver) expand(gid string) []int32 {
 	var out []int32
 	stack := []string{gid}
 	for len(stack) > 0 {
-		g := r.groups[stack[len(stack)-1]]
+		g := r.groupOf[stack[len(stack)-1]]
 		stack = stack[:len(stack)-1]
 		if g == nil {
 			continue
 		}
 		for _, id := range g.Members {
-			if _, isGroup := r.groups[id]; isGroup {
+			if _, isGroup := r.groupOf[id]; isGroup {
 				if !seenGroups[id] {
 					seenGroups[id] = true
 					stack = append(stack, id)
 				}
 				continue
 			}
-			if i, isUser := r.users[id]; isUser && r.seen[i] != epoch {
+			if i, isUser := r.userIdx[id]; isUser && r.seen[i] != epoch {
 				r.seen[i] = epoch
 				out = append(out, i)
 			}
@@ -548,7 +620,7 @@ func (r *resolver) entitlements(out []Entitlement, o Org) []Entitlement {
 		roleRank[mi], tierRank[mi] = m.Role.Rank(), r.tierRank[m.SeatTier]
 	}
 	for mi, m := range o.Mappings {
-		if _, ok := r.groups[m.GroupID]; !ok || !m.Role.Grantable() {
+		if _, ok := r.groupOf[m.GroupID]; !ok || !m.Role.Grantable() {
 			continue
 		}
 		for _, ui := range r.expand(m.GroupID) {
@@ -629,7 +701,7 @@ func (r *resolver) resolveOrg(out []Outcome, o Org, mode Mode, ent []Entitlement
 			continue
 		}
 	aliases:
-		for _, em := range r.userEmails(r.users[e.UserID]) {
+		for _, em := range r.userEmails(r.userIdx[e.UserID]) {
 			for i := holders(em); i >= 0; i = next[i] {
 				if !matched[i] {
 					claim(k, i)
@@ -743,7 +815,7 @@ func (r *resolver) reason(o Org, m *Member, mode Mode) Reason {
 	}
 	var u *User
 	if m.UserID != "" {
-		if i, ok := r.users[m.UserID]; ok {
+		if i, ok := r.userIdx[m.UserID]; ok {
 			u = r.list[i]
 		}
 	}
@@ -765,7 +837,7 @@ func (r *resolver) reason(o Org, m *Member, mode Mode) Reason {
 		return ReasonInactive
 	}
 	for _, mp := range o.Mappings {
-		if _, ok := r.groups[mp.GroupID]; !ok {
+		if _, ok := r.groupOf[mp.GroupID]; !ok {
 			return ReasonGroupDeleted
 		}
 	}

@@ -129,16 +129,21 @@ func query(q ListQuery, opts []ListOption) ListQuery {
 // returned.
 func List[T any](ctx context.Context, c *Client, endpoint string, q ListQuery) ([]T, error) {
 	l := &lister[T]{c: c, endpoint: endpoint, q: q}
-	if q.page != nil {
-		fn, ok := q.page.(func([]T))
+	return l.list(ctx)
+}
+
+// list runs the listing, its errors naming the endpoint.
+func (l *lister[T]) list(ctx context.Context) ([]T, error) {
+	if l.q.page != nil {
+		fn, ok := l.q.page.(func([]T))
 		if !ok {
-			return nil, fmt.Errorf("listing %s: WithPageFunc takes a %T, not a func([]%T)", endpoint, q.page, *new(T))
+			return nil, fmt.Errorf("listing %s: WithPageFunc takes a %T, not a func([]%T)", l.endpoint, l.q.page, *new(T))
 		}
 		l.pageFn = fn
 	}
 	out, err := l.run(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("listing %s: %w", endpoint, err)
+		return nil, fmt.Errorf("listing %s: %w", l.endpoint, err)
 	}
 	return out, nil
 }
@@ -149,6 +154,8 @@ type lister[T any] struct {
 	q        ListQuery
 
 	pageFn func([]T) // WithPageFunc's
+	// decode decodes a page's body; decodePage[T] when nil.
+	decode func(body []byte) (page[T], error)
 
 	items []T
 	seen  map[string]int // id → startIndex where it was read
@@ -365,7 +372,11 @@ func (l *lister[T]) fetch(ctx context.Context, start, count int) (page[T], error
 	if err != nil {
 		return page[T]{}, err
 	}
-	p, err := decodePage[T](resp.body)
+	decode := l.decode
+	if decode == nil {
+		decode = decodePage[T]
+	}
+	p, err := decode(resp.body)
 	if err != nil {
 		return page[T]{}, fmt.Errorf("page at startIndex %d: %w", start, err)
 	}

@@ -53,31 +53,41 @@ func get[T any](ctx context.Context, c *Client, collection, id string) (*T, http
 	if err != nil {
 		return nil, nil, err
 	}
+	v, err := decodeResource[T](resp.body, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return v, resp.header, nil
+}
+
+// decodeResource decodes the body of a read of the resource id into a T
+// and checks that the server answered with the resource asked for.
+func decodeResource[T any](body []byte, id string) (*T, error) {
 	// One pass for the resource types this package defines (a group can
 	// hold 100k members); the id first, then the resource, otherwise or
 	// when that fails, so that errors say which.
 	if _, known := resourceID(new(T)); known {
 		var fast T
-		if err := unmarshal(resp.body, &fast); err == nil {
+		if err := unmarshal(body, &fast); err == nil {
 			if got, _ := resourceID(&fast); got == id {
-				return &fast, resp.header, nil
+				return &fast, nil
 			}
 		}
 	}
 	var got struct {
 		ID string `json:"id"`
 	}
-	if err := unmarshal(resp.body, &got); err != nil {
-		return nil, nil, invalid(fmt.Errorf("decoding: %w", err))
+	if err := unmarshal(body, &got); err != nil {
+		return nil, invalid(fmt.Errorf("decoding: %w", err))
 	}
 	if got.ID != id {
-		return nil, nil, invalid(fmt.Errorf("the server answered with resource %q", got.ID))
+		return nil, invalid(fmt.Errorf("the server answered with resource %q", got.ID))
 	}
 	var v T
-	if err := unmarshal(resp.body, &v); err != nil {
-		return nil, nil, invalid(fmt.Errorf("decoding: %w", err))
+	if err := unmarshal(body, &v); err != nil {
+		return nil, invalid(fmt.Errorf("decoding: %w", err))
 	}
-	return &v, resp.header, nil
+	return &v, nil
 }
 
 // FindGroupsByDisplayName returns the groups whose displayName equals name,

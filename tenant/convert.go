@@ -217,6 +217,12 @@ func membersFromSCIM(members []scim.Member, children []resolve.Org) ([]resolve.M
 	convertMembers(out[:half], members[:half])
 	<-done
 
+	return checkMembers(out, children)
+}
+
+// checkMembers checks converted members, in order, and returns those
+// kept: the first of each id.
+func checkMembers(members []resolve.Member, children []resolve.Org) ([]resolve.Member, []error) {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	isChild := make(map[string]bool, len(children))
@@ -224,21 +230,21 @@ func membersFromSCIM(members []scim.Member, children []resolve.Org) ([]resolve.M
 		isChild[o.ID] = true
 	}
 	seen := make(map[string]bool, len(members))
-	kept := out[:0]
+	kept := members[:0]
 	for i, m := range members {
 		if !unique(seen, &errs, "member", i, m.ID, m.Email) {
 			continue
 		}
-		if !isChild[m.Organization] {
-			bad("member %s (%s): organization %q is not a child organization", m.ID, m.Email, m.Organization)
+		if !isChild[m.Org] {
+			bad("member %s (%s): organization %q is not a child organization", m.ID, m.Email, m.Org)
 		}
-		if r := resolve.Role(m.Role); !r.Grantable() && r != resolve.RolePrimaryOwner {
+		if r := m.Role; !r.Grantable() && r != resolve.RolePrimaryOwner {
 			bad("member %s (%s): role %q is not one of member, admin, owner, primary-owner", m.ID, m.Email, m.Role)
 		}
-		if !resolve.Origin(m.Origin).Valid() {
+		if !m.Origin.Valid() {
 			bad("member %s (%s): origin %q is not one of scim, jit, manual", m.ID, m.Email, m.Origin)
 		}
-		kept = append(kept, out[i])
+		kept = append(kept, m)
 	}
 	return kept, errs
 }

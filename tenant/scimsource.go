@@ -65,6 +65,15 @@ type SCIMSource struct {
 
 // Read implements Source.
 func (s *SCIMSource) Read(ctx context.Context, req ReadRequest) (*Tenant, error) {
+	if c, ok := s.Client.(*scim.Client); ok {
+		return s.readModel(ctx, c, req)
+	}
+	return s.readWire(ctx, req)
+}
+
+// readWire is Read through the Client interface: the wire resources, kept
+// slim as they arrive, then converted.
+func (s *SCIMSource) readWire(ctx context.Context, req ReadRequest) (*Tenant, error) {
 	// The users are converted while the members are read.
 	var users <-chan convertedUsers
 	snap, read, err := s.read(ctx, req, planHooks, func(us []scim.User) { users = convertUsersAsync(us) })
@@ -135,51 +144,59 @@ var planHooks = readHooks{
 
 // read reads the tenant as wire resources, giving them to hooks as they
 // arrive. usersRead, when set, is given the users as soon as they are all
-// read, before the members are.
+// read, while the members may still be read.
 func (s *SCIMSource) read(ctx context.Context, req ReadRequest, hooks readHooks, usersRead func([]scim.User)) (*Snapshot, map[string]bool, error) {
 	if s.Client == nil {
 		return nil, nil, errors.New("reading tenant: no SCIM client")
 	}
-	// The groups and organizations are listed beside the users: they are
-	// small, and fill the request slots the users' listing leaves free at
-	// its start and end. The members of the organizations and of the
-	// groups are then read side by side (readMembers), the client bounding
-	// the requests in flight. When several listings fail, the error
-	// reported is the first in this order: users, groups, organizations,
-	// members.
+	// Every listing runs side by side, the client bounding the requests
+	// in flight (issue 18): the users; and the groups and organizations,
+	// then, as soon as they are in, the members of the organizations and
+	// of the groups (readMembers), which need nothing of the users. So
+	// the request slots stay busy from the first request to the last,
+	// where reading the members only after the users left them half
+	// empty at the users' end and at the members' start.
+	//
+	// When several listings fail, the error reported is the first in
+	// this order: users, groups, organizations, members. A failure of
+	// the users cancels the rest, whose errors would not be reported;
+	// the others let the users' listing run to its end.
 	req.Progress = serialProgress(req.Progress)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var (
-		groups    []scim.Group
-		orgs      []scim.Organization
-		configErr error
-		wg        sync.WaitGroup
+		users    []scim.User
+		usersErr error
+		wg       sync.WaitGroup
 	)
-	configCtx, cancelConfig := context.WithCancel(ctx)
-	defer cancelConfig()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		groups, orgs, configErr = s.listConfig(configCtx, req)
+		userOpts := []scim.ListOption{progressOpt(req, "users")}
+		if hooks.users != nil {
+			userOpts = append(userOpts, scim.WithPageFunc(hooks.users))
+		}
+		users, usersErr = s.Client.ListUsers(ctx, userOpts...)
+		if usersErr != nil {
+			cancel()
+			return
+		}
+		if usersRead != nil {
+			usersRead(users)
+		}
 	}()
-	userOpts := []scim.ListOption{progressOpt(req, "users")}
-	if hooks.users != nil {
-		userOpts = append(userOpts, scim.WithPageFunc(hooks.users))
-	}
-	users, err := s.Client.ListUsers(ctx, userOpts...)
-	if err != nil {
-		cancelConfig() // its error would not be reported
+	var (
+		members []scim.Member
+		read    map[string]bool
+	)
+	groups, orgs, err := s.listConfig(ctx, req)
+	if err == nil {
+		members, read, err = s.readMembers(ctx, req, groups, orgs, hooks)
 	}
 	wg.Wait()
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading users: %w", err)
+	if usersErr != nil {
+		return nil, nil, fmt.Errorf("reading users: %w", usersErr)
 	}
-	if configErr != nil {
-		return nil, nil, configErr
-	}
-	if usersRead != nil {
-		usersRead(users)
-	}
-	members, read, err := s.readMembers(ctx, req, groups, orgs, hooks)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -356,12 +373,56 @@ func wantedGroups(groups []scim.Group, orgs []scim.Organization, req ReadRequest
 // display strings); an error from it fails the read. With nestedOnly, a
 // group read keeps only its members that are groups, by id or by type.
 func readGroupMembers(ctx context.Context, c DirectoryClient, groups []scim.Group, want []string, concurrency int, each func(listed, read *scim.Group) error, nestedOnly bool, progress func(string, int, int)) (map[string]bool, error) {
-	if concurrency <= 0 {
-		concurrency = DefaultGroupConcurrency
+	index := groupIndex(groups)
+	get := func(ctx context.Context, id string) (*scim.Group, error) {
+		g, err := c.GetGroup(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if each != nil && g.ID == id {
+			if err := each(&groups[index[id]], g); err != nil {
+				return nil, err
+			}
+		}
+		if nestedOnly {
+			var nested []scim.GroupMember
+			for _, m := range g.Members {
+				if _, isGroup := index[m.Value]; isGroup || strings.EqualFold(m.Type, "Group") {
+					nested = append(nested, m)
+				}
+			}
+			g.Members = nested
+		}
+		return g, nil
 	}
+	nested := func(g *scim.Group, fn func(value string, typedGroup bool) error) error {
+		for _, m := range g.Members {
+			if err := fn(m.Value, strings.EqualFold(m.Type, "Group")); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return readGroupLevels(ctx, groups, index, want, concurrency, progress, get, func(g *scim.Group) string { return g.ID }, nested,
+		func(i int, g *scim.Group) { groups[i].Members = g.Members })
+}
+
+func groupIndex(groups []scim.Group) map[string]int {
 	index := make(map[string]int, len(groups))
 	for i, g := range groups {
 		index[g.ID] = i
+	}
+	return index
+}
+
+// readGroupLevels is readGroupMembers for a group read as a G: get reads
+// one, idOf gives its id, nested gives each of its members' value and
+// whether its type says Group, and keep is given each group read with its
+// index in groups.
+func readGroupLevels[G any](ctx context.Context, groups []scim.Group, index map[string]int, want []string, concurrency int, progress func(string, int, int),
+	get func(ctx context.Context, id string) (*G, error), idOf func(*G) string, nested func(*G, func(value string, typedGroup bool) error) error, keep func(int, *G)) (map[string]bool, error) {
+	if concurrency <= 0 {
+		concurrency = DefaultGroupConcurrency
 	}
 	read := map[string]bool{}
 	queued := map[string]bool{}
@@ -372,7 +433,7 @@ func readGroupMembers(ctx context.Context, c DirectoryClient, groups []scim.Grou
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	for len(level) > 0 {
-		results := make([]*scim.Group, len(level))
+		results := make([]*G, len(level))
 		errs := make([]error, len(level))
 		var wg sync.WaitGroup
 		sem := make(chan struct{}, concurrency)
@@ -386,27 +447,11 @@ func readGroupMembers(ctx context.Context, c DirectoryClient, groups []scim.Grou
 					errs[i] = ctx.Err()
 					return
 				}
-				g, err := c.GetGroup(ctx, id)
+				g, err := get(ctx, id)
 				if err != nil {
 					errs[i] = fmt.Errorf("reading group members (%s): %w", groups[index[id]].DisplayName, err)
 					cancel()
 					return
-				}
-				if each != nil && g.ID == id {
-					if err := each(&groups[index[id]], g); err != nil {
-						errs[i] = fmt.Errorf("reading group members (%s): %w", groups[index[id]].DisplayName, err)
-						cancel()
-						return
-					}
-				}
-				if nestedOnly {
-					var nested []scim.GroupMember
-					for _, m := range g.Members {
-						if _, isGroup := index[m.Value]; isGroup || strings.EqualFold(m.Type, "Group") {
-							nested = append(nested, m)
-						}
-					}
-					g.Members = nested
 				}
 				results[i] = g
 			}()
@@ -435,20 +480,24 @@ func readGroupMembers(ctx context.Context, c DirectoryClient, groups []scim.Grou
 		var next []string
 		for i, id := range level {
 			g := results[i]
-			if g.ID != id {
-				return nil, fmt.Errorf("reading members of group %s: the server answered with group %q", id, g.ID)
+			if got := idOf(g); got != id {
+				return nil, fmt.Errorf("reading members of group %s: the server answered with group %q", id, got)
 			}
-			groups[index[id]].Members = g.Members
+			keep(index[id], g)
 			read[id] = true
-			for _, m := range g.Members {
-				_, isGroup := index[m.Value]
-				if !isGroup && strings.EqualFold(m.Type, "Group") {
-					return nil, fmt.Errorf("reading members of group %s (%s): nested group %s is not in the group listing; the directory changed during the read, so read again", id, groups[index[id]].DisplayName, m.Value)
+			err := nested(g, func(value string, typedGroup bool) error {
+				_, isGroup := index[value]
+				if !isGroup && typedGroup {
+					return fmt.Errorf("reading members of group %s (%s): nested group %s is not in the group listing; the directory changed during the read, so read again", id, groups[index[id]].DisplayName, value)
 				}
-				if isGroup && !queued[m.Value] {
-					queued[m.Value] = true
-					next = append(next, m.Value)
+				if isGroup && !queued[value] {
+					queued[value] = true
+					next = append(next, value)
 				}
+				return nil
+			})
+			if err != nil {
+				return nil, err
 			}
 		}
 		if progress != nil {
