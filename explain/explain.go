@@ -11,6 +11,13 @@
 // configuration it traces is the plan's desired one: the spec's mappings,
 // seats and exceptions for the child organizations the spec names, the
 // server's for the others. Nothing here performs I/O, prints or exits.
+//
+// The tenant need not be whole (issue 17): tenant.Restrict of it for the
+// emails traced, planned, tells each of these people exactly what the
+// whole tenant's plan tells them, at the cost of planning a few people.
+// What such a plan cannot tell is what it counts over everyone: the
+// findings NotComputed lists are never part of a trace, whole tenant or
+// not.
 package explain
 
 import (
@@ -168,13 +175,39 @@ type Effect struct {
 	Via    string           `json:"via,omitempty"`
 }
 
+// NotComputed names what a trace leaves to `scimsync plan`: the gates
+// that count over the whole tenant, or compare one person's address with
+// everyone else's. A trace plans only the people it traces.
+var NotComputed = []string{
+	string(diff.FindingOvercommit),
+	string(diff.FindingMaxRemovals),
+	string(diff.FindingMaxRemovalPercent),
+	string(diff.FindingEmptyGroup),
+	string(diff.FindingOwnerGroups),
+	string(diff.FindingLookalikeEmails),
+}
+
+// personal reports whether a finding of kind k is about one person and
+// follows from that person's own resolution (exclusiveOrgs, a protected
+// user's removal): the findings a trace reports.
+func personal(k diff.FindingKind) bool {
+	return k == diff.FindingExclusiveOrgs || k == diff.FindingProtectedUser
+}
+
 // Input is what Explain reads: the spec, the tenant read for it, and the
 // plan computed from both at Now.
+//
+// Tenant may be tenant.Restrict of the whole tenant for the emails traced
+// (or more), and Plan the plan of that: Addresses then holds every
+// address of the whole tenant, for the suggestions of an email that
+// matches no one (tenant.Focused). When Addresses is nil, the suggestions
+// come from Tenant.
 type Input struct {
-	Spec   *spec.Spec
-	Tenant *tenant.Tenant
-	Plan   *diff.Plan
-	Now    time.Time
+	Spec      *spec.Spec
+	Tenant    *tenant.Tenant
+	Plan      *diff.Plan
+	Now       time.Time
+	Addresses []string
 }
 
 // Explain traces each email. It reads each list of the tenant once for all
@@ -470,7 +503,7 @@ func (x *tracer) trace(email string, f person) Report {
 		emails[match.Email(m.Email)] = true
 	}
 	for _, f := range x.in.Plan.Findings {
-		if f.Email != "" && emails[match.Email(f.Email)] {
+		if personal(f.Kind) && f.Email != "" && emails[match.Email(f.Email)] {
 			rep.Findings = append(rep.Findings, f)
 		}
 	}
@@ -495,14 +528,20 @@ func (x *tracer) trace(email string, f person) Report {
 				cands = append(cands, k)
 			}
 		}
-		for _, u := range t.Users {
-			add(u.UserName)
-			for _, e := range u.Emails {
-				add(e)
+		if x.in.Addresses != nil {
+			for _, a := range x.in.Addresses {
+				add(a)
 			}
-		}
-		for _, m := range t.Members {
-			add(m.Email)
+		} else {
+			for _, u := range t.Users {
+				add(u.UserName)
+				for _, e := range u.Emails {
+					add(e)
+				}
+			}
+			for _, m := range t.Members {
+				add(m.Email)
+			}
 		}
 		rep.Suggestions = match.Closest(email, cands, 3)
 	}

@@ -10,7 +10,8 @@ import (
 )
 
 // RenderJSON writes the reports as one indented JSON document:
-// {"format_version": "1", "people": [...]}.
+// {"format_version": "1", "people": [...], "not_computed": [...]}, the
+// last the finding kinds a trace leaves to plan (NotComputed).
 func RenderJSON(w io.Writer, reports []Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -21,13 +22,15 @@ func RenderJSON(w io.Writer, reports []Report) error {
 	if err := enc.Encode(struct {
 		FormatVersion string   `json:"format_version"`
 		People        []Report `json:"people"`
-	}{FormatVersion, reports}); err != nil {
+		NotComputed   []string `json:"not_computed"`
+	}{FormatVersion, reports, NotComputed}); err != nil {
 		return fmt.Errorf("rendering explanation: %w", err)
 	}
 	return nil
 }
 
-// RenderText writes the reports for people, one block per email.
+// RenderText writes the reports for people, one block per email, and a
+// last line naming the findings a trace leaves to plan (NotComputed).
 func RenderText(w io.Writer, reports []Report) error {
 	var b strings.Builder
 	for i, r := range reports {
@@ -36,6 +39,7 @@ func RenderText(w io.Writer, reports []Report) error {
 		}
 		text(&b, r)
 	}
+	fmt.Fprintf(&b, "\nNot traced (see scimsync plan): %s.\n", strings.Join(NotComputed, ", "))
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("rendering explanation: %w", err)
 	}
