@@ -81,6 +81,13 @@ func (n *notices) load() error {
 		return fmt.Errorf("reading the notice state: %w", err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return fmt.Errorf("reading the notice state %s: %w", n.path, err)
+	} else if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+		// Whoever can write the file could mark exceptions as announced
+		// and silence them: start empty, so the notices go out again.
+		return fmt.Errorf("reading the notice state %s: writable by others (mode %04o), not trusted; notices are sent again", n.path, perm)
+	}
 	data, err := io.ReadAll(io.LimitReader(f, 16<<20))
 	if err != nil {
 		return fmt.Errorf("reading the notice state %s: %w", n.path, err)
@@ -112,6 +119,18 @@ func (n *notices) save() error {
 	})
 	data, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
+		return fmt.Errorf("writing the notice state: %w", err)
+	}
+	// WriteFileAtomic keeps an existing file's mode: tighten it first
+	// (through the file, never following a link), so a state others could
+	// write does not stay so.
+	if f, err := fsafe.OpenExisting(n.path, os.O_RDONLY); err == nil {
+		err = f.Chmod(0o600)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("writing the notice state: %w", err)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("writing the notice state: %w", err)
 	}
 	if err := fsafe.WriteFileAtomic(n.path, append(data, '\n'), 0o600); err != nil {

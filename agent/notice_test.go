@@ -310,3 +310,31 @@ func TestExpiringNoticeTextIsOneSafeLine(t *testing.T) {
 		t.Errorf("text is %d bytes long; a quoted reason is capped", len(text))
 	}
 }
+
+// A notice state others can write is not trusted: anyone able to write it
+// could mark exceptions as announced and so silence their notices. It is
+// read as empty (the notices go out again) and tightened to 0600.
+func TestExpiringNoticeStateWritableByOthersIsNotTrusted(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "notices.json")
+	marked := `{"format":"` + noticeStateFormat + `","notified":[{"org":"hq","email":"auditor@example.gov","until":"` + auditor.Until + `"}]}` + "\n"
+	if err := os.WriteFile(state, []byte(marked), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(state, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	hook := newReceiver(t)
+	f := newFixture(t, true, func(c *Config) {
+		c.NoticeState = state
+		c.WebhookURL = hook.URL()
+	})
+	f.hook = hook
+	f.planner.set(withExpiring(auditor), nil)
+	f.agent.runOnce(context.Background())
+	if n := len(hook.expiringEvents(t)); n != 1 {
+		t.Fatalf("with a state file writable by others: %d notices, want 1", n)
+	}
+	if fi, err := os.Stat(state); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("notice state mode = %v (%v), want 0600", fi.Mode(), err)
+	}
+}
