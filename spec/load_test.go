@@ -188,6 +188,10 @@ func TestLoadBytesDiagnostics(t *testing.T) {
 			[]string{
 				`a.yaml:18:35: policy.exceptions[0].org: "hqq" is not an organization in this spec; did you mean "hq"?`,
 			}},
+		// Org and group names compare by the one name rule too
+		// (internal/match): a Kelvin sign does not name the org "kilo".
+		{"exception org by a look-alike name", strings.Replace(strings.Replace(valid, "name: hq", "name: kilo", 1), "org: hq,", "org: \"\u212ailo\",", 1),
+			[]string{`a.yaml:18:35: policy.exceptions[0].org: "Kilo" is not an organization in this spec; did you mean "kilo"?`}},
 		{"duplicate exceptions", valid + "    - {email: C@Example.gov, org: hq, until: 2027-01-01, reason: again}\n",
 			[]string{`a.yaml:19:15: policy.exceptions[1].email: duplicate exception for "C@Example.gov" in hq (first at a.yaml:18:7); keep one exception per member and organization`}},
 		// Emails compare by the one rule (internal/match, DESIGN §5): a

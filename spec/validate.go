@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -243,11 +244,11 @@ func (c *checker) orgs(path string, orgs []Organization, tiers []string, desired
 	for i, o := range orgs {
 		op := indexPath(path, i)
 		if o.Name != "" {
-			if j, dup := seen[strings.ToLower(o.Name)]; dup {
+			if j, dup := seen[match.Name(o.Name)]; dup {
 				c.errorf(op+".name", "merge the two entries, or rename one",
 					"duplicate organization %q (first at %s)", o.Name, c.at(indexPath(path, j)+".name"))
 			} else {
-				seen[strings.ToLower(o.Name)] = i
+				seen[match.Name(o.Name)] = i
 			}
 		}
 		for _, tier := range sortedKeys(o.Seats) {
@@ -331,7 +332,7 @@ func groupKey(m Mapping) string {
 	case m.GroupID != "":
 		return "id:" + m.GroupID
 	case m.Group != "":
-		return "name:" + strings.ToLower(m.Group)
+		return "name:" + match.Name(m.Group)
 	}
 	return ""
 }
@@ -357,6 +358,12 @@ func containsFold(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// containsName reports whether list holds a group or organization name that
+// names the same as s under internal/match's one name rule.
+func containsName(list []string, s string) bool {
+	return slices.ContainsFunc(list, func(e string) bool { return match.SameName(e, s) })
 }
 
 func lookupFold(m map[string]int, k string) (int, bool) {
@@ -402,8 +409,8 @@ func (c *checker) policy() {
 	for _, o := range c.s.Organizations {
 		for _, m := range o.Mappings {
 			for _, r := range []string{m.Group, m.GroupID} {
-				if r != "" && !mapped[strings.ToLower(r)] {
-					mapped[strings.ToLower(r)] = true
+				if r != "" && !mapped[match.Name(r)] {
+					mapped[match.Name(r)] = true
 					mappedNames = append(mappedNames, r)
 				}
 			}
@@ -412,12 +419,12 @@ func (c *checker) policy() {
 	seenG := map[string]int{}
 	for i, g := range p.OwnerGroups {
 		gp := indexPath("policy.ownerGroups", i)
-		if j, dup := seenG[strings.ToLower(g)]; dup {
+		if j, dup := seenG[match.Name(g)]; dup {
 			c.warnf(gp, "remove one of them", "duplicate owner group %q (first at %s)", g, c.at(indexPath("policy.ownerGroups", j)))
 			continue
 		}
-		seenG[strings.ToLower(g)] = i
-		if g != "" && !mapped[strings.ToLower(g)] {
+		seenG[match.Name(g)] = i
+		if g != "" && !mapped[match.Name(g)] {
 			fix := "remove it, or map the group in an organization"
 			if s := suggest(g, mappedNames); s != "" {
 				fix = fmt.Sprintf("did you mean %q?", s)
@@ -431,7 +438,7 @@ func (c *checker) policy() {
 				if !m.Role.Privileged() {
 					continue
 				}
-				if containsFold(p.OwnerGroups, m.Group) || (m.GroupID != "" && containsFold(p.OwnerGroups, m.GroupID)) {
+				if containsName(p.OwnerGroups, m.Group) || (m.GroupID != "" && containsName(p.OwnerGroups, m.GroupID)) {
 					continue
 				}
 				c.errorf(indexPath(indexPath("organizations", i)+".mappings", j)+".role",
@@ -492,7 +499,7 @@ func (c *checker) exceptions(path string, xs []Exception, orgNames []string, des
 	for i, x := range xs {
 		xp := indexPath(path, i)
 		okEmail := c.email(xp+".email", x.Email)
-		if x.Org != "" && !containsFold(orgNames, x.Org) {
+		if x.Org != "" && !containsName(orgNames, x.Org) {
 			c.exceptionOrg(xp+".org", x.Org, orgNames, desired)
 		}
 		if x.Until != "" {
@@ -599,7 +606,7 @@ func (c *checker) exceptionOrg(path, org string, orgNames []string, desired bool
 // specOrg reports whether the spec's organizations name org.
 func (c *checker) specOrg(org string) bool {
 	for _, o := range c.s.Organizations {
-		if strings.EqualFold(o.Name, org) {
+		if match.SameName(o.Name, org) {
 			return true
 		}
 	}
