@@ -117,7 +117,8 @@ type Org struct {
 	// HeldExceptions are the exceptions the tenant holds for this org as
 	// it was read (the server's org, or the spec's current.exceptions),
 	// when Exceptions are another side's: the spec's, as a plan resolves
-	// them. They keep nobody; a member removed while one of them that
+	// them; a plan also adds here the spec's own lapsed exceptions, which
+	// it drops from Exceptions (diff/compute.go). They keep nobody; a member removed while one of them that
 	// names it has lapsed is removed as ReasonExceptionExpired, whichever
 	// side holds the exception (DESIGN §5).
 	HeldExceptions []Exception
