@@ -228,29 +228,51 @@ func (s *SCIMSource) listConfig(ctx context.Context, req ReadRequest) ([]scim.Gr
 // end, so that when several fail the error reported is always the same
 // one: the first in reading order.
 func (s *SCIMSource) readMembers(ctx context.Context, req ReadRequest, groups []scim.Group, orgs []scim.Organization, hooks readHooks) ([]scim.Member, map[string]bool, error) {
+	var opts []scim.ListOption
+	if hooks.members != nil {
+		opts = append(opts, scim.WithPageFunc(hooks.members))
+	}
+	var read map[string]bool
+	members, err := childMembersBeside(ctx, req, orgs,
+		func(ctx context.Context, orgID string) ([]scim.Member, error) {
+			return s.Client.ListMembers(ctx, orgID, opts...)
+		},
+		func() (err error) {
+			read, err = readGroupMembers(ctx, s.Client, groups, wantedGroups(groups, orgs, req), s.Concurrency, hooks.group, hooks.nestedOnly, req.Progress)
+			return err
+		})
+	if err != nil {
+		return nil, nil, err
+	}
+	return members, read, nil
+}
+
+// childMembersBeside lists the members of every child organization of
+// orgs with list, each in its own goroutine, while beside (the groups'
+// reads) runs in another. Every listing runs to its end, so that when
+// several fail the error reported is always the same one: the first in
+// reading order, the organizations' before beside's. The members come back
+// in the organizations' order, in one allocation, each list let go as soon
+// as it is copied.
+func childMembersBeside[M any](ctx context.Context, req ReadRequest, orgs []scim.Organization, list func(ctx context.Context, orgID string) ([]M, error), beside func() error) ([]M, error) {
 	var children []scim.Organization
 	for _, o := range orgs {
 		if o.Parent != "" {
 			children = append(children, o)
 		}
 	}
-	perOrg := make([][]scim.Member, len(children))
+	perOrg := make([][]M, len(children))
 	errs := make([]error, len(children)+1)
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
 		done int
-		read map[string]bool
 	)
 	for i, o := range children {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var opts []scim.ListOption
-			if hooks.members != nil {
-				opts = append(opts, scim.WithPageFunc(hooks.members))
-			}
-			ms, err := s.Client.ListMembers(ctx, o.ID, opts...)
+			ms, err := list(ctx, o.ID)
 			if err != nil {
 				errs[i] = fmt.Errorf("reading members of organization %s (%s): %w", o.ID, o.Name, err)
 				return
@@ -267,27 +289,22 @@ func (s *SCIMSource) readMembers(ctx context.Context, req ReadRequest, groups []
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		var err error
-		if read, err = readGroupMembers(ctx, s.Client, groups, wantedGroups(groups, orgs, req), s.Concurrency, hooks.group, hooks.nestedOnly, req.Progress); err != nil {
-			errs[len(children)] = err
-		}
+		errs[len(children)] = beside()
 	}()
 	wg.Wait()
 	if err := cmp.Or(errs...); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	// One allocation for the members of every organization, each list
-	// let go as soon as it is copied.
 	n := 0
 	for _, ms := range perOrg {
 		n += len(ms)
 	}
-	members := make([]scim.Member, 0, n)
+	members := make([]M, 0, n)
 	for i, ms := range perOrg {
 		members = append(members, ms...)
 		perOrg[i] = nil
 	}
-	return members, read, nil
+	return members, nil
 }
 
 // serialProgress makes a progress callback safe to call from the listings

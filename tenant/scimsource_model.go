@@ -1,7 +1,6 @@
 package tenant
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -65,70 +64,40 @@ func (s *SCIMSource) readModel(ctx context.Context, c *scim.Client, req ReadRequ
 // readMemberModels is readMembers into the model: the members of every
 // child organization, and the groups read, by their index in groups.
 func (s *SCIMSource) readMemberModels(ctx context.Context, c *scim.Client, req ReadRequest, groups []scim.Group, orgs []scim.Organization) ([]resolve.Member, []*readGroup, map[string]bool, error) {
-	var children []scim.Organization
-	for _, o := range orgs {
-		if o.Parent != "" {
-			children = append(children, o)
-		}
-	}
-	perOrg := make([][]resolve.Member, len(children))
-	errs := make([]error, len(children)+1)
 	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		done  int
 		read  map[string]bool
 		reads = make([]*readGroup, len(groups))
 	)
-	for i, o := range children {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ms, err := scim.ListMembersInto(ctx, c, o.ID, liveMemberInto, memberOrg)
-			if err != nil {
-				errs[i] = fmt.Errorf("reading members of organization %s (%s): %w", o.ID, o.Name, err)
-				return
+	members, err := childMembersBeside(ctx, req, orgs,
+		func(ctx context.Context, orgID string) ([]resolve.Member, error) {
+			return scim.ListMembersInto(ctx, c, orgID, liveMemberInto, memberOrg)
+		},
+		func() (err error) {
+			index := groupIndex(groups)
+			get := func(ctx context.Context, id string) (*readGroup, error) {
+				return scim.GetGroupInto(ctx, c, id, liveGroupInto)
 			}
-			perOrg[i] = ms
-			mu.Lock()
-			done += len(ms)
-			if req.Progress != nil {
-				req.Progress("members", done, -1)
-			}
-			mu.Unlock()
-		}()
-	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		index := groupIndex(groups)
-		get := func(ctx context.Context, id string) (*readGroup, error) {
-			return scim.GetGroupInto(ctx, c, id, liveGroupInto)
-		}
-		nested := func(g *readGroup, fn func(value string, typedGroup bool) error) error {
-			typed := g.typed
-			for i, v := range g.members {
-				isTyped := len(typed) > 0 && typed[0] == int32(i)
-				if isTyped {
-					typed = typed[1:]
+			nested := func(g *readGroup, fn func(value string, typedGroup bool) error) error {
+				typed := g.typed
+				for i, v := range g.members {
+					isTyped := len(typed) > 0 && typed[0] == int32(i)
+					if isTyped {
+						typed = typed[1:]
+					}
+					if err := fn(v, isTyped); err != nil {
+						return err
+					}
 				}
-				if err := fn(v, isTyped); err != nil {
-					return err
-				}
+				return nil
 			}
-			return nil
-		}
-		var err error
-		if read, err = readGroupLevels(ctx, groups, index, wantedGroups(groups, orgs, req), s.Concurrency, req.Progress, get,
-			func(g *readGroup) string { return g.id }, nested, func(i int, g *readGroup) { reads[i] = g }); err != nil {
-			errs[len(children)] = err
-		}
-	}()
-	wg.Wait()
-	if err := cmp.Or(errs...); err != nil {
+			read, err = readGroupLevels(ctx, groups, index, wantedGroups(groups, orgs, req), s.Concurrency, req.Progress, get,
+				func(g *readGroup) string { return g.id }, nested, func(i int, g *readGroup) { reads[i] = g })
+			return err
+		})
+	if err != nil {
 		return nil, nil, nil, err
 	}
-	return slices.Concat(perOrg...), reads, read, nil
+	return members, reads, read, nil
 }
 
 // tenantFromModel is fromSCIM of what readModel read: the same checks and
