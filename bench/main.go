@@ -58,6 +58,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/scimsync/scimsync/scimtest/gen"
 )
@@ -806,12 +807,16 @@ func printReport(w io.Writer, r *report) {
 	fmt.Fprintf(w, "requests by endpoint (plan): %s\n", endpoints(r.Plan.ByPath))
 	fmt.Fprintf(w, "server peak RSS: %s\n\n", mib(r.ServerPeakRSS))
 	fmt.Fprintln(w, "targets:")
+	width := 20
+	for _, tg := range r.Targets {
+		width = max(width, utf8.RuneCountInString(tg.Name))
+	}
 	for _, tg := range r.Targets {
 		mark := "met"
 		if !tg.Met {
 			mark = "NOT MET"
 		}
-		fmt.Fprintf(w, "  %-20s %-52s %-10s %s\n", tg.Name, tg.Limit, tg.Got, mark)
+		fmt.Fprintf(w, "  %-*s %-52s %-10s %s\n", width, tg.Name, tg.Limit, tg.Got, mark)
 	}
 }
 
