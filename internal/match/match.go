@@ -144,7 +144,72 @@ func hasASCII(s string) bool {
 // same skeleton look alike to a person (contractor.kim and contractor.Kim
 // with a Kelvin sign, paypal and pаypal with a Cyrillic а).
 func Skeleton(s string) string {
-	return confusables.Skeleton(caseFold(norm.NFKC.String(strings.TrimSpace(s))))
+	s = strings.TrimSpace(s)
+	if k, ok := asciiSkeleton(s); ok {
+		return k
+	}
+	return skeleton(s)
+}
+
+// skeleton is Skeleton of a trimmed s, by the book.
+func skeleton(s string) string {
+	return confusables.Skeleton(caseFold(norm.NFKC.String(s)))
+}
+
+// asciiSkel holds, for each ASCII byte, Skeleton of that one character
+// when it is ASCII, and "" when it is not (or the byte is a control
+// character, left to the general path); same marks the characters that are
+// their own skeleton. Most addresses are ASCII: their NFKC form is
+// themselves, their case fold lower-cases the letters, and the confusables
+// table maps each character on its own, so their skeleton is the
+// concatenation of their characters' (issue 18: the general path was a
+// sixth of planning a 100k-member tenant).
+var asciiSkel = sync.OnceValue(func() *asciiSkeletons {
+	t := new(asciiSkeletons)
+	for c := byte(' '); c < utf8.RuneSelf; c++ {
+		if k := skeleton(string(rune(c))); isASCII(k) {
+			t.skel[c], t.same[c] = k, k == string(rune(c))
+		}
+	}
+	return t
+})
+
+type asciiSkeletons struct {
+	skel [utf8.RuneSelf]string
+	same [utf8.RuneSelf]bool
+}
+
+// asciiSkeleton is Skeleton of an all-ASCII s, built from asciiSkel; false
+// when s holds any other character.
+func asciiSkeleton(s string) (string, bool) {
+	t := asciiSkel()
+	n, same := 0, true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf || t.skel[c] == "" {
+			return "", false
+		}
+		n += len(t.skel[c])
+		same = same && t.same[c]
+	}
+	if same {
+		return s, true
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i := 0; i < len(s); i++ {
+		b.WriteString(t.skel[s[i]])
+	}
+	return b.String(), true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // LookAlike reports whether a and b are different addresses under Email that

@@ -1,7 +1,10 @@
 package match
 
 import (
+	"math/rand/v2"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -154,4 +157,38 @@ func TestEmailConcurrent(t *testing.T) {
 	for g := 0; g < 4; g++ {
 		<-done
 	}
+}
+
+// TestSkeletonASCIIFastPath: the skeleton of an ASCII address built from
+// its characters' is the one the general path computes, for every printable
+// ASCII character alone and in random strings.
+func TestSkeletonASCIIFastPath(t *testing.T) {
+	for c := 0; c < utf8.RuneSelf; c++ {
+		s := "a" + string(rune(c)) + "Z"
+		if got, want := Skeleton(s), skeleton(strings.TrimSpace(s)); got != want {
+			t.Errorf("Skeleton(%q) = %q, want %q", s, got, want)
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 5000 {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			b[i] = byte(' ' + rng.IntN(utf8.RuneSelf-' '))
+		}
+		s := string(b)
+		if got, want := Skeleton(s), skeleton(strings.TrimSpace(s)); got != want {
+			t.Fatalf("Skeleton(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+func FuzzSkeleton(f *testing.F) {
+	for _, s := range []string{"rn@x.gov", "I1l|", "p\u0430ypal", "\u212A", " MiXeD "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := Skeleton(s), skeleton(strings.TrimSpace(s)); got != want {
+			t.Fatalf("Skeleton(%q) = %q, want %q", s, got, want)
+		}
+	})
 }
