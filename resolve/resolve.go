@@ -150,11 +150,21 @@ func (rv *Resolver) Resolve(mode Mode, members []Member) Result {
 	}
 
 	res := Result{Entitled: rv.entitled, GroupUsers: maps.Clone(rv.groupUsers)}
-	if n := len(res.Entitled) + len(members); n > 0 {
+	// Match every org's members first, so that the outcomes, one per
+	// member and one per addition, are allocated once and exactly: at 100k
+	// members, room for every entitlement besides cost 10 MB.
+	matches := make([]orgMatch, len(orgs))
+	n := len(members)
+	for k, o := range orgs {
+		matches[k] = r.matchOrg(o, mode, res.Entitled[rv.bounds[k]:rv.bounds[k+1]], byOrg[o.ID], idx[k])
+		n += matches[k].additions
+	}
+	if n > 0 {
 		res.Outcomes = make([]Outcome, 0, n)
 	}
 	for k, o := range orgs {
-		res.Outcomes = r.resolveOrg(res.Outcomes, o, mode, res.Entitled[rv.bounds[k]:rv.bounds[k+1]], byOrg[o.ID], idx[k])
+		res.Outcomes = r.resolveOrg(res.Outcomes, o, mode, res.Entitled[rv.bounds[k]:rv.bounds[k+1]], byOrg[o.ID], idx[k], matches[k])
+		matches[k] = orgMatch{}
 	}
 	// Members of organizations the input does not know are left alone.
 	known := map[string]bool{}
@@ -656,17 +666,28 @@ func (r *resolver) entitlements(out []Entitlement, o Org) []Entitlement {
 	return out
 }
 
-// resolveOrg appends to out the outcome of every member of o and of every
-// entitled user without one. x indexes members; it is nil under jit.
-func (r *resolver) resolveOrg(out []Outcome, o Org, mode Mode, ent []Entitlement, members []*Member, x *memberIndex) []Outcome {
+// orgMatch is how matchOrg matched an org's entitled users to its members:
+// match[k] is the member entitlement k takes, or noMember (an addition) or
+// heldMember (its email is already held, so nobody is added); matched[i]
+// marks member i taken; additions counts the additions.
+type orgMatch struct {
+	match     []int
+	matched   []bool
+	additions int
+}
+
+const (
+	noMember   = -1
+	heldMember = -2
+)
+
+// matchOrg matches the users entitled in o (ent) to its members. x indexes
+// members; it is nil under jit, where nothing is matched.
+func (r *resolver) matchOrg(o Org, mode Mode, ent []Entitlement, members []*Member, x *memberIndex) orgMatch {
 	if mode != ModeStaged && mode != ModeFull {
-		// jit: SCIM changes nobody.
-		for _, m := range members {
-			out = append(out, Outcome{Org: o.ID, Email: match.Email(m.Email), Action: ActionKeep, Before: m, After: m})
-		}
-		return out
+		return orgMatch{}
 	}
-	norm, next, byUserID, holders := x.norm, x.next, x.byUserID, x.holders
+	next, byUserID, holders := x.next, x.byUserID, x.holders
 	// Match entitled users to existing members in three passes, so that no
 	// user's alias takes a member that another user holds more directly:
 	// first a scim member linked to the user's id, then a member holding the
@@ -674,7 +695,7 @@ func (r *resolver) resolveOrg(out []Outcome, o Org, mode Mode, ent []Entitlement
 	matched := make([]bool, len(members))
 	match := make([]int, len(ent))
 	for k := range match {
-		match[k] = -1
+		match[k] = noMember
 	}
 	claim := func(k, i int) {
 		match[k] = i
@@ -710,18 +731,44 @@ func (r *resolver) resolveOrg(out []Outcome, o Org, mode Mode, ent []Entitlement
 			}
 		}
 	}
-	// Emails of the members added so far. A matched member's email is a
+	// An unmatched user is added unless another member or an earlier
+	// addition already holds its email here. A matched member's email is a
 	// member's email, which holders already finds: only additions need
 	// recording.
 	added := map[string]bool{}
+	additions := 0
 	for k, e := range ent {
-		idx := match[k]
-		if idx < 0 {
-			if added[e.Email] || holders(e.Email) >= 0 {
-				// Another user already holds this email here.
-				continue
-			}
-			added[e.Email] = true
+		if match[k] != noMember {
+			continue
+		}
+		if added[e.Email] || holders(e.Email) >= 0 {
+			match[k] = heldMember
+			continue
+		}
+		added[e.Email] = true
+		additions++
+	}
+	return orgMatch{match: match, matched: matched, additions: additions}
+}
+
+// resolveOrg appends to out the outcome of every member of o and of every
+// entitled user without one, as matchOrg matched them (om). x indexes
+// members; it is nil under jit.
+func (r *resolver) resolveOrg(out []Outcome, o Org, mode Mode, ent []Entitlement, members []*Member, x *memberIndex, om orgMatch) []Outcome {
+	if mode != ModeStaged && mode != ModeFull {
+		// jit: SCIM changes nobody.
+		for _, m := range members {
+			out = append(out, Outcome{Org: o.ID, Email: match.Email(m.Email), Action: ActionKeep, Before: m, After: m})
+		}
+		return out
+	}
+	norm, matched := x.norm, om.matched
+	for k, e := range ent {
+		idx := om.match[k]
+		switch idx {
+		case heldMember:
+			continue
+		case noMember:
 			after := r.newMember(Member{Org: o.ID, Email: e.Email, UserID: e.UserID, Role: e.Role, SeatTier: e.SeatTier, Origin: OriginSCIM, LastModified: r.in.Now})
 			out = append(out, Outcome{Org: o.ID, Email: e.Email, Action: ActionAdd, After: after, RoleGroup: e.RoleGroup, TierGroup: e.TierGroup})
 			continue
