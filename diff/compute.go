@@ -69,6 +69,9 @@ type planner struct {
 
 	userByID map[string]*resolve.User // built by joinedUser when first needed
 	dir      *resolve.Directory       // shared by the simulations (simulate.go)
+	// addresses receives observedAddresses, computed beside the
+	// simulations for lookalikeFindings.
+	addresses chan map[string]*orgAddresses
 }
 
 // managedOrg is the desired configuration of one child org the spec names.
@@ -392,6 +395,9 @@ func (pl *planner) plan() *Plan {
 	// while the members are simulated.
 	fp := make(chan Fingerprint, 1)
 	go func() { fp <- FingerprintOf(t) }()
+	// So do the observed members' addresses the look-alike check compares.
+	pl.addresses = make(chan map[string]*orgAddresses, 1)
+	go func() { pl.addresses <- pl.observedAddresses() }()
 	p := &Plan{
 		FormatVersion: FormatVersion,
 		GeneratedAt:   pl.now,

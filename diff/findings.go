@@ -38,7 +38,7 @@ func (pl *planner) findings(p *Plan, in resolve.Input, res resolve.Result) {
 	p.Findings = append(p.Findings, removalFindings(p.Members, current, pl.s.Policy)...)
 	p.Findings = append(p.Findings, pl.emptyGroupFindings(res)...)
 	p.Findings = append(p.Findings, readOnlyFindings(p, pl.t)...)
-	p.Findings = append(p.Findings, pl.lookalikeFindings(p)...)
+	p.Findings = append(p.Findings, pl.lookalikeFindings(p, <-pl.addresses)...)
 	sortFindings(p.Findings)
 	p.Findings = slices.CompactFunc(p.Findings, func(a, b Finding) bool { return compareFindings(a, b) == 0 && a.Override == b.Override })
 }
@@ -323,42 +323,41 @@ func readOnlyFindings(p *Plan, t *tenant.Tenant) []Finding {
 // lookalikeFindings: two different addresses in one org whose confusable
 // skeletons are equal (contractor.kim and contractor.Kim with a Kelvin
 // sign). Only orgs where some address holds a non-ASCII character are
-// compared, so a plain-ASCII tenant costs nothing. An error when the plan
+// compared, so a plain-ASCII tenant costs little. An error when the plan
 // adds, changes or links a member under either address (one may gain a seat
-// through the other), a warning otherwise.
-func (pl *planner) lookalikeFindings(p *Plan) []Finding {
-	addrs := map[string]map[string]bool{} // org name → address (Email-folded)
-	add := func(org, email string) {
-		if addrs[org] == nil {
-			addrs[org] = map[string]bool{}
+// through the other), a warning otherwise. obs is observedAddresses', which
+// the plan computes beside its simulation.
+func (pl *planner) lookalikeFindings(p *Plan, obs map[string]*orgAddresses) []Finding {
+	add := func(org, email string) string {
+		if obs[org] == nil {
+			obs[org] = &orgAddresses{skel: map[string]string{}}
 		}
-		addrs[org][match.Email(email)] = true
-	}
-	for _, m := range pl.t.Members {
-		add(pl.orgName[m.Org], m.Email)
+		a := match.Email(email)
+		obs[org].add(a, false)
+		return a
 	}
 	gains := map[string]bool{} // org + "\x00" + address
 	for _, mc := range p.Members {
 		switch mc.Action {
 		case ActionAdd, ActionChange, ActionLink:
-			add(mc.Org, mc.Email)
-			gains[mc.Org+"\x00"+match.Email(mc.Email)] = true
+			gains[mc.Org+"\x00"+add(mc.Org, mc.Email)] = true
 			if mc.User != nil {
-				add(mc.Org, mc.User.UserName)
-				gains[mc.Org+"\x00"+match.Email(mc.User.UserName)] = true
+				gains[mc.Org+"\x00"+add(mc.Org, mc.User.UserName)] = true
 			}
 		}
 	}
 	var out []Finding
-	for _, org := range slices.Sorted(maps.Keys(addrs)) {
-		set := addrs[org]
-		if !anyNonASCII(set) {
+	for _, org := range slices.Sorted(maps.Keys(obs)) {
+		set := obs[org]
+		if !set.nonASCII {
 			continue
 		}
 		bySkel := map[string][]string{}
-		for a := range set {
-			s := match.Skeleton(a)
-			bySkel[s] = append(bySkel[s], a)
+		for a, k := range set.skel {
+			if k == "" {
+				k = match.Skeleton(a)
+			}
+			bySkel[k] = append(bySkel[k], a)
 		}
 		for _, group := range bySkel {
 			if len(group) < 2 {
@@ -383,13 +382,51 @@ func (pl *planner) lookalikeFindings(p *Plan) []Finding {
 	return out
 }
 
-func anyNonASCII(set map[string]bool) bool {
-	for a := range set {
-		for i := 0; i < len(a); i++ {
-			if a[i] >= utf8.RuneSelf {
-				return true
-			}
+// orgAddresses are the addresses (Email-folded) of one org's members, each
+// with its skeleton once it is known ("" until then), and whether any of
+// them holds a non-ASCII character.
+type orgAddresses struct {
+	skel     map[string]string
+	nonASCII bool
+}
+
+func (o *orgAddresses) add(a string, withSkeleton bool) {
+	if _, ok := o.skel[a]; ok {
+		return
+	}
+	k := ""
+	if withSkeleton {
+		k = match.Skeleton(a)
+	}
+	o.skel[a] = k
+	o.nonASCII = o.nonASCII || !isASCII(a)
+}
+
+// observedAddresses indexes the observed members' addresses by org name,
+// with their skeletons: the part of lookalikeFindings that depends on the
+// tenant alone, which the plan computes on the other core while it
+// simulates (issue 18).
+func (pl *planner) observedAddresses() map[string]*orgAddresses {
+	count := map[string]int{}
+	for _, m := range pl.t.Members {
+		count[m.Org]++
+	}
+	obs := map[string]*orgAddresses{}
+	for _, m := range pl.t.Members {
+		org := pl.orgName[m.Org]
+		if obs[org] == nil {
+			obs[org] = &orgAddresses{skel: make(map[string]string, count[m.Org])}
+		}
+		obs[org].add(match.Email(m.Email), true)
+	}
+	return obs
+}
+
+func isASCII(a string) bool {
+	for i := 0; i < len(a); i++ {
+		if a[i] >= utf8.RuneSelf {
+			return false
 		}
 	}
-	return false
+	return true
 }

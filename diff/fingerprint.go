@@ -63,6 +63,15 @@ func appendFields(buf []byte, fields ...string) []byte {
 	return append(buf, '\n')
 }
 
+// fieldsLen is how many bytes appendFields appends for fields.
+func fieldsLen(fields ...string) int {
+	n := 1
+	for _, f := range fields {
+		n += len(strconv.Itoa(len(f))) + 1 + len(f)
+	}
+	return n
+}
+
 func sum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
 
 // PredictMembers summarises the members one child org holds (or will hold):
@@ -80,12 +89,20 @@ func PredictMembers(orgID, org string, ms []resolve.Member) Prediction {
 		key      uint64 // the line's first 8 bytes, as emailKey
 		from, to int
 	}
-	buf := make([]byte, 0, 80*len(ms)) // room for lines of the usual length
+	fields := func(m *resolve.Member) [5]string {
+		return [...]string{resolve.NormEmail(m.Email), string(m.Role), m.SeatTier, string(m.Origin), m.UserID}
+	}
+	n := 0 // the lines' length, so that the buffer is allocated once
+	for i := range ms {
+		f := fields(&ms[i])
+		n += fieldsLen(f[:]...)
+	}
+	buf := make([]byte, 0, n)
 	spans := make([]span, len(ms))
 	for i := range ms {
-		m := &ms[i]
 		from := len(buf)
-		buf = appendFields(buf, resolve.NormEmail(m.Email), string(m.Role), m.SeatTier, string(m.Origin), m.UserID)
+		f := fields(&ms[i])
+		buf = appendFields(buf, f[:]...)
 		spans[i] = span{key: emailKey(buf[from:]), from: from, to: len(buf)}
 	}
 	slices.SortFunc(spans, func(a, b span) int {
