@@ -70,7 +70,7 @@ type planner struct {
 	userByID map[string]*resolve.User // built by joinedUser when first needed
 	dir      *resolve.Directory       // shared by the simulations (simulate.go)
 	// addresses receives observedAddresses, computed beside the
-	// simulations for lookalikeFindings.
+	// rest of the plan for lookalikeFindings.
 	addresses chan map[string]*orgAddresses
 }
 
@@ -395,9 +395,6 @@ func (pl *planner) plan() *Plan {
 	// while the members are simulated.
 	fp := make(chan Fingerprint, 1)
 	go func() { fp <- FingerprintOf(t) }()
-	// So do the observed members' addresses the look-alike check compares.
-	pl.addresses = make(chan map[string]*orgAddresses, 1)
-	go func() { pl.addresses <- pl.observedAddresses() }()
 	p := &Plan{
 		FormatVersion: FormatVersion,
 		GeneratedAt:   pl.now,
@@ -428,15 +425,17 @@ func (pl *planner) plan() *Plan {
 		// of megabytes. It replays the steps of the same writes with the
 		// mode switched to full.
 		full := orderSteps(withMode(p.Writes, t.Parent, t.Parent.Mode, resolve.ModeFull), t.Parent.Mode, resolve.ModeFull)
-		pl.readiness(p, pl.simulate(resolve.ModeFull, full, nil).outcomes)
+		pl.readiness(p, pl.simulate(resolve.ModeFull, full).outcomes)
 	}
-	// The predictions depend on the final members alone: hash them on the
-	// other core as soon as the simulation knows them, while it composes
-	// its outcomes and the rest of the plan is built.
+	sim := pl.simulate(mode, p.Steps)
+	// The predictions depend on the final members alone, and the
+	// look-alike check on the observed members' addresses: compute them on
+	// the other core while the rest of the plan is built. Not before: the
+	// simulation's memory is let go first (issue 18).
 	predicted := make(chan []Prediction, 1)
-	sim := pl.simulate(mode, p.Steps, func(members []resolve.Member) {
-		go func() { predicted <- pl.predicted(members) }()
-	})
+	go func() { predicted <- pl.predicted(sim.members) }()
+	pl.addresses = make(chan map[string]*orgAddresses, 1)
+	go func() { pl.addresses <- pl.observedAddresses() }()
 	if mode == resolve.ModeFull {
 		pl.readiness(p, sim.outcomes)
 	}

@@ -326,7 +326,7 @@ func readOnlyFindings(p *Plan, t *tenant.Tenant) []Finding {
 // compared, so a plain-ASCII tenant costs little. An error when the plan
 // adds, changes or links a member under either address (one may gain a seat
 // through the other), a warning otherwise. obs is observedAddresses', which
-// the plan computes beside its simulation.
+// the plan computes on the other core after its simulation.
 func (pl *planner) lookalikeFindings(p *Plan, obs map[string]*orgAddresses) []Finding {
 	add := func(org, email string) string {
 		if obs[org] == nil {
@@ -404,8 +404,8 @@ func (o *orgAddresses) add(a string, withSkeleton bool) {
 
 // observedAddresses indexes the observed members' addresses by org name,
 // with their skeletons: the part of lookalikeFindings that depends on the
-// tenant alone, which the plan computes on the other core while it
-// simulates (issue 18).
+// tenant alone, which the plan computes on the other core while it builds
+// the rest (issue 18).
 func (pl *planner) observedAddresses() map[string]*orgAddresses {
 	count := map[string]int{}
 	for _, m := range pl.t.Members {

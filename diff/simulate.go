@@ -32,10 +32,7 @@ type simulation struct {
 //
 // With no step at all nothing is recomputed and the members stay as
 // observed (and outcomes is empty).
-//
-// When final is not nil, simulate calls it with the final members as soon
-// as they are known, before it composes the outcomes.
-func (pl *planner) simulate(mode resolve.Mode, steps []Step, final func([]resolve.Member)) simulation {
+func (pl *planner) simulate(mode resolve.Mode, steps []Step) simulation {
 	t := pl.t
 	desired := pl.desired(mode)
 	// Every simulation of the plan resolves the same users and groups:
@@ -50,13 +47,11 @@ func (pl *planner) simulate(mode resolve.Mode, steps []Step, final func([]resolv
 		// Nothing is written: the members stay as observed, every outcome
 		// would be a keep, and the desired configuration is the current one
 		// as far as resolution goes: only its entitlements are needed.
-		if final != nil {
-			final(t.Members)
-		}
 		return simulation{members: t.Members, final: resolve.NewResolver(desired).Entitlements()}
 	}
 	tk := newTracker(t.Members)
-	members, res := tk.replay(desired, t.Members, phases, final)
+	members, res := tk.replay(desired, t.Members, phases)
+	tk.settle(members)
 	return simulation{members: members, final: res, outcomes: tk.compose()}
 }
 
@@ -184,8 +179,7 @@ func newTracker(members []resolve.Member) *tracker {
 // from the observed members the tracker started with, following every
 // outcome on its track, and returns the final members and resolution
 // (without its Outcomes: compose the tracks for those).
-// final, when not nil, is called with the final members.
-func (tk *tracker) replay(desired resolve.Input, members []resolve.Member, phases []phase, final func([]resolve.Member)) ([]resolve.Member, resolve.Result) {
+func (tk *tracker) replay(desired resolve.Input, members []resolve.Member, phases []phase) ([]resolve.Member, resolve.Result) {
 	var res resolve.Result
 	// Phases with the same orgs resolve the same configuration but for the
 	// mode and members: they share a Resolver, which computes the
@@ -198,9 +192,6 @@ func (tk *tracker) replay(desired resolve.Input, members []resolve.Member, phase
 			rv = resolve.NewResolver(in)
 		}
 		res = rv.Resolve(ph.mode, members)
-		if i == len(phases)-1 && final != nil {
-			final(res.Members)
-		}
 		tk.follow(members, res.Outcomes, i == 0)
 		// The outcomes are on the tracks now, and their Before point into
 		// the previous phase's members: let both go before the next phase
@@ -243,6 +234,16 @@ func (tk *tracker) follow(members []resolve.Member, outcomes []resolve.Outcome, 
 		}
 	}
 	tk.of = next
+}
+
+// settle points each track's final member at its copy among the final
+// members, which of lists in order, so that the outcomes hold on to no
+// earlier phase's members, nor to the copies resolution made of those it
+// changed (at 100k members, 29 MB of the plan's peak).
+func (tk *tracker) settle(members []resolve.Member) {
+	for j, at := range tk.of {
+		tk.tracks[at].after = &members[j]
+	}
 }
 
 // added returns the track of an addition: the track of the member its key
