@@ -96,7 +96,8 @@ type Status struct {
 	Orgs        []OrgStatus `json:"orgs,omitempty"`
 	// Expiring lists the exceptions within policy.exceptionNoticeDays of
 	// lapsing, as the last plan does (by org, until, email): org, email,
-	// until (YYYY-MM-DD, inclusive), days_left, reason. Empty when none;
+	// until (YYYY-MM-DD, inclusive), days_left, reason, keeps_nobody (when
+	// it keeps no member). Empty when none;
 	// null before there is a plan.
 	Expiring []diff.Expiring `json:"expiring"`
 	// Plan is the last plan's JSON form (DESIGN §6).

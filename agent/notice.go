@@ -197,6 +197,12 @@ func expiringText(tenant string, e diff.Expiring) string {
 	if e.Reason != "" {
 		why = "; reason: " + oneLine(e.Reason)
 	}
+	if e.KeepsNobody {
+		return fmt.Sprintf("scimsync: in %s, the exception for %s in %s holds until %s (%s%s). "+
+			"It keeps nobody now (no such member, or the member is entitled via SCIM), so its lapse removes no one; "+
+			"drop it from the spec once it is no longer needed.",
+			oneLine(tenant), oneLine(e.Email), oneLine(e.Org), oneLine(e.Until), daysLeft(e.DaysLeft), why)
+	}
 	return fmt.Sprintf("scimsync: in %s, the exception keeping %s in %s holds until %s (%s%s). "+
 		"Extend it in the spec or provision the member via SCIM: once it lapses, an organization in mode full removes them.",
 		oneLine(tenant), oneLine(e.Email), oneLine(e.Org), oneLine(e.Until), daysLeft(e.DaysLeft), why)

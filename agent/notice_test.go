@@ -338,3 +338,34 @@ func TestExpiringNoticeStateWritableByOthersIsNotTrusted(t *testing.T) {
 		t.Errorf("notice state mode = %v (%v), want 0600", fi.Mode(), err)
 	}
 }
+
+// TestExpiringNoticeKeepsNobodySaysSo: the notice of an exception that
+// keeps nobody (its member is entitled, or there is none) says its lapse
+// removes no one, never that the member is removed; the payload says
+// keeps_nobody.
+func TestExpiringNoticeKeepsNobodySaysSo(t *testing.T) {
+	f := newFixture(t, true, nil)
+	idle := diff.Expiring{Org: "hq", Email: "provisioned@example.gov", Until: "2026-05-10", DaysLeft: 9, Reason: "badge", KeepsNobody: true}
+	f.planner.set(withExpiring(idle, auditor), nil)
+	f.agent.runOnce(context.Background())
+	evs := f.hook.expiringEvents(t)
+	if len(evs) != 2 {
+		t.Fatalf("%d notices, want 2", len(evs))
+	}
+	for _, e := range evs {
+		removes := strings.Contains(e.Text, "removes them")
+		switch e.Exception.Email {
+		case idle.Email:
+			if removes || !strings.Contains(e.Text, "keeps nobody now") || !strings.Contains(e.Text, "removes no one") {
+				t.Errorf("the notice of an exception that keeps nobody reads: %s", e.Text)
+			}
+			if !e.Exception.KeepsNobody {
+				t.Errorf("its payload lacks keeps_nobody: %+v", e.Exception)
+			}
+		case auditor.Email:
+			if !removes || strings.Contains(e.Text, "keeps nobody") {
+				t.Errorf("the notice of an exception that keeps a member reads: %s", e.Text)
+			}
+		}
+	}
+}

@@ -71,7 +71,8 @@ type Event struct {
 	Error    string `json:"error,omitempty"`
 	Failures int    `json:"consecutive_failures,omitempty"`
 	// Exception is the exception an exception_expiring event announces:
-	// org, email, until, days_left, reason, as the plan's expiring list.
+	// org, email, until, days_left, reason, keeps_nobody, as the plan's
+	// expiring list.
 	Exception *diff.Expiring `json:"exception,omitempty"`
 }
 

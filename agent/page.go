@@ -226,7 +226,11 @@ func (a *Agent) pageView() pageData {
 			po.WouldRemove = append(po.WouldRemove, WouldRemove{Email: visible(w.Email), Reason: visible(w.Reason)})
 		}
 		for _, e := range o.Expiring {
-			po.Expiring = append(po.Expiring, pageException{Email: visible(e.Email), Until: visible(e.Until), Reason: visible(e.Reason), Note: daysLeft(e.DaysLeft)})
+			note := daysLeft(e.DaysLeft)
+			if e.KeepsNobody {
+				note += "; keeps nobody now"
+			}
+			po.Expiring = append(po.Expiring, pageException{Email: visible(e.Email), Until: visible(e.Until), Reason: visible(e.Reason), Note: note})
 		}
 		for _, email := range o.Lapsed {
 			po.Expiring = append(po.Expiring, pageException{Email: visible(email), Note: "lapsed: this plan removes the member (" + string(resolve.ReasonExceptionExpired) + ")", Lapsed: true})

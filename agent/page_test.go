@@ -49,7 +49,7 @@ func readinessPlan() *diff.Plan {
 		},
 		Expiring: []diff.Expiring{
 			{Org: "hq", Email: "auditor@example.gov", Until: "2026-05-10", DaysLeft: 9, Reason: "FedRAMP audit"},
-			{Org: "hq", Email: "intern@example.gov", Until: "2026-05-11", DaysLeft: 10},
+			{Org: "hq", Email: "intern@example.gov", Until: "2026-05-11", DaysLeft: 10, KeepsNobody: true},
 		},
 	}
 }
@@ -97,7 +97,7 @@ func TestReadinessPage(t *testing.T) {
 		// Exceptions: the plan's notice list, and the removal a lapsed
 		// one causes.
 		`<tr><td class="email">auditor@example.gov</td><td>2026-05-10</td><td>FedRAMP audit · 9 days left</td></tr>`,
-		`<tr><td class="email">intern@example.gov</td><td>2026-05-11</td><td>10 days left</td></tr>`,
+		`<tr><td class="email">intern@example.gov</td><td>2026-05-11</td><td>10 days left; keeps nobody now</td></tr>`,
 		`<tr class="lapsed"><td class="email">contractor@example.gov</td><td></td><td>lapsed: this plan removes the member (exception expired)</td></tr>`,
 		"<li><b>2</b> add</li><li><b>1</b> remove</li>",
 		"2 to add, 0 to change, 1 to remove",
@@ -292,7 +292,7 @@ func TestStatusListsExpiringExceptions(t *testing.T) {
 	}
 	want := []map[string]any{
 		{"org": "hq", "email": "auditor@example.gov", "until": "2026-05-10", "days_left": float64(9), "reason": "FedRAMP audit"},
-		{"org": "hq", "email": "intern@example.gov", "until": "2026-05-11", "days_left": float64(10), "reason": ""},
+		{"org": "hq", "email": "intern@example.gov", "until": "2026-05-11", "days_left": float64(10), "reason": "", "keeps_nobody": true},
 	}
 	if d := cmp.Diff(want, doc.Expiring); d != "" {
 		t.Errorf("/status expiring (-want +got):\n%s\n%s", d, body)

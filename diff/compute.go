@@ -419,13 +419,18 @@ func (pl *planner) plan() *Plan {
 
 	mode := resolve.Mode(pl.desiredMode())
 	p.Steps = orderSteps(p.Writes, t.Parent.Mode, mode)
+	// The members only an exception keeps, in full mode after the plan:
+	// the readiness report's, or the plan's own when it ends in full.
+	var excepted func() []resolve.OrgEmail
 	if mode != resolve.ModeFull {
 		// The readiness report first, so that its simulation is garbage
 		// before the other one is built: at 100k members each holds tens
 		// of megabytes. It replays the steps of the same writes with the
 		// mode switched to full.
 		full := orderSteps(withMode(p.Writes, t.Parent, t.Parent.Mode, resolve.ModeFull), t.Parent.Mode, resolve.ModeFull)
-		pl.readiness(p, pl.simulate(resolve.ModeFull, full).outcomes)
+		rs := pl.simulate(resolve.ModeFull, full)
+		pl.readiness(p, rs.outcomes)
+		excepted = rs.excepted
 	}
 	sim := pl.simulate(mode, p.Steps)
 	// The predictions depend on the final members alone, and the
@@ -438,13 +443,14 @@ func (pl *planner) plan() *Plan {
 	go func() { pl.addresses <- pl.observedAddresses() }()
 	if mode == resolve.ModeFull {
 		pl.readiness(p, sim.outcomes)
+		excepted = sim.excepted
 	}
 	in := pl.desired(mode)
 	pl.memberChanges(p, sim.outcomes)
 	pl.seats(p, in, sim)
 	pl.findings(p, in, sim.final)
 	pl.groupSizes(p, sim.final)
-	pl.expiring(p)
+	pl.expiring(p, excepted)
 	p.Predicted = append(p.Predicted, <-predicted...)
 
 	p.Summary.Config = len(p.ConfigChanges)
@@ -892,18 +898,27 @@ func (pl *planner) groupSizes(p *Plan, res resolve.Result) {
 // of lapsing at the plan's instant (spec.ExpiringExceptions, the one rule
 // of the window), for the child orgs the spec manages: by org name, then
 // until, then email.
-func (pl *planner) expiring(p *Plan) {
-	names := map[string]string{} // match.Name of the spec's name → the server's, lower-cased
+func (pl *planner) expiring(p *Plan, excepted func() []resolve.OrgEmail) {
+	ids := map[string]string{} // match.Name of the spec's name → the org's id
 	for id, mo := range pl.managed {
-		names[match.Name(mo.spec.Name)] = pl.orgName[id]
+		ids[match.Name(mo.spec.Name)] = id
 	}
 	pol := pl.s.Policy
+	var keeps map[resolve.OrgEmail]bool
 	for _, x := range spec.ExpiringExceptions(pol.Exceptions, pl.now, pol.NoticeDays()) {
-		org, ok := names[match.Name(x.Org)]
+		id, ok := ids[match.Name(x.Org)]
 		if !ok {
 			continue
 		}
-		p.Expiring = append(p.Expiring, Expiring{Org: org, Email: resolve.NormEmail(x.Email), Until: x.Until, DaysLeft: x.DaysLeft, Reason: x.Reason})
+		if keeps == nil {
+			keeps = map[resolve.OrgEmail]bool{}
+			for _, k := range excepted() {
+				keeps[k] = true
+			}
+		}
+		email := resolve.NormEmail(x.Email)
+		p.Expiring = append(p.Expiring, Expiring{Org: pl.orgName[id], Email: email, Until: x.Until, DaysLeft: x.DaysLeft, Reason: x.Reason,
+			KeepsNobody: !keeps[resolve.OrgEmail{Org: id, Email: email}]})
 	}
 	slices.SortFunc(p.Expiring, func(a, b Expiring) int {
 		return cmp.Or(cmp.Compare(a.Org, b.Org), cmp.Compare(a.Until, b.Until), cmp.Compare(a.Email, b.Email))

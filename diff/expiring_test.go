@@ -5,6 +5,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/scimsync/scimsync/resolve"
+	"github.com/scimsync/scimsync/tenant"
 )
 
 // expiringSpec adds exceptions to narrowSpec around scenarioNow
@@ -20,20 +23,49 @@ const expiringSpec = narrowSpec + `  exceptions:
     - {email: g@example.gov, org: east, until: 2026-03-29, reason: window's edge}
 `
 
+// expiringTenant is narrowTenant with the members the exceptions of
+// expiringSpec keep: c in hq and d in west, not provisioned via SCIM (the
+// orgs hold their exceptions already, as a server in full mode must to
+// have kept them), and b in hq, whom an entitlement keeps anyway (its
+// exception keeps nobody, as do those naming no member).
+func expiringTenant() *tenant.Tenant {
+	t := narrowTenant()
+	for i := range t.Orgs {
+		switch t.Orgs[i].ID {
+		case "o-hq":
+			t.Orgs[i].Exceptions = []resolve.Exception{{Email: "c@example.gov", Until: "2026-03-16", Reason: "badge"}}
+		case "o-west":
+			t.Orgs[i].Exceptions = []resolve.Exception{{Email: "d@example.gov", Until: "2026-03-15", Reason: "last day"}}
+		}
+	}
+	t.Users = append(t.Users, resolve.User{ID: "b", UserName: "b@example.gov", Emails: []string{"b@example.gov"}, Active: true})
+	for i := range t.Groups {
+		if t.Groups[i].ID == "g-hq" {
+			t.Groups[i].Members = append(t.Groups[i].Members, "b")
+		}
+	}
+	t.Members = append(t.Members,
+		resolve.Member{ID: "m-b", Org: "o-hq", Email: "b@example.gov", Role: member, SeatTier: "standard", Origin: scimO, UserID: "b"},
+		resolve.Member{ID: "m-c", Org: "o-hq", Email: "C@example.gov", Role: member, SeatTier: "standard", Origin: resolve.OriginJIT},
+		resolve.Member{ID: "m-d", Org: "o-west", Email: "d@example.gov", Role: member, SeatTier: "standard", Origin: resolve.OriginManual})
+	return t
+}
+
 // TestExpiring: the planner lists the exceptions within
 // policy.exceptionNoticeDays of lapsing, sorted by org, until, email, with
-// days_left (0 on the last day); a narrowed plan keeps its orgs' only; the
-// text plan shows them per org, aligned, in --summary too.
+// days_left (0 on the last day) and whether it keeps nobody (its lapse then
+// removes no one); a narrowed plan keeps its orgs' only; the text plan
+// shows them per org, aligned, in --summary too.
 func TestExpiring(t *testing.T) {
-	p, err := Compute(loadSpec(t, "expiring", expiringSpec), narrowTenant(), scenarioNow)
+	p, err := Compute(loadSpec(t, "expiring", expiringSpec), expiringTenant(), scenarioNow)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []Expiring{
-		{Org: "east", Email: "g@example.gov", Until: "2026-03-29", DaysLeft: 14, Reason: "window's edge"},
+		{Org: "east", Email: "g@example.gov", Until: "2026-03-29", DaysLeft: 14, Reason: "window's edge", KeepsNobody: true},
 		{Org: "hq", Email: "c@example.gov", Until: "2026-03-16", DaysLeft: 1, Reason: "badge"},
-		{Org: "hq", Email: "a@example.gov", Until: "2026-03-18", DaysLeft: 3, Reason: "audit, too"},
-		{Org: "hq", Email: "b@example.gov", Until: "2026-03-18", DaysLeft: 3, Reason: "audit"},
+		{Org: "hq", Email: "a@example.gov", Until: "2026-03-18", DaysLeft: 3, Reason: "audit, too", KeepsNobody: true},
+		{Org: "hq", Email: "b@example.gov", Until: "2026-03-18", DaysLeft: 3, Reason: "audit", KeepsNobody: true},
 		{Org: "west", Email: "d@example.gov", Until: "2026-03-15", DaysLeft: 0, Reason: "last day"},
 	}
 	if d := cmp.Diff(want, p.Expiring); d != "" {
@@ -47,11 +79,11 @@ func TestExpiring(t *testing.T) {
 	section := `
 Expiring exceptions (in full mode the member is removed once one lapses):
   east
-    g@example.gov  until 2026-03-29  last day in 14 days  window's edge
+    g@example.gov  until 2026-03-29  last day in 14 days  window's edge (keeps nobody now)
   hq
     c@example.gov  until 2026-03-16  last day tomorrow    badge
-    a@example.gov  until 2026-03-18  last day in 3 days   audit, too
-    b@example.gov  until 2026-03-18  last day in 3 days   audit
+    a@example.gov  until 2026-03-18  last day in 3 days   audit, too (keeps nobody now)
+    b@example.gov  until 2026-03-18  last day in 3 days   audit (keeps nobody now)
   west
     d@example.gov  until 2026-03-15  last day today       last day
 `
@@ -63,18 +95,32 @@ Expiring exceptions (in full mode the member is removed once one lapses):
 	if err := RenderMarkdownWith(&md, p, MarkdownOptions{Summary: true}); err != nil {
 		t.Fatal(err)
 	}
-	for _, row := range []string{"#### Expiring exceptions (5)", "| hq | c\\@example\\.gov | 2026\\-03\\-16 | tomorrow | badge |", "| west | d\\@example\\.gov | 2026\\-03\\-15 | today | last day |"} {
+	for _, row := range []string{"#### Expiring exceptions (5)", "| hq | c\\@example\\.gov | 2026\\-03\\-16 | tomorrow | badge |",
+		"| hq | b\\@example\\.gov | 2026\\-03\\-18 | in 3 days | audit \\(keeps nobody now\\) |", "| west | d\\@example\\.gov | 2026\\-03\\-15 | today | last day |"} {
 		if !strings.Contains(md.String(), row) {
 			t.Errorf("the summary Markdown lacks %q:\n%s", row, md.String())
 		}
 	}
 
-	narrowed, err := ComputeWith(loadSpec(t, "expiring", expiringSpec), narrowTenant(), scenarioNow, Options{Orgs: []string{"West"}})
+	narrowed, err := ComputeWith(loadSpec(t, "expiring", expiringSpec), expiringTenant(), scenarioNow, Options{Orgs: []string{"West"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d := cmp.Diff(want[4:], narrowed.Expiring); d != "" {
 		t.Errorf("narrowed to west, Expiring (-want +got):\n%s", d)
+	}
+
+	// Once applied, nothing is written, and the members are resolved as
+	// observed to tell which exceptions keep someone.
+	applied, err := Compute(loadSpec(t, "expiring", expiringSpec), applySteps(t, expiringTenant(), p.Steps), scenarioNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(applied.Writes) != 0 {
+		t.Fatalf("after applying, the plan still writes %v", applied.Writes)
+	}
+	if d := cmp.Diff(want, applied.Expiring); d != "" {
+		t.Errorf("after applying, Expiring (-want +got):\n%s", d)
 	}
 }
 

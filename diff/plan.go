@@ -260,10 +260,16 @@ type SpecPath struct {
 // notice window (policy.exceptionNoticeDays) of the plan's instant. Until is
 // inclusive: the member is kept through that day and the exception has
 // lapsed from the next one, so DaysLeft is 0 on the last day it holds.
+//
+// KeepsNobody says that, in full mode after the plan, the exception keeps
+// no member: no member holds the address, or an entitlement keeps the
+// member anyway, so its lapse removes no one. (Omitted when false, so a
+// plan saved before the field existed reads as it did.)
 type Expiring struct {
-	Org      string `json:"org"`
-	Email    string `json:"email"`
-	Until    string `json:"until"`
-	DaysLeft int    `json:"days_left"`
-	Reason   string `json:"reason"`
+	Org         string `json:"org"`
+	Email       string `json:"email"`
+	Until       string `json:"until"`
+	DaysLeft    int    `json:"days_left"`
+	Reason      string `json:"reason"`
+	KeepsNobody bool   `json:"keeps_nobody,omitempty"`
 }

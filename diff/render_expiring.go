@@ -17,9 +17,21 @@ func expiringDays(x Expiring) string {
 	return "last day " + spec.DaysLeftText(x.DaysLeft)
 }
 
+// keepsNobody is the note on an exception that keeps no member (Expiring's
+// KeepsNobody): its lapse removes no one.
+const keepsNobody = "(keeps nobody now)"
+
+// expiringNote is the reason of x, followed by keepsNobody when it applies.
+func expiringNote(reason string, x Expiring) string {
+	if !x.KeepsNobody {
+		return reason
+	}
+	return strings.TrimSpace(reason + " " + keepsNobody)
+}
+
 // expiring writes, per org, each exception about to lapse: the email, its
-// until date, when that is, and its reason, the columns aligned across
-// the orgs.
+// until date, when that is, and its reason (noting one that keeps nobody),
+// the columns aligned across the orgs.
 func (r *textRenderer) expiring(p *Plan) {
 	if len(p.Expiring) == 0 {
 		return
@@ -27,7 +39,7 @@ func (r *textRenderer) expiring(p *Plan) {
 	rows := make([][]string, len(p.Expiring))
 	widths := make([]int, 3)
 	for i, x := range p.Expiring {
-		rows[i] = []string{clean(x.Email), "until " + clean(x.Until), expiringDays(x), clean(x.Reason)}
+		rows[i] = []string{clean(x.Email), "until " + clean(x.Until), expiringDays(x), expiringNote(clean(x.Reason), x)}
 		for j := range widths {
 			widths[j] = max(widths[j], textWidth(rows[i][j]))
 		}
@@ -58,6 +70,6 @@ func (m *mdWriter) expiring(p *Plan) {
 	m.line("| org | email | until | last day | reason |")
 	m.line("|---|---|---|---|---|")
 	capped(m, p.Expiring, func(x Expiring) {
-		m.line("| %s | %s | %s | %s | %s |", mdEscape(x.Org), mdEscape(x.Email), mdEscape(x.Until), mdEscape(spec.DaysLeftText(x.DaysLeft)), mdEscape(x.Reason))
+		m.line("| %s | %s | %s | %s | %s |", mdEscape(x.Org), mdEscape(x.Email), mdEscape(x.Until), mdEscape(spec.DaysLeftText(x.DaysLeft)), mdEscape(expiringNote(x.Reason, x)))
 	})
 }

@@ -23,6 +23,10 @@ type simulation struct {
 	// and GroupUsers describe the desired configuration. They are all it
 	// holds when nothing is written.
 	final resolve.Result
+	// excepted returns the final resolution's Excepted: the members only
+	// an exception keeps. When nothing is written it resolves the members
+	// as observed to find them, so it is called only when needed.
+	excepted func() []resolve.OrgEmail
 }
 
 // simulate predicts the members the server holds once steps (a plan's, in
@@ -47,12 +51,16 @@ func (pl *planner) simulate(mode resolve.Mode, steps []Step) simulation {
 		// Nothing is written: the members stay as observed, every outcome
 		// would be a keep, and the desired configuration is the current one
 		// as far as resolution goes: only its entitlements are needed.
-		return simulation{members: t.Members, final: resolve.NewResolver(desired).Entitlements()}
+		rv := resolve.NewResolver(desired)
+		excepted := func() []resolve.OrgEmail { return rv.Resolve(mode, t.Members).Excepted }
+		return simulation{members: t.Members, final: rv.Entitlements(), excepted: excepted}
 	}
 	tk := newTracker(t.Members)
 	members, res := tk.replay(desired, t.Members, phases)
 	tk.settle(members)
-	return simulation{members: members, final: res, outcomes: tk.compose()}
+	excepted := res.Excepted
+	return simulation{members: members, final: res, outcomes: tk.compose(),
+		excepted: func() []resolve.OrgEmail { return excepted }}
 }
 
 // phase is one recomputation of members by the server: the configuration

@@ -81,7 +81,15 @@ type Result struct {
 	// active users it holds directly or through nested groups. A mapped group
 	// that no longer exists is absent.
 	GroupUsers map[string]int
+	// Excepted lists, under full mode, the members kept only because an
+	// unexpired exception names them: no entitlement matched them, so once
+	// the exception lapses they are removed. Sorted by organization id, then
+	// email; empty under the other modes.
+	Excepted []OrgEmail
 }
+
+// OrgEmail names a member by organization id and normalized email.
+type OrgEmail struct{ Org, Email string }
 
 // Resolve applies the rules of DESIGN §5 to in and returns the members that
 // result. It is pure and deterministic: resolving its own result again (with
@@ -166,6 +174,8 @@ func (rv *Resolver) Resolve(mode Mode, members []Member) Result {
 		res.Outcomes = r.resolveOrg(res.Outcomes, o, mode, res.Entitled[rv.bounds[k]:rv.bounds[k+1]], byOrg[o.ID], idx[k], matches[k])
 		matches[k] = orgMatch{}
 	}
+	res.Excepted, r.excepted = r.excepted, nil
+	slices.SortFunc(res.Excepted, func(a, b OrgEmail) int { return cmp.Or(cmp.Compare(a.Org, b.Org), cmp.Compare(a.Email, b.Email)) })
 	// Members of organizations the input does not know are left alone.
 	known := map[string]bool{}
 	for _, o := range orgs {
@@ -346,6 +356,8 @@ type resolver struct {
 	grants []grant
 	// chunk holds the members newMember made, with room for more.
 	chunk []Member
+	// excepted collects Result.Excepted while Resolve runs.
+	excepted []OrgEmail
 }
 
 // A Directory holds what resolution derives from users and groups alone
@@ -803,11 +815,14 @@ func (r *resolver) resolveOrg(out []Outcome, o Org, mode Mode, ent []Entitlement
 		}
 		m := members[i]
 		email := norm[i]
+		excepted := mode == ModeFull && m.Role != RolePrimaryOwner && r.liveException(o, email)
 		keep := m.Role == RolePrimaryOwner ||
-			(mode == ModeStaged && m.Origin != OriginSCIM) ||
-			(mode == ModeFull && r.liveException(o, email))
+			(mode == ModeStaged && m.Origin != OriginSCIM) || excepted
 		if keep {
 			out = append(out, Outcome{Org: o.ID, Email: email, Action: ActionKeep, Before: m, After: m})
+			if excepted {
+				r.excepted = append(r.excepted, OrgEmail{Org: o.ID, Email: email})
+			}
 			continue
 		}
 		out = append(out, Outcome{Org: o.ID, Email: email, Action: ActionRemove, Before: m, Reason: r.reason(o, m, mode)})

@@ -510,3 +510,36 @@ func TestRoleRank(t *testing.T) {
 		}
 	}
 }
+
+// TestResolveExcepted: Excepted lists, under full mode, exactly the members
+// an exception keeps: not one an entitlement matches (which the exception
+// does not keep), not the primary owner, not an address that is no member;
+// and nobody under staged, which ignores exceptions.
+func TestResolveExcepted(t *testing.T) {
+	in := base(ModeFull)
+	in.Orgs[0].Exceptions = []Exception{
+		{Email: "entitled@x.gov", Until: "2027-04-01"},
+		{Email: "Lapsing@x.gov", Until: "2027-04-01"},
+		{Email: "jit@x.gov", Until: "2027-04-01"},
+		{Email: "owner@x.gov", Until: "2027-04-01"},
+		{Email: "nobody@x.gov", Until: "2027-04-01"},
+		{Email: "gone@x.gov", Until: "2027-03-30"},
+	}
+	in.Users = []User{user("u1", "entitled@x.gov", true), user("u2", "lapsing@x.gov", true)}
+	in.Groups = []Group{group("g-users", "users", "u1")}
+	in.Members = []Member{
+		member("m1", "o1", "entitled@x.gov", RoleMember, "standard", OriginSCIM, "u1"),
+		member("m2", "o1", "lapsing@x.gov", RoleMember, "standard", OriginSCIM, "u2"),
+		member("m3", "o1", "JIT@x.gov", RoleMember, "standard", OriginJIT, ""),
+		member("m4", "o1", "owner@x.gov", RolePrimaryOwner, "premium", OriginManual, ""),
+		member("m5", "o1", "gone@x.gov", RoleMember, "standard", OriginJIT, ""),
+	}
+	want := []OrgEmail{{Org: "o1", Email: "jit@x.gov"}, {Org: "o1", Email: "lapsing@x.gov"}}
+	if d := cmp.Diff(want, Resolve(in).Excepted); d != "" {
+		t.Errorf("full: Excepted (-want +got):\n%s", d)
+	}
+	in.Parent.Mode = ModeStaged
+	if got := Resolve(in).Excepted; len(got) != 0 {
+		t.Errorf("staged: Excepted = %v, want none", got)
+	}
+}
