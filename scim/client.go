@@ -483,7 +483,23 @@ func (c *Client) readBody(resp *http.Response) ([]byte, error) {
 	if resp.ContentLength > limit {
 		return nil, fmt.Errorf("%w: %d bytes announced, limit %d", ErrBodyTooLarge, resp.ContentLength, limit)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	var data []byte
+	var err error
+	if n := resp.ContentLength; n > 0 {
+		// The length is announced: one allocation of that size, not the
+		// doubling io.ReadAll does (at a million users, 1.5 s of clearing
+		// and copying memory; issue 18). The transport ends the body at
+		// that length, so nothing more can follow.
+		data = make([]byte, n)
+		var got int
+		got, err = io.ReadFull(resp.Body, data)
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF // nothing at all of an announced body
+		}
+		data = data[:got]
+	} else {
+		data, err = io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	}
 	if err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, fmt.Errorf("%w: body cut off after %d bytes: %w", ErrIncompleteRead, len(data), err)

@@ -298,6 +298,24 @@ func TestOnRetryReportsEachRetry(t *testing.T) {
 			t.Errorf("second event %+v: %s", e, e)
 		}
 	})
+	t.Run("an announced body of which nothing arrives is a truncated body", func(t *testing.T) {
+		events = nil
+		var calls atomic.Int64
+		empty := func(w http.ResponseWriter) {
+			w.Header().Set("Content-Length", "100")
+			w.WriteHeader(http.StatusOK)
+			w.(http.Flusher).Flush()
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+		}
+		c, _ := setup(t, flaky(&calls, empty), record)
+		if _, err := c.ListUsers(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if len(events) != 1 || !errors.Is(events[0].Err, scim.ErrIncompleteRead) {
+			t.Errorf("events %v, want one retry of a truncated body", events)
+		}
+	})
 	t.Run("no event once the retries run out", func(t *testing.T) {
 		events = nil
 		var calls atomic.Int64
