@@ -55,8 +55,12 @@ func (pl *planner) simulate(mode resolve.Mode, steps []Step) simulation {
 		excepted := func() []resolve.OrgEmail { return rv.Resolve(mode, t.Members).Excepted }
 		return simulation{members: t.Members, final: rv.Entitlements(), excepted: excepted}
 	}
-	tk := newTracker(t.Members)
-	members, res := tk.replay(desired, t.Members, phases)
+	// The tracker depends on the observed members alone: it is built on
+	// the other core while the first phase resolves, whose entitlements
+	// take one core (issue 18).
+	tracked := make(chan *tracker, 1)
+	go func() { tracked <- newTracker(t.Members) }()
+	tk, members, res := replayPhases(desired, t.Members, phases, tracked)
 	tk.settle(members)
 	excepted := res.Excepted
 	return simulation{members: members, final: res, outcomes: tk.compose(),
@@ -183,12 +187,16 @@ func newTracker(members []resolve.Member) *tracker {
 	return tk
 }
 
-// replay resolves each phase against the members the previous one left,
+// replayPhases resolves each phase against the members the previous one left,
 // from the observed members the tracker started with, following every
 // outcome on its track, and returns the final members and resolution
 // (without its Outcomes: compose the tracks for those).
-func (tk *tracker) replay(desired resolve.Input, members []resolve.Member, phases []phase) ([]resolve.Member, resolve.Result) {
-	var res resolve.Result
+// The tracker arrives on tracked, before the first phase is followed.
+func replayPhases(desired resolve.Input, members []resolve.Member, phases []phase, tracked <-chan *tracker) (*tracker, []resolve.Member, resolve.Result) {
+	var (
+		res resolve.Result
+		tk  *tracker
+	)
 	// Phases with the same orgs resolve the same configuration but for the
 	// mode and members: they share a Resolver, which computes the
 	// entitlements once.
@@ -200,13 +208,16 @@ func (tk *tracker) replay(desired resolve.Input, members []resolve.Member, phase
 			rv = resolve.NewResolver(in)
 		}
 		res = rv.Resolve(ph.mode, members)
+		if tk == nil {
+			tk = <-tracked
+		}
 		tk.follow(members, res.Outcomes, i == 0)
 		// The outcomes are on the tracks now, and their Before point into
 		// the previous phase's members: let both go before the next phase
 		// resolves (11 MB at 100k members).
 		members, res.Outcomes = res.Members, nil
 	}
-	return members, res
+	return tk, members, res
 }
 
 // follow moves the tracks on by the outcomes of resolving members. In the
