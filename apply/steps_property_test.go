@@ -41,11 +41,7 @@ func checkAppliedSteps(t *testing.T, seed int64) {
 		Users: 100 + rng.IntN(80), BigGroups: 2, BigGroupSize: 30,
 		Orgs: 1 + rng.IntN(3), Members: 100,
 		NonSCIMFraction: 0.2, InactiveFraction: 0.1, AliasFraction: 0.1,
-	}
-	params.Mappings = 4*params.Orgs + rng.IntN(3)
-	params.Groups = 2*params.Mappings + 4 + rng.IntN(6)
-	teams := params.Groups - 1 - params.BigGroups
-	params.Memberships = params.Users + params.BigGroups*params.BigGroupSize + params.Orgs + teams*(4+rng.IntN(8))
+	}.Fit(rng)
 	snap, err := gen.Generate(params, seed)
 	if err != nil {
 		t.Fatal(err)

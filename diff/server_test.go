@@ -51,14 +51,7 @@ func checkPrediction(t *testing.T, seed int64) {
 		InactiveFraction: 0.1,
 		SpecialFraction:  0.05,
 		AliasFraction:    0.2,
-	}
-	// gen needs room: hq maps at least four groups (all-staff, two big ones
-	// and an admin group), and groups enough for every mapping.
-	params.Mappings = 4*params.Orgs + rng.IntN(4)
-	params.Groups = 2*params.Mappings + 4 + rng.IntN(10)
-	// Team sizes must fit below the big groups' size.
-	teams := params.Groups - 1 - params.BigGroups
-	params.Memberships = params.Users + params.BigGroups*params.BigGroupSize + params.Orgs + teams*(4+rng.IntN(10))
+	}.Fit(rng)
 	snap, err := gen.Generate(params, seed)
 	if err != nil {
 		t.Fatal(err)

@@ -23,6 +23,7 @@ package gen
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strings"
 )
 
@@ -133,4 +134,18 @@ func (p Params) check() error {
 		return fmt.Errorf("gen: %d memberships leave %d for %d groups below the big ones", p.Memberships, rest, zipf)
 	}
 	return nil
+}
+
+// Fit sets p's Mappings, Groups and Memberships to random values that fit
+// its Orgs, Users, BigGroups and BigGroupSize, as the property tests'
+// small tenants need: four mappings per org and up to three more (hq maps
+// all-staff, two big groups and an admin group), twice as many groups as
+// mappings below the big ones and up to nine more, and teams of four to
+// thirteen members. The same rng gives the same Params.
+func (p Params) Fit(rng *rand.Rand) Params {
+	p.Mappings = 4*p.Orgs + rng.IntN(4)
+	p.Groups = 2*p.Mappings + 4 + rng.IntN(10)
+	teams := p.Groups - 1 - p.BigGroups
+	p.Memberships = p.Users + p.BigGroups*p.BigGroupSize + p.Orgs + teams*(4+rng.IntN(10))
+	return p
 }
