@@ -5,15 +5,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/scimsync/scimsync/scim"
-	"github.com/scimsync/scimsync/scimtest"
-	"github.com/scimsync/scimsync/scimtest/gen"
 	"github.com/scimsync/scimsync/tenant"
 )
 
@@ -25,21 +22,11 @@ func TestLiveDecodersTakeReferencePages(t *testing.T) {
 	if testing.Short() {
 		t.Skip("reads the S tier")
 	}
-	const token = "live-token-0123456789"
-	snap, err := gen.Generate(gen.S.Params(), 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := scimtest.New(snap, scimtest.Options{BasePath: "/scim/v2", Token: token, PageCap: 500})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
+	snap, ts := serveTierS(t, 5, 500)
 	get := func(path string, q url.Values) []byte {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodGet, hs.URL+"/scim/v2"+path+"?"+q.Encode(), nil)
-		req.Header.Set("Authorization", "Bearer "+token)
+		req, _ := http.NewRequest(http.MethodGet, ts.URL+path+"?"+q.Encode(), nil)
+		req.Header.Set("Authorization", "Bearer "+ts.Token)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -89,18 +76,8 @@ func TestReadModelMatchesReadWire(t *testing.T) {
 	if testing.Short() {
 		t.Skip("reads the S tier")
 	}
-	const token = "live-token-0123456789"
-	snap, err := gen.Generate(gen.S.Params(), 7)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := scimtest.New(snap, scimtest.Options{BasePath: "/scim/v2", Token: token, PageCap: 97})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	c, err := scim.New(scim.Config{BaseURL: hs.URL + "/scim/v2", Token: token})
+	snap, ts := serveTierS(t, 7, 97)
+	c, err := scim.New(scim.Config{BaseURL: ts.URL, Token: ts.Token})
 	if err != nil {
 		t.Fatal(err)
 	}

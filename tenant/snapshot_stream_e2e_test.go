@@ -3,7 +3,6 @@ package tenant_test
 import (
 	"bytes"
 	"context"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/scimsync/scimsync/scim"
@@ -20,18 +19,8 @@ func TestSnapshotStreamTierS(t *testing.T) {
 	if testing.Short() {
 		t.Skip("reads the S tier")
 	}
-	const token = "stream-token-0123456789"
-	snap, err := gen.Generate(gen.S.Params(), 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := scimtest.New(snap, scimtest.Options{BasePath: "/scim/v2", Token: token, PageCap: 97})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	c, err := scim.New(scim.Config{BaseURL: hs.URL + "/scim/v2", Token: token})
+	_, ts := serveTierS(t, 3, 97)
+	c, err := scim.New(scim.Config{BaseURL: ts.URL, Token: ts.Token})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,4 +49,15 @@ func TestSnapshotStreamTierS(t *testing.T) {
 	if st.Users != len(whole.Users) || st.Groups != len(whole.Groups) || st.Members != len(whole.Members) {
 		t.Errorf("counts %d, %d, %d; want %d, %d, %d", st.Users, st.Groups, st.Members, len(whole.Users), len(whole.Groups), len(whole.Members))
 	}
+}
+
+// serveTierS serves the S tier of seed on the reference server, at most
+// pageCap resources per page, for the test's length.
+func serveTierS(t *testing.T, seed int64, pageCap int) (*tenant.Snapshot, *scimtest.TestServer) {
+	t.Helper()
+	snap, err := gen.Generate(gen.S.Params(), seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap, scimtest.NewTestServer(t, snap, scimtest.Options{PageCap: pageCap})
 }
