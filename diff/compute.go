@@ -438,7 +438,8 @@ func (pl *planner) plan() *Plan {
 	// the other core while the rest of the plan is built. Not before: the
 	// simulation's memory is let go first (issue 18).
 	predicted := make(chan []Prediction, 1)
-	go func() { predicted <- pl.predicted(sim.members) }()
+	final := sim.members
+	go func() { predicted <- pl.predicted(final) }()
 	pl.addresses = make(chan map[string]*orgAddresses, 1)
 	go func() { pl.addresses <- pl.observedAddresses() }()
 	if mode == resolve.ModeFull {
@@ -447,6 +448,7 @@ func (pl *planner) plan() *Plan {
 	}
 	in := pl.desired(mode)
 	pl.memberChanges(p, sim.outcomes)
+	sim.outcomes = nil // in the plan now: let the 100k records go
 	pl.seats(p, in, sim)
 	pl.findings(p, in, sim.final)
 	pl.groupSizes(p, sim.final)
