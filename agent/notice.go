@@ -22,8 +22,10 @@ import (
 // Exception notices (DESIGN §5, issue 15). An exception within
 // policy.exceptionNoticeDays of lapsing is announced once, when it enters
 // the plan's notice list (Plan.Expiring), not on every run: the agent
-// remembers which (org, email, until) it announced and announces again only
-// an exception that is not among them. A changed until is a new exception.
+// remembers which (org, email, until, keeps nobody) it announced and
+// announces again only an exception that is not among them. A changed
+// until is a new exception, and so is one that came to keep a member (or
+// stopped keeping one).
 // An exception that leaves the list (renewed, removed, lapsed) is forgotten,
 // so it is announced again should it come back.
 //
@@ -33,15 +35,19 @@ import (
 // notice whose delivery fails is not marked and is tried again on the next
 // successful run.
 
-// noticeKey identifies one exception's notice.
+// noticeKey identifies one exception's notice. What the notice said is
+// part of it: an exception announced as keeping nobody (its lapse removes
+// no one) that comes to keep a member is announced again, since its lapse
+// now removes them.
 type noticeKey struct {
-	Org   string `json:"org"`
-	Email string `json:"email"`
-	Until string `json:"until"`
+	Org         string `json:"org"`
+	Email       string `json:"email"`
+	Until       string `json:"until"`
+	KeepsNobody bool   `json:"keeps_nobody,omitempty"`
 }
 
 func noticeKeyOf(e diff.Expiring) noticeKey {
-	return noticeKey{Org: match.Name(e.Org), Email: match.Email(e.Email), Until: e.Until}
+	return noticeKey{Org: match.Name(e.Org), Email: match.Email(e.Email), Until: e.Until, KeepsNobody: e.KeepsNobody}
 }
 
 // noticeStateFormat is the format of the Config.NoticeState file.

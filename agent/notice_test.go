@@ -369,3 +369,23 @@ func TestExpiringNoticeKeepsNobodySaysSo(t *testing.T) {
 		}
 	}
 }
+
+// TestExpiringNoticeAgainWhenItComesToKeepSomeone: a notice that said an
+// exception keeps nobody (its lapse removes no one) is not the last word:
+// once the exception comes to keep a member (the user left the mapped
+// group), its lapse removes them, and the agent says so in a new notice.
+func TestExpiringNoticeAgainWhenItComesToKeepSomeone(t *testing.T) {
+	f := newFixture(t, true, nil)
+	idle := diff.Expiring{Org: "hq", Email: "auditor@example.gov", Until: "2026-05-10", DaysLeft: 9, KeepsNobody: true}
+	keeping := idle
+	keeping.KeepsNobody, keeping.DaysLeft = false, 8
+	for _, e := range []diff.Expiring{idle, idle, keeping, keeping} {
+		f.planner.set(withExpiring(e), nil)
+		f.agent.runOnce(context.Background())
+		f.clock.Advance(15 * time.Minute)
+	}
+	got := announced(f.hook.expiringEvents(t))
+	if d := cmp.Diff([]diff.Expiring{idle, keeping}, got); d != "" {
+		t.Errorf("announced (-want +got):\n%s", d)
+	}
+}
