@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/scimsync/scimsync/internal/match"
 	"github.com/scimsync/scimsync/resolve"
@@ -333,7 +332,7 @@ func (pl *planner) lookalikeFindings(p *Plan, obs map[string]*orgAddresses) []Fi
 			obs[org] = &orgAddresses{skel: map[string]string{}}
 		}
 		a := match.Email(email)
-		obs[org].add(a, false)
+		obs[org].add(a)
 		return a
 	}
 	gains := map[string]bool{} // org + "\x00" + address
@@ -390,22 +389,17 @@ type orgAddresses struct {
 	nonASCII bool
 }
 
-func (o *orgAddresses) add(a string, withSkeleton bool) {
-	if _, ok := o.skel[a]; ok {
-		return
+func (o *orgAddresses) add(a string) {
+	if _, ok := o.skel[a]; !ok {
+		o.skel[a] = ""
+		o.nonASCII = o.nonASCII || !match.ASCII(a)
 	}
-	k := ""
-	if withSkeleton {
-		k = match.Skeleton(a)
-	}
-	o.skel[a] = k
-	o.nonASCII = o.nonASCII || !isASCII(a)
 }
 
 // observedAddresses indexes the observed members' addresses by org name,
-// with their skeletons: the part of lookalikeFindings that depends on the
-// tenant alone, which the plan computes on the other core while it builds
-// the rest (issue 18).
+// with the skeletons of the orgs lookalikeFindings compares: the part of
+// it that depends on the tenant alone, which the plan computes on the
+// other core while it builds the rest (issue 18).
 func (pl *planner) observedAddresses() map[string]*orgAddresses {
 	count := map[string]int{}
 	for _, m := range pl.t.Members {
@@ -417,16 +411,14 @@ func (pl *planner) observedAddresses() map[string]*orgAddresses {
 		if obs[org] == nil {
 			obs[org] = &orgAddresses{skel: make(map[string]string, count[m.Org])}
 		}
-		obs[org].add(match.Email(m.Email), true)
+		obs[org].add(match.Email(m.Email))
 	}
-	return obs
-}
-
-func isASCII(a string) bool {
-	for i := 0; i < len(a); i++ {
-		if a[i] >= utf8.RuneSelf {
-			return false
+	for _, o := range obs {
+		if o.nonASCII {
+			for a := range o.skel {
+				o.skel[a] = match.Skeleton(a)
+			}
 		}
 	}
-	return true
+	return obs
 }

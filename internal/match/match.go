@@ -167,7 +167,7 @@ func skeleton(s string) string {
 var asciiSkel = sync.OnceValue(func() *asciiSkeletons {
 	t := new(asciiSkeletons)
 	for c := byte(' '); c < utf8.RuneSelf; c++ {
-		if k := skeleton(string(rune(c))); isASCII(k) {
+		if k := skeleton(string(rune(c))); k != "" && ASCII(k) {
 			t.skel[c], t.same[c] = k, k == string(rune(c))
 		}
 	}
@@ -203,13 +203,17 @@ func asciiSkeleton(s string) (string, bool) {
 	return b.String(), true
 }
 
-func isASCII(s string) bool {
+// ASCII reports whether s holds ASCII characters only. Two ASCII
+// addresses can look alike too (rn and m), but the look-alike check
+// compares the addresses of an organization only when one of them is not
+// ASCII (diff's lookalikeFindings).
+func ASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
 			return false
 		}
 	}
-	return s != ""
+	return true
 }
 
 // LookAlike reports whether a and b are different addresses under Email that
