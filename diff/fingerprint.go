@@ -89,20 +89,19 @@ func PredictMembers(orgID, org string, ms []resolve.Member) Prediction {
 		key      uint64 // the line's first 8 bytes, as emailKey
 		from, to int
 	}
-	fields := func(m *resolve.Member) [5]string {
-		return [...]string{resolve.NormEmail(m.Email), string(m.Role), m.SeatTier, string(m.Origin), m.UserID}
-	}
-	n := 0 // the lines' length, so that the buffer is allocated once
+	// Room for the lines as the members' fields are, so that the buffer
+	// is allocated once: folding an email rarely changes its length.
+	n := 0
 	for i := range ms {
-		f := fields(&ms[i])
-		n += fieldsLen(f[:]...)
+		m := &ms[i]
+		n += fieldsLen(m.Email, string(m.Role), m.SeatTier, string(m.Origin), m.UserID)
 	}
 	buf := make([]byte, 0, n)
 	spans := make([]span, len(ms))
 	for i := range ms {
+		m := &ms[i]
 		from := len(buf)
-		f := fields(&ms[i])
-		buf = appendFields(buf, f[:]...)
+		buf = appendFields(buf, resolve.NormEmail(m.Email), string(m.Role), m.SeatTier, string(m.Origin), m.UserID)
 		spans[i] = span{key: emailKey(buf[from:]), from: from, to: len(buf)}
 	}
 	slices.SortFunc(spans, func(a, b span) int {
