@@ -138,7 +138,7 @@ func (rv *Resolver) Resolve(mode Mode, members []Member) Result {
 	idx := make([]*memberIndex, len(orgs))
 	index := func() {
 		byOrg = groupMembers(members)
-		if mode != ModeStaged && mode != ModeFull {
+		if !scimDecides(mode) {
 			return // jit: resolveOrg matches nobody
 		}
 		for k, o := range orgs {
@@ -678,6 +678,10 @@ func (r *resolver) entitlements(out []Entitlement, o Org) []Entitlement {
 	return out
 }
 
+// scimDecides reports whether SCIM decides the members under mode: staged
+// and full do; under jit (or no mode) SCIM changes nobody.
+func scimDecides(mode Mode) bool { return mode == ModeStaged || mode == ModeFull }
+
 // orgMatch is how matchOrg matched an org's entitled users to its members:
 // match[k] is the member entitlement k takes, or noMember (an addition) or
 // heldMember (its email is already held, so nobody is added); matched[i]
@@ -696,7 +700,7 @@ const (
 // matchOrg matches the users entitled in o (ent) to its members. x indexes
 // members; it is nil under jit, where nothing is matched.
 func (r *resolver) matchOrg(o Org, mode Mode, ent []Entitlement, members []*Member, x *memberIndex) orgMatch {
-	if mode != ModeStaged && mode != ModeFull {
+	if !scimDecides(mode) {
 		return orgMatch{}
 	}
 	next, byUserID, holders := x.next, x.byUserID, x.holders
@@ -767,7 +771,7 @@ func (r *resolver) matchOrg(o Org, mode Mode, ent []Entitlement, members []*Memb
 // entitled user without one, as matchOrg matched them (om). x indexes
 // members; it is nil under jit.
 func (r *resolver) resolveOrg(out []Outcome, o Org, mode Mode, ent []Entitlement, members []*Member, x *memberIndex, om orgMatch) []Outcome {
-	if mode != ModeStaged && mode != ModeFull {
+	if !scimDecides(mode) {
 		// jit: SCIM changes nobody.
 		for _, m := range members {
 			out = append(out, Outcome{Org: o.ID, Email: match.Email(m.Email), Action: ActionKeep, Before: m, After: m})
