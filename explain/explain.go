@@ -533,15 +533,7 @@ func (x *tracer) trace(email string, f person) Report {
 				add(a)
 			}
 		} else {
-			for _, u := range t.Users {
-				add(u.UserName)
-				for _, e := range u.Emails {
-					add(e)
-				}
-			}
-			for _, m := range t.Members {
-				add(m.Email)
-			}
+			tenant.EachAddress(t.Users, t.Members, add)
 		}
 		rep.Suggestions = match.Closest(email, cands, 3)
 	}

@@ -37,14 +37,23 @@ func addresses(users []resolve.User, members []resolve.Member) []string {
 		n += 1 + len(users[i].Emails)
 	}
 	out := make([]string, 0, n)
+	EachAddress(users, members, func(a string) { out = append(out, a) })
+	return out
+}
+
+// EachAddress calls fn with every userName and emails[].value of users,
+// then every member's email, as read: the addresses a did-you-mean for an
+// address that matches no one draws on (Focused.Addresses holds them).
+func EachAddress(users []resolve.User, members []resolve.Member, fn func(string)) {
 	for i := range users {
-		out = append(out, users[i].UserName)
-		out = append(out, users[i].Emails...)
+		fn(users[i].UserName)
+		for _, e := range users[i].Emails {
+			fn(e)
+		}
 	}
 	for i := range members {
-		out = append(out, members[i].Email)
+		fn(members[i].Email)
 	}
-	return out
 }
 
 // ReadFocused reads the snapshot file for the people holding emails: the
