@@ -298,6 +298,27 @@ func TestOnRetryReportsEachRetry(t *testing.T) {
 			t.Errorf("second event %+v: %s", e, e)
 		}
 	})
+	t.Run("an announced body a transport ends at once is a truncated body", func(t *testing.T) {
+		// A transport of the caller's (Config.HTTPClient) may end a body of
+		// announced length with io.EOF before its first byte, where
+		// net/http's says io.ErrUnexpectedEOF.
+		events = nil
+		empty := roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			return &http.Response{StatusCode: http.StatusOK, ContentLength: 100, Header: http.Header{"Content-Type": {"application/scim+json"}},
+				Body: io.NopCloser(strings.NewReader("")), Request: req}, nil
+		})
+		c := newDefault(t, "https://scim.example/scim/v2", record, func(cfg *scim.Config) {
+			cfg.HTTPClient = &http.Client{Transport: empty}
+			cfg.RetryWaitMin, cfg.RetryWaitMax = time.Millisecond, time.Millisecond
+		})
+		_, err := c.ListUsers(context.Background())
+		if !errors.Is(err, scim.ErrIncompleteRead) {
+			t.Fatalf("err = %v, want ErrIncompleteRead", err)
+		}
+		if len(events) == 0 || !errors.Is(events[0].Err, scim.ErrIncompleteRead) {
+			t.Errorf("events %v, want retries of a truncated body", events)
+		}
+	})
 	t.Run("an announced body of which nothing arrives is a truncated body", func(t *testing.T) {
 		events = nil
 		var calls atomic.Int64
@@ -421,3 +442,8 @@ func TestProbe(t *testing.T) {
 		t.Error("TLSConfig with a missing CA file: no error")
 	}
 }
+
+// roundTripFunc is an http.RoundTripper of one function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
