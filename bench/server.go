@@ -188,7 +188,15 @@ func describe(snap *tenant.Snapshot, o serveOptions) (serverInfo, error) {
 	if o.pageCap > 0 {
 		page = min(page, o.pageCap)
 	}
-	pages := func(n int) int { return max(1, (n+page-1)/page) }
+	// A listing one page holds whole takes one request more: the one for
+	// a resource past its end, which checks that totalResults counts the
+	// list, not the page (scim's probeEnd).
+	pages := func(n int) int {
+		if n > 0 && n <= page {
+			return 2
+		}
+		return max(1, (n+page-1)/page)
+	}
 	info.Lists = []listInfo{
 		{Endpoint: "/Users", Total: len(snap.Users), Pages: pages(len(snap.Users))},
 		{Endpoint: "/Groups", Total: len(snap.Groups), Pages: pages(len(snap.Groups))},

@@ -37,6 +37,9 @@ func (g *groupServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := r.URL.Query().Get("filter")
+	if answerProbe(w, r) {
+		return
+	}
 	g.mu.Lock()
 	g.filters = append(g.filters, f)
 	g.mu.Unlock()

@@ -66,6 +66,19 @@ func scimError(w http.ResponseWriter, status int, scimType, detail string) {
 	})
 }
 
+// answerProbe answers the request a listing held whole by its first page
+// sends past its end (startIndex beyond it, count 1, only ids) with an
+// empty page, and reports whether r was one: for the tests of a handler
+// that serves the same response to every request.
+func answerProbe(w http.ResponseWriter, r *http.Request) bool {
+	q := r.URL.Query()
+	if q.Get("startIndex") == "" || q.Get("startIndex") == "1" || q.Get("count") != "1" || q.Get("attributes") != "id" {
+		return false
+	}
+	writeJSON(w, map[string]any{"totalResults": 0, "Resources": []any{}})
+	return true
+}
+
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/scim+json")
 	json.NewEncoder(w).Encode(v)
@@ -74,11 +87,14 @@ func writeJSON(w http.ResponseWriter, v any) {
 // pagedUsers serves n users (ids u001…) with index paging; pageLen decides
 // how many resources the page at startIndex holds at most.
 type pagedUsers struct {
-	n        int
-	total    func(start int) int // totalResults to announce; nil: n
-	pageLen  func(start, count int) int
-	requests atomic.Int64
-	lastQ    atomic.Value // url.Values of the last request
+	n       int
+	total   func(start int) int // totalResults to announce (-1: the page's length); nil: n
+	pageLen func(start, count int) int
+	// ignoreStart serves every page from the first resource on.
+	ignoreStart bool
+	requests    atomic.Int64
+	firstQ      atomic.Value // url.Values of the first request
+	lastQ       atomic.Value // url.Values of the last request
 }
 
 func (p *pagedUsers) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -86,10 +102,14 @@ func (p *pagedUsers) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.requests.Add(1)
+	p.firstQ.CompareAndSwap(nil, r.URL.Query())
 	p.lastQ.Store(r.URL.Query())
 	start, _ := strconv.Atoi(r.URL.Query().Get("startIndex"))
 	count, _ := strconv.Atoi(r.URL.Query().Get("count"))
 	start = max(start, 1)
+	if p.ignoreStart {
+		start = 1
+	}
 	size := count
 	if p.pageLen != nil {
 		size = p.pageLen(start, count)
@@ -100,7 +120,9 @@ func (p *pagedUsers) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	total := p.n
 	if p.total != nil {
-		total = p.total(start)
+		if total = p.total(start); total < 0 {
+			total = len(res)
+		}
 	}
 	writeJSON(w, scim.ListResponse[scim.User]{Schemas: []string{scim.SchemaListResponse},
 		TotalResults: total, StartIndex: start, ItemsPerPage: count, Resources: res})

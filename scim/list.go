@@ -187,6 +187,11 @@ func (l *lister[T]) run(ctx context.Context) ([]T, error) {
 		return nil, err
 	}
 	if len(l.items) == l.total {
+		if l.total > 0 {
+			if err := l.probeEnd(ctx); err != nil {
+				return nil, err
+			}
+		}
 		return l.items, nil
 	}
 	pageLen := len(first.items)
@@ -343,6 +348,52 @@ func (l *lister[T]) check(p page[T], read int) error {
 			return fmt.Errorf("%w: id %q at startIndex %d was already read at startIndex %d; the result set shifted during the listing", ErrIncompleteRead, id, p.start+i, at)
 		}
 		l.seen[id] = p.start + i
+	}
+	return nil
+}
+
+// probeEnd checks that a listing its first page held whole is whole. Some
+// servers announce as totalResults the length of the page they return, not
+// of the list (SCIMMY #64, WSO2 IDENTITY-5701): every listing would then
+// end after its first page, and each resource past it look absent, a user
+// to remove. One request for one resource past the end tells them apart;
+// any returned that was not read is an incomplete read. A server that
+// ignores startIndex answers with one already read, which proves nothing
+// either way; one that refuses the request (4xx) keeps the listing as it
+// was read.
+func (l *lister[T]) probeEnd(ctx context.Context) error {
+	start := l.total + 1
+	v := url.Values{}
+	v.Set("startIndex", strconv.Itoa(start))
+	v.Set("count", "1")
+	if l.q.Filter != "" {
+		v.Set("filter", l.q.Filter)
+	}
+	v.Set("attributes", "id")
+	resp, err := l.c.do(ctx, request{method: http.MethodGet, endpoint: l.endpoint, query: v})
+	var se *Error
+	if errors.As(err, &se) && se.Status/100 == 4 {
+		l.c.log.Debug("scim listing: the request past its end was refused", "path", l.endpoint, "startIndex", start, "status", se.Status)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var raw rawList
+	if err := unmarshal(resp.body, &raw); err != nil {
+		return fmt.Errorf("page at startIndex %d: %w", start, invalid(fmt.Errorf("decoding list response: %w", err)))
+	}
+	for _, r := range raw.Resources {
+		var id struct {
+			ID string `json:"id"`
+		}
+		if unmarshal(r, &id) == nil && id.ID != "" {
+			if _, read := l.seen[id.ID]; read {
+				continue
+			}
+		}
+		return fmt.Errorf("%w: totalResults is %d, all of which the first page held, but startIndex %d still holds resources: "+
+			"the server counts the page in totalResults, not the whole list", ErrIncompleteRead, l.total, start)
 	}
 	return nil
 }

@@ -33,6 +33,7 @@ func TestListPaging(t *testing.T) {
 		wantErr     string // substring; empty: complete result
 		incomplete  bool
 		maxPages    int
+		ignoreStart bool
 	}{
 		{name: "server cap smaller than count", n: 95, pageLen: capAt(10)},
 		{name: "page lengths varying after the first page", n: 200,
@@ -58,12 +59,18 @@ func TestListPaging(t *testing.T) {
 			}, incomplete: true, wantErr: "totalResults changed from 50 to 49"},
 		{name: "first page empty although totalResults", n: 0, total: func(int) int { return 3 },
 			incomplete: true, wantErr: "first page holds no resources"},
+		{name: "totalResults counting the page, not the list", n: 15, pageLen: capAt(10),
+			total: func(int) int { return -1 }, incomplete: true, wantErr: "the server counts the page in totalResults"},
+		{name: "totalResults counting the page, a full one", n: 1500,
+			total: func(int) int { return -1 }, incomplete: true, wantErr: "startIndex 1001 still holds resources"},
+		{name: "one page, and past it nothing", n: 7},
+		{name: "one page, and a server ignoring startIndex", n: 7, ignoreStart: true},
 		{name: "more pages than allowed", n: 1000, pageLen: capAt(7), maxPages: 100,
 			wantErr: "need 143 pages, more than the limit of 100"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h := &pagedUsers{n: tc.n, pageLen: tc.pageLen, total: tc.total}
+			h := &pagedUsers{n: tc.n, pageLen: tc.pageLen, total: tc.total, ignoreStart: tc.ignoreStart}
 			c, _ := setup(t, h, func(cfg *scim.Config) {
 				cfg.PageSize, cfg.Concurrency, cfg.MaxPages = tc.pageSize, tc.concurrency, tc.maxPages
 			})
@@ -119,13 +126,19 @@ func TestListQueryParameters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := h.lastQ.Load().(url.Values)
+	got := h.firstQ.Load().(url.Values)
 	want := url.Values{
 		"startIndex": {"1"}, "count": {"50"}, "filter": {`userName sw "user 1"`},
 		"attributes": {"userName,emails"}, "excludedAttributes": {"groups"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("query (-want +got):\n%s", diff)
+	}
+	// The first page held the whole list: one request past its end, with
+	// the same filter, for ids only, checks that nothing follows.
+	want = url.Values{"startIndex": {"4"}, "count": {"1"}, "filter": {`userName sw "user 1"`}, "attributes": {"id"}}
+	if diff := cmp.Diff(want, h.lastQ.Load().(url.Values)); diff != "" {
+		t.Errorf("query past the end (-want +got):\n%s", diff)
 	}
 }
 
@@ -289,6 +302,9 @@ func TestListGroupsExcludesMembers(t *testing.T) {
 		if !authorized(w, r) {
 			return
 		}
+		if answerProbe(w, r) {
+			return
+		}
 		got = r.URL.Query()
 		// A server that ignores the projection still sends members.
 		writeJSON(w, map[string]any{"totalResults": 1, "Resources": []any{
@@ -320,6 +336,9 @@ func TestListMembersFilter(t *testing.T) {
 		if !authorized(w, r) {
 			return
 		}
+		if answerProbe(w, r) {
+			return
+		}
 		filters = append(filters, r.URL.Query().Get("filter"))
 		// Ignores the filter: returns members of two orgs.
 		writeJSON(w, map[string]any{"totalResults": 2, "Resources": []any{
@@ -345,5 +364,28 @@ func TestListCanceled(t *testing.T) {
 	cancel()
 	if _, err := c.ListUsers(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("ListUsers on a canceled context: %v, want context.Canceled", err)
+	}
+}
+
+// A server that refuses the request past the end of a list its first page
+// held whole (400 for a startIndex beyond totalResults) keeps the listing
+// as read: the check proves nothing there, and the listing was whole by
+// every other test.
+func TestListProbeRefused(t *testing.T) {
+	c, _ := setup(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !authorized(w, r) {
+			return
+		}
+		if r.URL.Query().Get("startIndex") != "1" {
+			scimError(w, 400, "invalidValue", "startIndex beyond totalResults")
+			return
+		}
+		writeJSON(w, map[string]any{"totalResults": 2, "Resources": []any{
+			map[string]any{"id": "u1", "userName": "a"}, map[string]any{"id": "u2", "userName": "b"},
+		}})
+	}))
+	users, err := c.ListUsers(context.Background())
+	if err != nil || len(users) != 2 {
+		t.Fatalf("ListUsers = %d users, %v; want 2 and no error", len(users), err)
 	}
 }

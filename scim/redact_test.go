@@ -36,6 +36,9 @@ func TestEchoedTokenIsRedacted(t *testing.T) {
 				t.Fatalf("invalid test body %s", body)
 			}
 			c, _ := setup(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if answerProbe(w, r) {
+					return
+				}
 				w.Header().Set("Content-Type", "application/scim+json")
 				w.Write([]byte(body))
 			}), func(cfg *scim.Config) { cfg.Token = tc.token })

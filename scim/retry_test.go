@@ -22,6 +22,9 @@ func flaky(calls *atomic.Int64, fails ...func(w http.ResponseWriter)) http.Handl
 		if !authorized(w, r) {
 			return
 		}
+		if answerProbe(w, r) {
+			return
+		}
 		n := int(calls.Add(1))
 		if n <= len(fails) {
 			fails[n-1](w)
