@@ -92,6 +92,12 @@ func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func servePage[T any](w http.ResponseWriter, q map[string][]string, all []T, pageSize int) {
+	servePageTotal(w, q, all, pageSize, len(all))
+}
+
+// servePageTotal is servePage announcing total as totalResults; -1 is the
+// length of the page, as some servers announce it.
+func servePageTotal[T any](w http.ResponseWriter, q map[string][]string, all []T, pageSize, total int) {
 	start, count := 1, pageSize
 	if v := q["startIndex"]; len(v) > 0 {
 		start, _ = strconv.Atoi(v[0])
@@ -108,8 +114,11 @@ func servePage[T any](w http.ResponseWriter, q map[string][]string, all []T, pag
 	if page == nil {
 		page = []T{}
 	}
+	if total < 0 {
+		total = len(page)
+	}
 	writeJSON(w, scim.ListResponse[T]{
-		Schemas: []string{scim.SchemaListResponse}, TotalResults: len(all),
+		Schemas: []string{scim.SchemaListResponse}, TotalResults: total,
 		StartIndex: start, ItemsPerPage: len(page), Resources: page,
 	})
 }
@@ -312,6 +321,15 @@ func TestSCIMSourceNeverPartial(t *testing.T) {
 			}
 			return false
 		}, "reading members of organization o-hq (hq): "},
+		// A server announcing the page's length as totalResults: the
+		// first page looks like the whole list, the users after it absent.
+		{"totalResults counting the page", func(w http.ResponseWriter, r *http.Request) bool {
+			if r.URL.Path == basePath+"/Users" && r.URL.Query().Get("startIndex") == "1" {
+				servePageTotal(w, r.URL.Query(), nestedSample().Users, 2, -1)
+				return true
+			}
+			return false
+		}, "reading users: listing /Users: incomplete read: totalResults is 2, all of which the first page held, but startIndex 3 still holds resources"},
 		{"a nested group read fails", func(w http.ResponseWriter, r *http.Request) bool {
 			if r.URL.Path == basePath+"/Groups/g-deep" {
 				scimError(w, http.StatusBadGateway, "upstream")
