@@ -202,6 +202,9 @@ func describe(snap *tenant.Snapshot, o serveOptions) (serverInfo, error) {
 		{Endpoint: "/Groups", Total: len(snap.Groups), Pages: pages(len(snap.Groups))},
 		{Endpoint: "/Organizations", Total: len(snap.Organizations), Pages: pages(len(snap.Organizations))},
 	}
+	// The members in all, counted from one page of the unfiltered listing
+	// (tenant's cross-check of the organizations' listings).
+	info.Lists = append(info.Lists, listInfo{Endpoint: "/Members", Total: len(snap.Members), Pages: 1})
 	perOrg := map[string]int{}
 	for _, m := range snap.Members {
 		perOrg[m.Organization]++

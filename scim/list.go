@@ -109,6 +109,33 @@ func (c *Client) ListMembers(ctx context.Context, orgID string, opts ...ListOpti
 	return members, nil
 }
 
+// CountMembers returns how many members the server holds in all, the
+// totalResults of the unfiltered /Members listing, read from one page of
+// ids. A reader compares it with the members its listings, org by org,
+// returned: a server that answers the organization filter with fewer
+// members than it holds (an unsupported filter read as matching nothing)
+// would otherwise make every member look absent. The page asks for the
+// client's page size, not one resource, so that a server whose
+// totalResults is capped by the count asked for still counts the list.
+func (c *Client) CountMembers(ctx context.Context) (int, error) {
+	v := url.Values{}
+	v.Set("startIndex", "1")
+	v.Set("count", strconv.Itoa(c.cfg.PageSize))
+	v.Set("attributes", "id")
+	resp, err := c.do(ctx, request{method: http.MethodGet, endpoint: "/Members", query: v})
+	if err != nil {
+		return 0, err
+	}
+	var raw rawList
+	if err := unmarshal(resp.body, &raw); err != nil {
+		return 0, invalid(fmt.Errorf("counting /Members: decoding list response: %w", err))
+	}
+	if raw.TotalResults == nil || *raw.TotalResults < 0 {
+		return 0, invalid(errors.New("counting /Members: no totalResults of at least 0"))
+	}
+	return *raw.TotalResults, nil
+}
+
 func query(q ListQuery, opts []ListOption) ListQuery {
 	for _, o := range opts {
 		o(&q)

@@ -27,6 +27,8 @@ type Client interface {
 	DirectoryClient
 	ListOrganizations(ctx context.Context, opts ...scim.ListOption) ([]scim.Organization, error)
 	ListMembers(ctx context.Context, orgID string, opts ...scim.ListOption) ([]scim.Member, error)
+	// CountMembers is the number of members of the unfiltered listing.
+	CountMembers(ctx context.Context) (int, error)
 }
 
 var _ Client = (*scim.Client)(nil)
@@ -76,13 +78,16 @@ func (s *SCIMSource) Read(ctx context.Context, req ReadRequest) (*Tenant, error)
 func (s *SCIMSource) readWire(ctx context.Context, req ReadRequest) (*Tenant, error) {
 	// The users are converted while the members are read.
 	var users <-chan convertedUsers
-	snap, read, err := s.read(ctx, req, planHooks, func(us []scim.User) { users = convertUsersAsync(us) })
+	snap, read, count, err := s.read(ctx, req, planHooks, func(us []scim.User) { users = convertUsersAsync(us) })
 	if err != nil {
 		return nil, err
 	}
 	t, err := fromSCIM(users, snap.Groups, snap.Organizations, snap.Members)
 	if err != nil {
 		return nil, fmt.Errorf("reading tenant: %w", err)
+	}
+	if err := count.check(); err != nil {
+		return nil, err
 	}
 	t.MembersRead = read
 	t.Kind = KindSCIM
@@ -95,7 +100,7 @@ func (s *SCIMSource) readWire(ctx context.Context, req ReadRequest) (*Tenant, er
 // meta.location is dropped: it names where the server was, not what the
 // resource is, and would make two snapshots of one tenant differ.
 func (s *SCIMSource) ReadSnapshot(ctx context.Context, req ReadRequest) (*Snapshot, error) {
-	snap, _, err := s.read(ctx, req, readHooks{}, nil)
+	snap, _, count, err := s.read(ctx, req, readHooks{}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -114,6 +119,9 @@ func (s *SCIMSource) ReadSnapshot(ctx context.Context, req ReadRequest) (*Snapsh
 	// Refuse what a snapshot reader would refuse.
 	if _, err := FromSCIM(snap.Users, snap.Groups, snap.Organizations, snap.Members); err != nil {
 		return nil, fmt.Errorf("reading tenant: %w", err)
+	}
+	if err := count.check(); err != nil {
+		return nil, err
 	}
 	return snap, nil
 }
@@ -145,9 +153,9 @@ var planHooks = readHooks{
 // read reads the tenant as wire resources, giving them to hooks as they
 // arrive. usersRead, when set, is given the users as soon as they are all
 // read, while the members may still be read.
-func (s *SCIMSource) read(ctx context.Context, req ReadRequest, hooks readHooks, usersRead func([]scim.User)) (*Snapshot, map[string]bool, error) {
+func (s *SCIMSource) read(ctx context.Context, req ReadRequest, hooks readHooks, usersRead func([]scim.User)) (*Snapshot, map[string]bool, memberCount, error) {
 	if s.Client == nil {
-		return nil, nil, errors.New("reading tenant: no SCIM client")
+		return nil, nil, memberCount{}, errors.New("reading tenant: no SCIM client")
 	}
 	// Every listing runs side by side, the client bounding the requests
 	// in flight (issue 18): the users; and the groups and organizations,
@@ -188,19 +196,20 @@ func (s *SCIMSource) read(ctx context.Context, req ReadRequest, hooks readHooks,
 	var (
 		members []scim.Member
 		read    map[string]bool
+		count   memberCount
 	)
 	groups, orgs, err := s.listConfig(ctx, req)
 	if err == nil {
-		members, read, err = s.readMembers(ctx, req, groups, orgs, hooks)
+		members, read, count, err = s.readMembers(ctx, req, groups, orgs, hooks)
 	}
 	wg.Wait()
 	if usersErr != nil {
-		return nil, nil, fmt.Errorf("reading users: %w", usersErr)
+		return nil, nil, memberCount{}, fmt.Errorf("reading users: %w", usersErr)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, memberCount{}, err
 	}
-	return &Snapshot{Users: users, Groups: groups, Organizations: orgs, Members: members}, read, nil
+	return &Snapshot{Users: users, Groups: groups, Organizations: orgs, Members: members}, read, count, nil
 }
 
 // listConfig lists the groups, without their members, and the
@@ -227,24 +236,24 @@ func (s *SCIMSource) listConfig(ctx context.Context, req ReadRequest) ([]scim.Gr
 // organization and of the groups a read needs. Each listing runs to its
 // end, so that when several fail the error reported is always the same
 // one: the first in reading order.
-func (s *SCIMSource) readMembers(ctx context.Context, req ReadRequest, groups []scim.Group, orgs []scim.Organization, hooks readHooks) ([]scim.Member, map[string]bool, error) {
+func (s *SCIMSource) readMembers(ctx context.Context, req ReadRequest, groups []scim.Group, orgs []scim.Organization, hooks readHooks) ([]scim.Member, map[string]bool, memberCount, error) {
 	var opts []scim.ListOption
 	if hooks.members != nil {
 		opts = append(opts, scim.WithPageFunc(hooks.members))
 	}
 	var read map[string]bool
-	members, err := childMembersBeside(ctx, req, orgs,
+	members, count, err := childMembersBeside(ctx, req, orgs,
 		func(ctx context.Context, orgID string) ([]scim.Member, error) {
 			return s.Client.ListMembers(ctx, orgID, opts...)
 		},
 		func() (err error) {
 			read, err = readGroupMembers(ctx, s.Client, groups, wantedGroups(groups, orgs, req), s.Concurrency, hooks.group, hooks.nestedOnly, req.Progress)
 			return err
-		})
+		}, s.Client.CountMembers)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, memberCount{}, err
 	}
-	return members, read, nil
+	return members, read, count, nil
 }
 
 // childMembersBeside lists the members of every child organization of
@@ -254,7 +263,14 @@ func (s *SCIMSource) readMembers(ctx context.Context, req ReadRequest, groups []
 // reading order, the organizations' before beside's. The members come back
 // in the organizations' order, in one allocation, each list let go as soon
 // as it is copied.
-func childMembersBeside[M any](ctx context.Context, req ReadRequest, orgs []scim.Organization, list func(ctx context.Context, orgID string) ([]M, error), beside func() error) ([]M, error) {
+//
+// count, beside them, says how many members the unfiltered listing holds:
+// the organizations' listings must hold as many between them. A server
+// that answers the organization filter with fewer members than it has (an
+// unsupported filter read as matching nothing) would otherwise make every
+// member it left out look absent, and the switch to full enforcement look
+// harmless (DESIGN §3: no plan from a partial read).
+func childMembersBeside[M any](ctx context.Context, req ReadRequest, orgs []scim.Organization, list func(ctx context.Context, orgID string) ([]M, error), beside func() error, count func(ctx context.Context) (int, error)) ([]M, memberCount, error) {
 	var children []scim.Organization
 	for _, o := range orgs {
 		if o.Parent != "" {
@@ -262,11 +278,12 @@ func childMembersBeside[M any](ctx context.Context, req ReadRequest, orgs []scim
 		}
 	}
 	perOrg := make([][]M, len(children))
-	errs := make([]error, len(children)+1)
+	errs := make([]error, len(children)+2)
 	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		done int
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		done  int
+		total int
 	)
 	for i, o := range children {
 		wg.Add(1)
@@ -291,9 +308,17 @@ func childMembersBeside[M any](ctx context.Context, req ReadRequest, orgs []scim
 		defer wg.Done()
 		errs[len(children)] = beside()
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var err error
+		if total, err = count(ctx); err != nil {
+			errs[len(children)+1] = fmt.Errorf("counting members: %w", err)
+		}
+	}()
 	wg.Wait()
 	if err := cmp.Or(errs...); err != nil {
-		return nil, err
+		return nil, memberCount{}, err
 	}
 	n := 0
 	for _, ms := range perOrg {
@@ -304,7 +329,24 @@ func childMembersBeside[M any](ctx context.Context, req ReadRequest, orgs []scim
 		members = append(members, ms...)
 		perOrg[i] = nil
 	}
-	return members, nil
+	return members, memberCount{total: total, read: n}, nil
+}
+
+// memberCount is how many members the unfiltered listing holds (total)
+// and how many the child organizations' listings returned between them.
+type memberCount struct{ total, read int }
+
+// check fails when the two differ. It is checked once the tenant passed
+// its own checks, so that a tenant those refuse (two parents, say) is
+// refused for what is wrong with it.
+func (c memberCount) check() error {
+	if c.total == c.read {
+		return nil
+	}
+	return fmt.Errorf("reading members: %w: the server holds %d members in all, but its child organizations' listings "+
+		"(filter organization eq \"…\") returned %d: either it does not apply that filter as DESIGN §4 says, or members "+
+		"changed during the read, or some belong to no child organization; read again, and if it persists check the "+
+		"server's /Members filter", scim.ErrIncompleteRead, c.total, c.read)
 }
 
 // serialProgress makes a progress callback safe to call from the listings

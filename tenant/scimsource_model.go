@@ -40,10 +40,11 @@ func (s *SCIMSource) readModel(ctx context.Context, c *scim.Client, req ReadRequ
 		members []resolve.Member
 		reads   []*readGroup
 		read    map[string]bool
+		count   memberCount
 	)
 	groups, orgs, err := s.listConfig(ctx, req)
 	if err == nil {
-		members, reads, read, err = s.readMemberModels(ctx, c, req, groups, orgs)
+		members, reads, read, count, err = s.readMemberModels(ctx, c, req, groups, orgs)
 	}
 	wg.Wait()
 	if usersErr != nil {
@@ -56,6 +57,9 @@ func (s *SCIMSource) readModel(ctx context.Context, c *scim.Client, req ReadRequ
 	if err != nil {
 		return nil, fmt.Errorf("reading tenant: %w", err)
 	}
+	if err := count.check(); err != nil {
+		return nil, err
+	}
 	t.MembersRead = read
 	t.Kind = KindSCIM
 	return t, nil
@@ -63,12 +67,12 @@ func (s *SCIMSource) readModel(ctx context.Context, c *scim.Client, req ReadRequ
 
 // readMemberModels is readMembers into the model: the members of every
 // child organization, and the groups read, by their index in groups.
-func (s *SCIMSource) readMemberModels(ctx context.Context, c *scim.Client, req ReadRequest, groups []scim.Group, orgs []scim.Organization) ([]resolve.Member, []*readGroup, map[string]bool, error) {
+func (s *SCIMSource) readMemberModels(ctx context.Context, c *scim.Client, req ReadRequest, groups []scim.Group, orgs []scim.Organization) ([]resolve.Member, []*readGroup, map[string]bool, memberCount, error) {
 	var (
 		read  map[string]bool
 		reads = make([]*readGroup, len(groups))
 	)
-	members, err := childMembersBeside(ctx, req, orgs,
+	members, count, err := childMembersBeside(ctx, req, orgs,
 		func(ctx context.Context, orgID string) ([]resolve.Member, error) {
 			return scim.ListMembersInto(ctx, c, orgID, liveMemberInto, memberOrg)
 		},
@@ -93,11 +97,11 @@ func (s *SCIMSource) readMemberModels(ctx context.Context, c *scim.Client, req R
 			read, err = readGroupLevels(ctx, groups, index, wantedGroups(groups, orgs, req), s.Concurrency, req.Progress, get,
 				func(g *readGroup) string { return g.id }, nested, func(i int, g *readGroup) { reads[i] = g })
 			return err
-		})
+		}, c.CountMembers)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, memberCount{}, err
 	}
-	return members, reads, read, nil
+	return members, reads, read, count, nil
 }
 
 // tenantFromModel is fromSCIM of what readModel read: the same checks and

@@ -330,6 +330,16 @@ func TestSCIMSourceNeverPartial(t *testing.T) {
 			}
 			return false
 		}, "reading users: listing /Users: incomplete read: totalResults is 2, all of which the first page held, but startIndex 3 still holds resources"},
+		// A server answering the organization filter with nothing, as
+		// some answer a filter they do not support: the org looks empty,
+		// and its switch to full enforcement harmless.
+		{"the organization filter answered with nothing", func(w http.ResponseWriter, r *http.Request) bool {
+			if r.URL.Path == basePath+"/Members" && strings.Contains(r.URL.Query().Get("filter"), "o-west") {
+				servePage(w, r.URL.Query(), []scim.Member{}, 2)
+				return true
+			}
+			return false
+		}, "reading members: incomplete read: the server holds 5 members in all, but its child organizations' listings (filter organization eq \"…\") returned 4"},
 		{"a nested group read fails", func(w http.ResponseWriter, r *http.Request) bool {
 			if r.URL.Path == basePath+"/Groups/g-deep" {
 				scimError(w, http.StatusBadGateway, "upstream")

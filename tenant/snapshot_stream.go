@@ -122,7 +122,7 @@ func (s *SCIMSource) ReadSnapshotStream(ctx context.Context, req ReadRequest, di
 		// FromSCIM checks nothing of a group's members.
 		nestedOnly: true,
 	}
-	snap, _, err := s.read(ctx, req, hooks, nil)
+	snap, _, count, err := s.read(ctx, req, hooks, nil)
 	st.mu.Lock()
 	spillErr := st.err
 	st.mu.Unlock()
@@ -136,6 +136,9 @@ func (s *SCIMSource) ReadSnapshotStream(ctx context.Context, req ReadRequest, di
 	// that the slim resources lack.
 	if _, err := FromSCIM(snap.Users, snap.Groups, snap.Organizations, snap.Members); err != nil {
 		return nil, fmt.Errorf("reading tenant: %w", err)
+	}
+	if err := count.check(); err != nil {
+		return nil, err
 	}
 	st.userIDs = make([]string, len(snap.Users))
 	for i, u := range snap.Users {
