@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/scimsync/scimsync/diff"
 	"github.com/scimsync/scimsync/tenant"
@@ -32,6 +33,13 @@ func (r *run) preconditions(t *tenant.Tenant, js journalState) (versions map[str
 	if !readOnly && stale == nil && len(skip) == 0 && r.opts.Spec != nil {
 		if e := r.recompute(t); e != nil {
 			refusals = append(refusals, e)
+		} else if e := r.recomputeToday(t); e != nil {
+			refusals = append(refusals, e)
+		}
+	}
+	if !readOnly && stale == nil && len(skip) > 0 && r.opts.Spec != nil {
+		if e := r.recomputeRest(t, skip); e != nil {
+			refusals = append(refusals, e)
 		}
 	}
 	refusals = append(refusals, gates(p, diff.GroupShrink(p, t), r.opts.AllowRemovals, r.opts.AllowEmptyGroups)...)
@@ -52,6 +60,86 @@ func (r *run) recompute(t *tenant.Tenant) Refusal {
 	differ, err := diff.Differences(r.p, q)
 	if err != nil {
 		return &ForgedPlanError{Differ: []string{err.Error()}}
+	}
+	if len(differ) == 0 {
+		return nil
+	}
+	return &ForgedPlanError{Differ: differ}
+}
+
+// recomputeToday plans the spec again on the apply's date, when it is not
+// the plan's, and refuses the plan as stale unless it decides the same: an
+// exception the plan relied on may have lapsed since it was made (DESIGN
+// §5), and the member it kept would go, a removal the plan does not show,
+// its gates never weighed, and the server would enforce. The plan made on
+// a pull request and applied on merge the day after is the common case.
+func (r *run) recomputeToday(t *tenant.Tenant) Refusal {
+	now := r.opts.Now().UTC()
+	planned, today := r.p.GeneratedAt.UTC().Format(time.DateOnly), now.Format(time.DateOnly)
+	if planned == today {
+		return nil
+	}
+	q, err := diff.ComputeWith(r.opts.Spec, t, now, diff.Options{Orgs: r.p.OrgFilter})
+	if err != nil {
+		return &StaleError{Changed: []string{fmt.Sprintf("the date: planned on %s, applied on %s, when the spec no longer plans against this tenant: %v", planned, today, err)}}
+	}
+	// The same decisions on another day: the days an exception has left
+	// are counted from the day, and are no decision.
+	q.GeneratedAt, q.Expiring = r.p.GeneratedAt, r.p.Expiring
+	differ, err := diff.Differences(r.p, q)
+	if err != nil {
+		return &ForgedPlanError{Differ: []string{err.Error()}}
+	}
+	if len(differ) == 0 {
+		return nil
+	}
+	return &StaleError{
+		Changed: []string{fmt.Sprintf("the date: planned on %s, applied on %s, when the spec plans differently (%s)", planned, today, strings.Join(differ, ", "))},
+		Note:    "An exception the plan relied on has probably lapsed since it was made: a plan made today shows who it removes.",
+	}
+}
+
+// recomputeRest is recompute for an apply that resumes after the steps in
+// skip, which the journal says an earlier run did. The tenant moved by
+// those writes, so the plan cannot be computed again whole; but the spec,
+// planned against the tenant as it is now (at the plan's instant), must
+// ask for exactly the steps that remain, and find nothing blocking the
+// saved plan does not. Otherwise a plan file and journal edited together
+// (a step claimed done, the writes and findings left changed) would write
+// what the spec does not ask for, past gates the plan no longer names.
+func (r *run) recomputeRest(t *tenant.Tenant, skip map[int]doneStep) Refusal {
+	q, err := diff.ComputeWith(r.opts.Spec, t, r.p.GeneratedAt, diff.Options{Orgs: r.p.OrgFilter})
+	if err != nil {
+		return &ForgedPlanError{Differ: []string{"the spec no longer plans against this tenant: " + err.Error()}}
+	}
+	type step struct {
+		org     string
+		parent  bool
+		opsHash string
+	}
+	var rest, want []step
+	for _, s := range r.steps {
+		if _, done := skip[s.Num]; !done {
+			rest = append(rest, step{s.OrgID, s.Parent, s.OpsHash})
+		}
+	}
+	for _, s := range q.Steps {
+		want = append(want, step{s.OrgID, s.Parent, s.OpsHash})
+	}
+	var differ []string
+	if !slices.Equal(rest, want) {
+		differ = append(differ, fmt.Sprintf("steps: %d remain after the %d the journal says are done, and the spec, planned against the tenant as it is now, asks for %d others",
+			len(rest), len(skip), len(want)))
+	}
+	type key struct{ kind, org, email, subject string }
+	held := map[key]bool{}
+	for _, f := range r.p.Blocking() {
+		held[key{string(f.Kind), f.Org, f.Email, f.Subject}] = true
+	}
+	for _, f := range q.Blocking() {
+		if !held[key{string(f.Kind), f.Org, f.Email, f.Subject}] {
+			differ = append(differ, fmt.Sprintf("findings: the steps that remain find %s (%s) and the saved plan does not", f.Kind, cmp.Or(f.Org, "all orgs")))
+		}
 	}
 	if len(differ) == 0 {
 		return nil
@@ -93,7 +181,9 @@ func (r *run) staleness(t *tenant.Tenant, js journalState) (map[string]string, m
 	wrote := map[string]bool{}
 	for _, s := range r.steps {
 		d, ok := js.Done[s.Num]
-		if !ok || d.OrgID != s.OrgID || d.OpsHash != s.OpsHash || d.IfMatch != versions[s.OrgID] {
+		// A write that succeeded moved the organization's version: an
+		// entry whose version is its If-Match records none.
+		if !ok || d.OrgID != s.OrgID || d.OpsHash != s.OpsHash || d.IfMatch != versions[s.OrgID] || d.Version == d.IfMatch {
 			continue
 		}
 		skip[s.Num] = d

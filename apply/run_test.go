@@ -762,6 +762,11 @@ func TestRunRefusesAForgedPlan(t *testing.T) {
 			}
 			p.Mode.Before = "full"
 		},
+		// Announced in every rendering of the plan (DESIGN §5), so part of
+		// what the spec decides (helper review, 2026-12-07).
+		"an exception about to lapse made up": func(p *diff.Plan) {
+			p.Expiring = append(p.Expiring, diff.Expiring{Org: "hq", Email: "ceo@x.gov", Until: "2026-11-02", DaysLeft: 1, Reason: "forged"})
+		},
 		"a prediction changed": func(p *diff.Plan) {
 			p.Predicted[0].Members++
 		},
@@ -793,4 +798,136 @@ func TestRunRefusesAForgedPlan(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A plan made the day an exception ends, applied the day after it lapsed,
+// would remove the member the exception kept, which the plan does not say
+// (helper review, 2026-12-07): the spec is planned again on the apply's
+// date, and a plan it contradicts is stale.
+func TestRunRefusesAPlanAnExceptionLapsedUnder(t *testing.T) {
+	specYAML := strings.Replace(baseSpec, "  protectedUsers: [breakglass@x.gov]\n",
+		"  protectedUsers: [breakglass@x.gov]\n  exceptions:\n    - {email: j1@x.gov, org: hq, until: 2026-11-01, reason: contractor}\n", 1)
+	f := newFixture(t, specYAML, fixtureSnapshot(t))
+	p := f.plan()
+	before := f.snapshotBytes()
+	o := f.opts()
+	o.AllowRemovals = &p.Summary.Remove
+	o.Now = func() time.Time { return testNow.Add(24 * time.Hour) }
+	_, err := Run(context.Background(), p, o)
+	var stale *StaleError
+	if !errors.As(err, &stale) {
+		t.Fatalf("err = %v, want a StaleError", err)
+	}
+	if !strings.Contains(err.Error(), "planned on 2026-11-01, applied on 2026-11-02") {
+		t.Errorf("err = %v, want it to name both dates", err)
+	}
+	if !bytes.Equal(before, f.snapshotBytes()) {
+		t.Error("the refused plan wrote to the tenant")
+	}
+	// The same plan the same day applies.
+	o.Now = func() time.Time { return testNow.Add(time.Hour) }
+	if _, err := Run(context.Background(), p, o); err != nil {
+		t.Fatalf("the same day: %v", err)
+	}
+}
+
+// rehash re-hashes an edited plan, as a forger with the file would.
+func rehash(t *testing.T, p *diff.Plan) *diff.Plan {
+	t.Helper()
+	p.PlanHash = ""
+	data, err := diff.MarshalPlanFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := diff.UnmarshalPlanFile(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+// emptyMappings makes the plan's first step on a child org after step 1,
+// and its write, empty that org's mappings: a forged step that removes
+// everyone the org maps.
+func emptyMappings(p *diff.Plan) {
+	i := slices.IndexFunc(p.Steps, func(s diff.Step) bool { return !s.Parent && s.Num > 1 })
+	if i < 0 {
+		panic("no child step after the first")
+	}
+	last := &p.Steps[i]
+	last.Ops = []scim.PatchOp{{Op: "replace", Path: "mappings", Value: []any{}}}
+	last.OpsHash = diff.OpsHash(last.Ops)
+	for i := range p.Writes {
+		if p.Writes[i].OrgID == last.OrgID {
+			p.Writes[i].Ops = last.Ops
+		}
+	}
+}
+
+// A plan file and its journal edited together (helper review, 2026-12-07):
+// the journal claims a step done, so that the apply resumes, where it used
+// to skip planning the spec again, and the steps left write what the spec
+// does not ask for.
+func TestResumeRefusesAForgedPlanAndJournal(t *testing.T) {
+	t.Run("a genuine first step, a forged rest", func(t *testing.T) {
+		f := newFixture(t, baseSpec, fixtureSnapshot(t))
+		p := f.plan()
+		if len(p.Steps) < 2 {
+			t.Fatalf("the fixture's plan has %d steps, want at least 2", len(p.Steps))
+		}
+		o := f.opts()
+		o.AllowRemovals = &p.Summary.Remove
+		o.Writer = &faultWriter{w: f.src, failAt: 2, err: errors.New("boom")}
+		if _, err := Run(context.Background(), p, o); err == nil {
+			t.Fatal("the first apply did not fail at step 2")
+		}
+		journal, err := os.ReadFile(o.Journal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := p.PlanHash
+		emptyMappings(p)
+		p = rehash(t, p)
+		if err := os.WriteFile(o.Journal, bytes.ReplaceAll(journal, []byte(old), []byte(p.PlanHash)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		before := f.snapshotBytes()
+		o = f.opts()
+		o.AllowRemovals = &p.Summary.Remove
+		_, err = Run(context.Background(), p, o)
+		var forged *ForgedPlanError
+		if !errors.As(err, &forged) || !strings.Contains(err.Error(), "steps:") {
+			t.Fatalf("err = %v, want a ForgedPlanError naming the steps", err)
+		}
+		if !bytes.Equal(before, f.snapshotBytes()) {
+			t.Error("the forged plan wrote to the tenant")
+		}
+	})
+	t.Run("a step claimed done that moved no version", func(t *testing.T) {
+		f := newFixture(t, baseSpec, fixtureSnapshot(t))
+		p := f.plan()
+		emptyMappings(p)
+		p.Fingerprint.Hash = strings.Repeat("0", 64) // not the tenant's: a resume
+		p = rehash(t, p)
+		s := p.Steps[0]
+		line, _ := json.Marshal(map[string]any{"time": testNow, "event": "step", "plan_hash": p.PlanHash, "step": s.Num,
+			"org_id": s.OrgID, "org": s.Org, "ops_hash": s.OpsHash, "status": "done", "if_match": s.Version, "version": s.Version})
+		o := f.opts()
+		o.AllowRemovals = &p.Summary.Remove
+		if err := os.WriteFile(o.Journal, append(line, '\n'), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		before := f.snapshotBytes()
+		_, err := Run(context.Background(), p, o)
+		// The entry is no account of a write: the apply starts afresh,
+		// and planning the spec again finds the fingerprint and the
+		// writes forged.
+		var forged *ForgedPlanError
+		if !errors.As(err, &forged) || !slices.Contains(forged.Differ, "fingerprint") || !slices.Contains(forged.Differ, "writes") {
+			t.Fatalf("err = %v, want a ForgedPlanError naming the fingerprint and the writes", err)
+		}
+		if !bytes.Equal(before, f.snapshotBytes()) {
+			t.Error("the forged plan wrote to the tenant")
+		}
+	})
 }

@@ -8,7 +8,7 @@ import (
 
 // Differences names the parts of plan a that differ from plan b, comparing
 // everything a plan decides: fingerprint, mode, summary, changes, readiness,
-// seats, findings, group sizes, predictions, the groups read, the writes and
+// seats, findings, the exceptions about to lapse, group sizes, predictions, the groups read, the writes and
 // the org filter of a narrowed plan, and its steps.
 // Bookkeeping that does not follow from the spec and the tenant (PlanHash,
 // SpecPaths) is not compared. apply computes the plan again from the spec
@@ -32,6 +32,7 @@ func Differences(a, b *Plan) ([]string, error) {
 		{"readiness", a.Readiness, b.Readiness},
 		{"seats", a.Seats, b.Seats},
 		{"findings", a.Findings, b.Findings},
+		{"expiring", a.Expiring, b.Expiring},
 		{"group_sizes", a.GroupSizes, b.GroupSizes},
 		{"predicted", a.Predicted, b.Predicted},
 		{"read_group_ids", a.ReadGroupIDs, b.ReadGroupIDs},
