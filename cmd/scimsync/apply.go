@@ -240,6 +240,12 @@ func runApply(env *cmdEnv, args []string) int {
 		fmt.Fprintln(env.Stdout, diff.SummaryLine(p))
 	}
 	if len(p.Writes) == 0 {
+		// Nothing to write, but a blocking finding is still a pending
+		// problem: the apply ends as the plan does (DESIGN §6).
+		if n := len(p.Blocking()); n > 0 {
+			fmt.Fprintf(env.Stdout, "Nothing to apply, but the plan holds %s: fix the spec or the tenant, and plan again.\n", diff.FormatCount(n, "blocking finding"))
+			return exitDangerous
+		}
 		fmt.Fprintln(env.Stdout, "Nothing to apply.")
 		return exitOK
 	}
