@@ -329,3 +329,41 @@ func (s *SnapshotSource) patchLocked(id, version string, ops []scim.PatchOp) (st
 // ErrOrgNotFound is returned by SnapshotSource.PatchOrganization for an id
 // the snapshot lacks.
 var ErrOrgNotFound = errors.New("no such organization")
+
+// ErrOverwriteNotSnapshot means a snapshot was to be written over a file
+// that is not one.
+var ErrOverwriteNotSnapshot = errors.New("the file exists and is not a snapshot, so it was not overwritten; choose another path, or remove the file first")
+
+// CheckSnapshotOverwrite returns nil when path does not exist or holds a
+// snapshot (a JSON object naming SchemaSnapshot in its first 4 KiB, as
+// WriteSnapshot writes it), and an error wrapping ErrOverwriteNotSnapshot
+// otherwise: a directory, a spec (the one a snapshot is read with, say),
+// any other file. `scimsync snapshot -o` checks it before reading the
+// tenant; nothing else of the file is read.
+func CheckSnapshotOverwrite(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("writing snapshot %s: %w", path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("writing snapshot %s: %w", path, ErrOverwriteNotSnapshot)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("writing snapshot %s: %w", path, err)
+	}
+	defer f.Close()
+	head := make([]byte, 4096)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("writing snapshot %s: %w", path, err)
+	}
+	h := bytes.TrimSpace(head[:n])
+	if !bytes.HasPrefix(h, []byte("{")) || !bytes.Contains(h, []byte(`"`+SchemaSnapshot+`"`)) {
+		return fmt.Errorf("writing snapshot %s: %w", path, ErrOverwriteNotSnapshot)
+	}
+	return nil
+}

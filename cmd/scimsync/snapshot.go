@@ -45,7 +45,8 @@ Flags:
                               for stdin; repeat to merge several (default
                               scimsync.yaml)
   -o FILE                     where to write the snapshot; - for stdout
-                              (required)
+                              (required); a file that exists and is not a
+                              snapshot is never overwritten
   --insecure-skip-tls-verify  do not verify the server's TLS certificate
                               (testing only; warns on every run)
   -v                          log each request (method, path, status) to
@@ -159,6 +160,14 @@ func runSnapshot(env *cmdEnv, args []string) int {
 		return fail("target.file: the spec's target is a snapshot already (%s); snapshot reads a SCIM server, named by target.url", s.Target.File)
 	case s.Target.MembersCSV != "":
 		return fail("target.membersCsv: a server without the organization extension cannot be snapshotted; plan reads it through the members export directly")
+	}
+
+	// Never over a file that is not a snapshot (the spec itself, say):
+	// checked before the read, which may take minutes.
+	if opts.out != "-" {
+		if err := tenant.CheckSnapshotOverwrite(opts.out); err != nil {
+			return fail("%v", err)
+		}
 	}
 
 	logger := slog.New(slog.DiscardHandler)
