@@ -91,9 +91,13 @@ func fromSCIM(users <-chan convertedUsers, groups []scim.Group, orgs []scim.Orga
 		if len(g.Members) > 0 {
 			rg.Members = make([]string, 0, len(g.Members))
 			for _, m := range g.Members {
-				if m.Value != "" {
-					rg.Members = append(rg.Members, idOf(m.Value))
+				if m.Value == "" {
+					// Dropped, the member would be a person in no
+					// mapped group (readGroupLevels refuses it live).
+					groupErr = append(groupErr, fmt.Errorf("group %s (%q): a member has no value (its id), only a $ref or a display", g.ID, g.DisplayName))
+					break
 				}
+				rg.Members = append(rg.Members, idOf(m.Value))
 			}
 		}
 		t.Groups = append(t.Groups, rg)

@@ -446,7 +446,9 @@ func readGroupMembers(ctx context.Context, c DirectoryClient, groups []scim.Grou
 		if nestedOnly {
 			var nested []scim.GroupMember
 			for _, m := range g.Members {
-				if _, isGroup := index[m.Value]; isGroup || strings.EqualFold(m.Type, "Group") {
+				// A member without value stays, to be refused as
+				// every read refuses it (readGroupLevels).
+				if _, isGroup := index[m.Value]; isGroup || m.Value == "" || strings.EqualFold(m.Type, "Group") {
 					nested = append(nested, m)
 				}
 			}
@@ -464,6 +466,14 @@ func readGroupMembers(ctx context.Context, c DirectoryClient, groups []scim.Grou
 	}
 	return readGroupLevels(ctx, groups, index, want, concurrency, progress, get, func(g *scim.Group) string { return g.ID }, nested,
 		func(i int, g *scim.Group) { groups[i].Members = g.Members })
+}
+
+// errMemberWithoutValue refuses a group read with a member that has no
+// value: only a $ref, say, which RFC 7643 allows. Dropped, the member
+// would be a person in no mapped group, removed for it.
+func errMemberWithoutValue(id, name string) error {
+	return fmt.Errorf("reading members of group %s (%s): %w: a member has no value (its id), only a $ref or a display; "+
+		"scimsync needs every member's id in value", id, name, scim.ErrInvalidResponse)
 }
 
 func groupIndex(groups []scim.Group) map[string]int {
@@ -545,6 +555,9 @@ func readGroupLevels[G any](ctx context.Context, groups []scim.Group, index map[
 			keep(index[id], g)
 			read[id] = true
 			err := nested(g, func(value string, typedGroup bool) error {
+				if value == "" {
+					return errMemberWithoutValue(id, groups[index[id]].DisplayName)
+				}
 				_, isGroup := index[value]
 				if !isGroup && typedGroup {
 					return fmt.Errorf("reading members of group %s (%s): nested group %s is not in the group listing; the directory changed during the read, so read again", id, groups[index[id]].DisplayName, value)

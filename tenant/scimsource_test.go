@@ -340,6 +340,15 @@ func TestSCIMSourceNeverPartial(t *testing.T) {
 			}
 			return false
 		}, "reading members: incomplete read: the server holds 5 members in all, but its child organizations' listings (filter organization eq \"…\") returned 4"},
+		// RFC 7643 makes no sub-attribute of members required: a member
+		// with only a $ref, dropped, would be a person in no mapped group.
+		{"a group member without value", func(w http.ResponseWriter, r *http.Request) bool {
+			if r.URL.Path == basePath+"/Groups/g-deep" {
+				writeJSON(w, scim.Group{ID: "g-deep", DisplayName: "deep", Members: []scim.GroupMember{{Ref: "https://idp.example/Users/u-9", Type: "User"}}})
+				return true
+			}
+			return false
+		}, "reading members of group g-deep (deep): invalid response: a member has no value (its id), only a $ref or a display"},
 		{"a nested group read fails", func(w http.ResponseWriter, r *http.Request) bool {
 			if r.URL.Path == basePath+"/Groups/g-deep" {
 				scimError(w, http.StatusBadGateway, "upstream")

@@ -199,7 +199,7 @@ var errFocusFallback = errors.New("tenant: read the snapshot whole")
 // raw (an array or null, which the decoder has checked is JSON), to the
 // arena, checking what slimSink.group checks: each element is an object
 // or null, and its value, $ref, type and display are strings or null. It
-// reports false for anything else.
+// reports false for anything else, and for a member without value.
 func (w *focusSink) scanMembers(r *snapReader, raw []byte) bool {
 	s := rawJSON{b: raw}
 	s.space()
@@ -255,6 +255,11 @@ func (w *focusSink) scanMembers(r *snapReader, raw []byte) bool {
 				}
 			}
 		default:
+			return false
+		}
+		if len(w.arena) == start {
+			// A member without value (null, or only a $ref): FromSCIM
+			// refuses it, with its message, in the whole read.
 			return false
 		}
 		w.ends = append(w.ends, len(w.arena))

@@ -134,7 +134,10 @@ func TestSnapshotStreamRefuses(t *testing.T) {
 		}
 		return false
 	}}
-	for name, f := range map[string]*fakeServer{"invalid": {snap: bad, pageSize: 2}, "partial": failing} {
+	// A group member with only a $ref: refused, not dropped.
+	noValue := sample()
+	noValue.Groups[0].Members = append(noValue.Groups[0].Members, scim.GroupMember{Ref: "https://idp.example/Users/u-9", Type: "User"})
+	for name, f := range map[string]*fakeServer{"invalid": {snap: bad, pageSize: 2}, "partial": failing, "member without value": {snap: noValue, pageSize: 2}} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			_, err := newSCIMSource(t, f).ReadSnapshotStream(context.Background(), ReadRequest{AllGroupMembers: true}, dir)
