@@ -96,7 +96,11 @@ poll:
 			results++
 		}
 	}
-	if killed {
+	switch {
+	case killed && started == 1 && results == 1:
+		// The kill landed after the apply recorded its result, as it
+		// exited: it had ended, and its trace is whole.
+	case killed:
 		k.killedMidway++
 		if started == 1 && results == 0 {
 			k.started++
