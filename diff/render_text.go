@@ -5,12 +5,12 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"github.com/scimsync/scimsync/internal/termsafe"
 	"io"
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -562,46 +562,9 @@ func groupBy[T any](xs []T, key func(T) string) [][]T {
 	return out
 }
 
-// clean neutralises a string that came from the server for a terminal: every
-// control or formatting character (ANSI escapes, newlines, bidirectional
-// overrides) is replaced by its \x or \u escape, and invalid UTF-8 by
-// U+FFFD.
-func clean(s string) string {
-	printable := true // ASCII, no control character: the usual case
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] >= 0x7f {
-			printable = false
-			break
-		}
-	}
-	if printable {
-		return s
-	}
-	ok := true
-	for _, c := range s {
-		if c == utf8.RuneError || unicode.IsControl(c) || unicode.Is(unicode.Cf, c) {
-			ok = false
-			break
-		}
-	}
-	if ok {
-		return s
-	}
-	var b strings.Builder
-	for _, c := range s {
-		switch {
-		case c == utf8.RuneError:
-			b.WriteRune('\uFFFD')
-		case c < 0x80 && unicode.IsControl(c):
-			fmt.Fprintf(&b, `\x%02x`, c)
-		case unicode.IsControl(c) || unicode.Is(unicode.Cf, c):
-			fmt.Fprintf(&b, `\u%04x`, c)
-		default:
-			b.WriteRune(c)
-		}
-	}
-	return b.String()
-}
+// clean is termsafe.Clean: what the plan shows of a string from the
+// server or the spec cannot move the cursor or forge a line.
+func clean(s string) string { return termsafe.Clean(s) }
 
 // textWidth is the printed width of s, ignoring ANSI colour sequences.
 func textWidth(s string) int {

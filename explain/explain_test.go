@@ -2,6 +2,7 @@ package explain_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -153,4 +154,30 @@ func BenchmarkExplainM(b *testing.B) {
 			}
 		}
 	})
+}
+
+// What explain prints of a server's or a spec's string cannot drive the
+// terminal: an escape sequence in a member's seat tier, which no line
+// cleaned, and a bidirectional override in an exception's reason, which
+// the old rule let through, come out escaped, as in the plan (helper
+// review, 2026-12-07).
+func TestRenderTextCleansEveryField(t *testing.T) {
+	r := explain.Report{Email: "vendor@example.gov", Found: true, Orgs: []explain.OrgTrace{{
+		Org:       "hq",
+		Member:    &explain.Member{Email: "vendor@example.gov", Role: "member", SeatTier: "standard\x1b[2J\x1b[31mX"},
+		Exception: &explain.Exception{Until: "2027-01-01", Reason: "badge \u202epending"},
+	}}}
+	var b strings.Builder
+	if err := explain.RenderText(&b, []explain.Report{r}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if strings.ContainsAny(out, "\x1b\u202e") {
+		t.Errorf("raw control or format characters in:\n%q", out)
+	}
+	for _, want := range []string{`standard\x1b[2J\x1b[31mX`, `badge \u202epending`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %s:\n%s", want, out)
+		}
+	}
 }

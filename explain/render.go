@@ -3,6 +3,7 @@ package explain
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/scimsync/scimsync/internal/termsafe"
 	"io"
 	"strings"
 
@@ -47,9 +48,11 @@ func RenderText(w io.Writer, reports []Report) error {
 }
 
 func text(b *strings.Builder, r Report) {
+	// Every line is cleaned whole (termsafe), so that no field, cleaned
+	// or not where it is formatted, reaches the terminal raw.
 	line := func(indent int, format string, args ...any) {
 		b.WriteString(strings.Repeat("  ", indent))
-		fmt.Fprintf(b, format, args...)
+		b.WriteString(clean(fmt.Sprintf(format, args...)))
 		b.WriteByte('\n')
 	}
 	line(0, "%s", clean(r.Email))
@@ -220,13 +223,6 @@ func quoted(ss []string) string {
 	return strings.Join(out, ", ")
 }
 
-// clean replaces control characters from the server, so that a name
-// cannot move the cursor or forge a line.
-func clean(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return '?'
-		}
-		return r
-	}, s)
-}
+// clean is termsafe.Clean, the plan's rule: a name from the server or the
+// spec cannot move the cursor, forge a line or reverse the text.
+func clean(s string) string { return termsafe.Clean(s) }
