@@ -122,7 +122,7 @@ type VerifyError struct {
 }
 
 func (e *VerifyError) Error() string {
-	return fmt.Sprintf("verifying: the server's members differ from the plan in %d places", len(e.Verification.Differences))
+	return fmt.Sprintf("verifying: the server's members differ from the plan in %s", diff.FormatCount(len(e.Verification.Differences), "place"))
 }
 
 // Run applies plan p: it takes the lock, checks every precondition against a

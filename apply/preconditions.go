@@ -270,7 +270,8 @@ func gates(p *diff.Plan, shrunk []diff.Finding, allowRemovals *int, allowEmpty b
 		case diff.FindingMaxRemovals:
 			removal = append(removal, fmt.Sprintf("%s in all, policy.maxRemovals is %s", diff.FormatCount(f.Figures.Count, "removal"), diff.FormatPercent(f.Figures.Limit)))
 		case diff.FindingMaxRemovalPercent:
-			removal = append(removal, fmt.Sprintf("%s: %d of %d members (%s%%), policy.maxRemovalPercent is %s%%", f.Org, f.Figures.Count, f.Figures.Of, diff.FormatPercent(f.Figures.Percent), diff.FormatPercent(f.Figures.Limit)))
+			pct, limit := diff.FormatPercents(f.Figures.Percent, f.Figures.Limit)
+			removal = append(removal, fmt.Sprintf("%s: %d of %d members (%s%%), policy.maxRemovalPercent is %s%%", f.Org, f.Figures.Count, f.Figures.Of, pct, limit))
 		case diff.FindingProtectedUser:
 			protected = append(protected, f.Org+": "+f.Email)
 		case diff.FindingEmptyGroup:

@@ -29,7 +29,7 @@ func (v *Verification) OK() bool { return len(v.Differences) == 0 }
 // planned", or the number of differences.
 func (v *Verification) String() string {
 	if !v.OK() {
-		return fmt.Sprintf("verification failed: the server differs from the plan in %d places", len(v.Differences))
+		return fmt.Sprintf("verification failed: the server differs from the plan in %s", diff.FormatCount(len(v.Differences), "place"))
 	}
 	var parts []string
 	for _, c := range []struct {

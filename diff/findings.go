@@ -236,7 +236,7 @@ func removalFindings(members []MemberChange, current map[string]int, pol spec.Po
 		if pct := float64(n) * 100 / float64(of); pct > maxPct {
 			out = append(out, Finding{Severity: SeverityError, Kind: FindingMaxRemovalPercent, Org: org, Override: override,
 				Figures: &Figures{Count: n, Of: of, Percent: pct, Limit: maxPct},
-				Message: fmt.Sprintf("%d of %d members removed (%s%%) exceed policy.maxRemovalPercent (%s%%)", n, of, FormatPercent(pct), FormatPercent(maxPct))})
+				Message: removalPercentMessage(n, of, pct, maxPct)})
 		}
 	}
 	return out
@@ -421,4 +421,11 @@ func (pl *planner) observedAddresses() map[string]*orgAddresses {
 		}
 	}
 	return obs
+}
+
+// removalPercentMessage is the maxRemovalPercent finding's message, its
+// figure and limit told apart however close (FormatPercents).
+func removalPercentMessage(n, of int, pct, limit float64) string {
+	a, b := FormatPercents(pct, limit)
+	return fmt.Sprintf("%d of %d members removed (%s%%) exceed policy.maxRemovalPercent (%s%%)", n, of, a, b)
 }

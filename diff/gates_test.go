@@ -129,3 +129,22 @@ func TestGroupShrink(t *testing.T) {
 		t.Errorf("jit: %v", fs)
 	}
 }
+
+// A figure and its limit that differ read differently, however close:
+// 5 of 34 (14.70588…%) against a limit of 14.705% (helper review,
+// 2026-12-07) read "14.706" and "14.705", not "14.7" twice.
+func TestFormatPercentsTellsCloseFiguresApart(t *testing.T) {
+	for _, tc := range []struct {
+		f, limit float64
+		a, b     string
+	}{
+		{5.0 / 34 * 100, 14.705, "14.706", "14.705"},
+		{20, 10, "20", "10"},
+		{14.7, 14.7, "14.7", "14.7"},
+		{33.33333333, 33.3333333, "33.333333", "33.333333"},
+	} {
+		if a, b := FormatPercents(tc.f, tc.limit); a != tc.a || b != tc.b {
+			t.Errorf("FormatPercents(%v, %v) = %s, %s; want %s, %s", tc.f, tc.limit, a, b, tc.a, tc.b)
+		}
+	}
+}

@@ -149,6 +149,19 @@ func FormatPercent(f float64) string {
 	return strings.TrimSuffix(strconv.FormatFloat(f, 'f', 1, 64), ".0")
 }
 
+// FormatPercents formats a figure beside the limit it is compared with,
+// as FormatPercent does, but with as many more decimals (up to six) as it
+// takes for two different figures to read differently: "14.706" against a
+// limit of "14.705", never "14.7" against "14.7".
+func FormatPercents(f, limit float64) (string, string) {
+	a, b := FormatPercent(f), FormatPercent(limit)
+	for prec := 2; a == b && f != limit && prec <= 6; prec++ {
+		a = strings.TrimRight(strings.TrimRight(strconv.FormatFloat(f, 'f', prec, 64), "0"), ".")
+		b = strings.TrimRight(strings.TrimRight(strconv.FormatFloat(limit, 'f', prec, 64), "0"), ".")
+	}
+	return a, b
+}
+
 // FormatCount says "1 member", "2 members".
 func FormatCount(n int, noun string) string {
 	if n == 1 {
