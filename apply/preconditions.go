@@ -22,6 +22,10 @@ func (r *run) preconditions(t *tenant.Tenant, js journalState) (versions map[str
 	readOnly := r.opts.Writer == nil || r.opts.ReadOnly != "" || t.ReadOnly
 	if readOnly {
 		refusals = append(refusals, &ReadOnlyError{Reason: readOnlyReason(r.opts.ReadOnly, t)})
+	} else if w, ok := r.opts.Writer.(interface{ CheckWritable() error }); ok {
+		if err := w.CheckWritable(); err != nil {
+			refusals = append(refusals, &UnwritableTargetError{Err: err})
+		}
 	}
 	if r.opts.SpecHash != "" && r.opts.SpecHash != p.SpecHash {
 		refusals = append(refusals, &SpecChangedError{PlanSpecHash: p.SpecHash, SpecHash: r.opts.SpecHash})

@@ -218,6 +218,22 @@ func (e *ReadOnlyError) Detail() string {
 }
 func (e *ReadOnlyError) Gate() bool { return false }
 
+// UnwritableTargetError: the target could be written but for how it is
+// set up: a snapshot file that is a symbolic link, say.
+type UnwritableTargetError struct {
+	Err error
+}
+
+func (e *UnwritableTargetError) Error() string {
+	return "the target cannot be written: " + e.Err.Error()
+}
+func (e *UnwritableTargetError) Summary() string { return "Target cannot be written" }
+func (e *UnwritableTargetError) Detail() string {
+	return "Nothing was written: " + e.Err.Error() + ". Then apply the plan again."
+}
+func (e *UnwritableTargetError) Gate() bool    { return false }
+func (e *UnwritableTargetError) Unwrap() error { return e.Err }
+
 func bullets(items []string) string {
 	var b strings.Builder
 	for _, it := range items {

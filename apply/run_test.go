@@ -931,3 +931,37 @@ func TestResumeRefusesAForgedPlanAndJournal(t *testing.T) {
 		}
 	})
 }
+
+// A snapshot target that is a symbolic link is refused before any step,
+// not at its first write with advice to run again, which fails the same
+// way every time (helper review, 2026-12-07).
+func TestRunRefusesASymlinkedTargetBeforeAnyWrite(t *testing.T) {
+	f := newFixture(t, baseSpec, fixtureSnapshot(t))
+	p := f.plan()
+	real := filepath.Join(f.dir, "real.json")
+	if err := os.Rename(f.snapPath, real); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("real.json", f.snapPath); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(real)
+	o := f.opts()
+	o.AllowRemovals = &p.Summary.Remove
+	rep, err := Run(context.Background(), p, o)
+	var unwritable *UnwritableTargetError
+	if !errors.As(err, &unwritable) || !strings.Contains(err.Error(), "is a symbolic link (to real.json)") {
+		t.Fatalf("err = %v, want an UnwritableTargetError naming the link", err)
+	}
+	for _, st := range rep.Steps {
+		if st.Status != "pending" {
+			t.Errorf("step %d is %s, want pending", st.Step, st.Status)
+		}
+	}
+	if after, _ := os.ReadFile(real); !bytes.Equal(before, after) {
+		t.Error("the file behind the link changed")
+	}
+	if _, err := os.Stat(o.Journal); err == nil {
+		t.Error("a journal was started")
+	}
+}

@@ -367,3 +367,19 @@ func CheckSnapshotOverwrite(path string) error {
 	}
 	return nil
 }
+
+// CheckWritable reports why apply could not write the snapshot file, before
+// it tries: the file is a symbolic link, which no write of scimsync
+// follows (internal/fsafe), or cannot be examined. Without it, the first
+// step would fail, and every rerun the same way.
+func (s *SnapshotSource) CheckWritable() error {
+	fi, err := os.Lstat(s.Path)
+	if err != nil {
+		return fmt.Errorf("target file %s: %w", s.Path, err)
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		dest, _ := os.Readlink(s.Path)
+		return fmt.Errorf("target file %s is a symbolic link (to %s), and scimsync never writes through one: point target.file at the file itself", s.Path, dest)
+	}
+	return nil
+}
