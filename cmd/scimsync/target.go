@@ -14,17 +14,20 @@ import (
 
 // targetClient returns what cmd adds to the SCIM client of a spec's target
 // (tenant.OpenOptions.Client): where the token comes from, for the fix a
-// 401 suggests, and, on a terminal, a line on stderr for every retry.
+// 401 suggests, and a line on stderr for every retry, on a terminal or
+// not (DESIGN §8a: transient failures are retried visibly, in CI too).
 func targetClient(env *cmdEnv, s *spec.Spec) scim.Config {
 	cfg := scim.Config{TokenSource: tokenSource(s)}
-	if env.IsTTY(env.Stderr) {
-		var mu sync.Mutex
-		cfg.OnRetry = func(e scim.RetryEvent) {
-			mu.Lock()
-			defer mu.Unlock()
+	tty := env.IsTTY(env.Stderr)
+	var mu sync.Mutex
+	cfg.OnRetry = func(e scim.RetryEvent) {
+		mu.Lock()
+		defer mu.Unlock()
+		if tty {
 			// Clear a progress line first; it is redrawn at the next page.
-			fmt.Fprintf(env.Stderr, "\r\x1b[Kscimsync: %s\n", e)
+			fmt.Fprint(env.Stderr, "\r\x1b[K")
 		}
+		fmt.Fprintf(env.Stderr, "scimsync: %s\n", e)
 	}
 	return cfg
 }
