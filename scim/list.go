@@ -495,6 +495,17 @@ func decodePageSlow[T any](body []byte) (page[T], error) {
 		return page[T]{}, invalid(fmt.Errorf("decoding list response: %w", err))
 	}
 	if raw.TotalResults == nil {
+		// A server that answers 200 with a SCIM error: say what it said.
+		if scimType, detail, ok := errorBody(body); ok {
+			said := detail
+			if said == "" {
+				said = "(no detail)"
+			}
+			if scimType != "" {
+				said = scimType + ": " + said
+			}
+			return page[T]{}, invalid(fmt.Errorf("decoding list response: the server answered 200 OK with a SCIM error, not a list: %s", said))
+		}
 		return page[T]{}, invalid(errors.New("decoding list response: no totalResults"))
 	}
 	if *raw.TotalResults < 0 {

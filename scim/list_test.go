@@ -268,6 +268,8 @@ func TestListRejectsMalformedPages(t *testing.T) {
 		sentinel            error
 	}{
 		{"no totalResults", `{"Resources":[{"id":"a"}]}`, "no totalResults", scim.ErrInvalidResponse},
+		{"a SCIM error answered 200", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"400","scimType":"invalidFilter","detail":"filter not supported"}`,
+			"the server answered 200 OK with a SCIM error, not a list: invalidFilter: filter not supported", scim.ErrInvalidResponse},
 		{"negative totalResults", `{"totalResults":-1,"Resources":[]}`, "negative totalResults", scim.ErrInvalidResponse},
 		{"resource without id", `{"totalResults":1,"Resources":[{"userName":"x"}]}`, "no id", scim.ErrInvalidResponse},
 		{"same id twice on one page", `{"totalResults":2,"Resources":[{"id":"a"},{"id":"a"}]}`, `id "a"`, scim.ErrIncompleteRead},
