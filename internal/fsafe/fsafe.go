@@ -170,6 +170,12 @@ func WriteAtomic(path string, perm fs.FileMode, write func(io.Writer) error) (er
 		}
 	}
 	if err != nil {
+		// The temporary file's name would only puzzle: the error is
+		// about path's directory.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	defer func() {

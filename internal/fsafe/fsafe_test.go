@@ -198,3 +198,13 @@ func TestLock(t *testing.T) {
 }
 
 func hostname() string { h, _ := os.Hostname(); return h }
+
+// A write into a directory that does not exist names the path given, not
+// the temporary file it would have written first (review, 2026-12-07).
+func TestWriteAtomicMissingDirectoryNamesThePath(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "missing", "p.json")
+	err := WriteFileAtomic(path, []byte("{}"), 0o600)
+	if err == nil || err.Error() != "writing "+path+": no such file or directory" || !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("err = %v", err)
+	}
+}
