@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/scimsync/scimsync/internal/fsafe"
 	"io"
 	"os"
 	"path/filepath"
@@ -228,33 +229,14 @@ const planPeek = 4096
 // ErrOverwrite otherwise: a directory, a spec, any other file. Only the two
 // ends of the file are read.
 func CheckOverwrite(path string) error {
-	fi, err := os.Stat(path)
-	if errors.Is(err, os.ErrNotExist) {
+	head, tail, exists, err := fsafe.PeekEnds(path, planPeek)
+	switch {
+	case !exists:
 		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("writing plan %s: %w", path, err)
-	}
-	if !fi.Mode().IsRegular() {
+	case errors.Is(err, fsafe.ErrNotRegular):
 		return fmt.Errorf("writing plan %s: %w", path, ErrOverwrite)
-	}
-	f, err := os.Open(path)
-	if err != nil {
+	case err != nil:
 		return fmt.Errorf("writing plan %s: %w", path, err)
-	}
-	defer f.Close()
-	head := make([]byte, planPeek)
-	n, err := io.ReadFull(f, head)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("writing plan %s: %w", path, err)
-	}
-	head = head[:n]
-	tail := head
-	if size := fi.Size(); size > planPeek {
-		tail = make([]byte, planPeek)
-		if _, err := f.ReadAt(tail, size-planPeek); err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("writing plan %s: %w", path, err)
-		}
 	}
 	h := bytes.TrimSpace(head)
 	if !bytes.HasPrefix(h, []byte("{")) || !bytes.Contains(h, []byte(`"format_version":`)) ||

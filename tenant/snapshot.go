@@ -341,27 +341,16 @@ var ErrOverwriteNotSnapshot = errors.New("the file exists and is not a snapshot,
 // any other file. `scimsync snapshot -o` checks it before reading the
 // tenant; nothing else of the file is read.
 func CheckSnapshotOverwrite(path string) error {
-	fi, err := os.Lstat(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	head, _, exists, err := fsafe.PeekEnds(path, 4096)
+	switch {
+	case !exists:
 		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("writing snapshot %s: %w", path, err)
-	}
-	if !fi.Mode().IsRegular() {
+	case errors.Is(err, fsafe.ErrNotRegular):
 		return fmt.Errorf("writing snapshot %s: %w", path, ErrOverwriteNotSnapshot)
-	}
-	f, err := os.Open(path)
-	if err != nil {
+	case err != nil:
 		return fmt.Errorf("writing snapshot %s: %w", path, err)
 	}
-	defer f.Close()
-	head := make([]byte, 4096)
-	n, err := io.ReadFull(f, head)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("writing snapshot %s: %w", path, err)
-	}
-	h := bytes.TrimSpace(head[:n])
+	h := bytes.TrimSpace(head)
 	if !bytes.HasPrefix(h, []byte("{")) || !bytes.Contains(h, []byte(`"`+SchemaSnapshot+`"`)) {
 		return fmt.Errorf("writing snapshot %s: %w", path, ErrOverwriteNotSnapshot)
 	}

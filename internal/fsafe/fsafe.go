@@ -254,3 +254,40 @@ func isHex(s string) bool {
 	}
 	return true
 }
+
+// PeekEnds reads up to n bytes from each end of the file at path, for a
+// check of what it holds before it is overwritten (a saved plan, a
+// snapshot): exists is false when nothing is there, and a path that is not
+// a regular file, a link included, gives an error wrapping ErrNotRegular.
+// Only the two ends are read; for a file of at most n bytes both are the
+// whole file.
+func PeekEnds(path string, n int) (head, tail []byte, exists bool, err error) {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, false, nil
+	}
+	if err != nil {
+		return nil, nil, true, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, nil, true, fmt.Errorf("%s %w", path, ErrNotRegular)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, true, err
+	}
+	defer f.Close()
+	head = make([]byte, n)
+	m, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, nil, true, err
+	}
+	head, tail = head[:m], head[:m]
+	if size := fi.Size(); size > int64(n) {
+		tail = make([]byte, n)
+		if _, err := f.ReadAt(tail, size-int64(n)); err != nil && !errors.Is(err, io.EOF) {
+			return nil, nil, true, err
+		}
+	}
+	return head, tail, true, nil
+}

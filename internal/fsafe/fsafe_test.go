@@ -208,3 +208,25 @@ func TestWriteAtomicMissingDirectoryNamesThePath(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestPeekEnds(t *testing.T) {
+	dir := t.TempDir()
+	small, large := filepath.Join(dir, "small"), filepath.Join(dir, "large")
+	os.WriteFile(small, []byte("abc"), 0o600)
+	os.WriteFile(large, []byte("0123456789"), 0o600)
+	os.Symlink("small", filepath.Join(dir, "link"))
+	if _, _, exists, err := PeekEnds(filepath.Join(dir, "none"), 4); exists || err != nil {
+		t.Errorf("missing: exists %v, err %v", exists, err)
+	}
+	if h, tl, exists, err := PeekEnds(small, 4); !exists || err != nil || string(h) != "abc" || string(tl) != "abc" {
+		t.Errorf("small: %q %q %v %v", h, tl, exists, err)
+	}
+	if h, tl, _, err := PeekEnds(large, 4); err != nil || string(h) != "0123" || string(tl) != "6789" {
+		t.Errorf("large: %q %q %v", h, tl, err)
+	}
+	for _, p := range []string{dir, filepath.Join(dir, "link")} {
+		if _, _, exists, err := PeekEnds(p, 4); !exists || !errors.Is(err, ErrNotRegular) {
+			t.Errorf("%s: exists %v, err %v; want ErrNotRegular", p, exists, err)
+		}
+	}
+}
