@@ -267,7 +267,11 @@ func newTransport(cfg Config) (*http.Transport, error) {
 	// of the 90 s default, so that clients made run after run do not pile
 	// up open connections and their buffers.
 	tr.IdleConnTimeout = 5 * time.Second
-	tr.ResponseHeaderTimeout = 2 * time.Minute
+	// No answer at all within two minutes (or nine tenths of the
+	// request's own bound, when shorter, so that this fires first) is a
+	// server that took the connection and went silent: the error names
+	// the fix (TransportFix).
+	tr.ResponseHeaderTimeout = min(2*time.Minute, cfg.RequestTimeout-cfg.RequestTimeout/10)
 	tlsCfg, err := TLSConfig(cfg.CAFile, cfg.InsecureSkipTLSVerify)
 	if err != nil {
 		return nil, err

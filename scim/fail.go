@@ -149,6 +149,9 @@ func TransportFix(err error, host string) string {
 		return fmt.Sprintf("the server's certificate is not valid for %s: check the host of the base URL", hostname.Host)
 	case errors.As(err, &unknownCA), errors.As(err, &verify), errors.As(err, &invalid):
 		return "the server's certificate is not trusted: name the CA that issued it in target.caFile"
+	case awaitingHeaders(err):
+		return fmt.Sprintf("the server at %s accepted the connection but sent no answer in time: check the port of the base URL "+
+			"(a proxy or load balancer with nothing behind it answers so), and that the server is up", host)
 	}
 	return ""
 }
@@ -239,4 +242,16 @@ func checkBasePath(scheme, host, path string) error {
 		}
 	}
 	return nil
+}
+
+// awaitingHeaders reports whether err is a request that timed out before
+// any answer came: net/http's "timeout awaiting response headers", or its
+// client timeout "(Client.Timeout exceeded while awaiting headers)".
+func awaitingHeaders(err error) bool {
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "awaiting response headers") || strings.Contains(msg, "awaiting headers")
 }

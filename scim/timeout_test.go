@@ -79,3 +79,23 @@ func TestRequestTimeoutOwnHTTPClient(t *testing.T) {
 		t.Errorf("err = %v, want a timeout", err)
 	}
 }
+
+// A server that accepts the connection and never answers fails naming the
+// URL and the likely fix, as an unreachable one does (DESIGN §8a; review,
+// 2026-12-07: it said only "timeout awaiting response headers").
+func TestSilentServerNamesTheFix(t *testing.T) {
+	silent := make(chan struct{})
+	defer close(silent)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-silent:
+		case <-r.Context().Done():
+		}
+	})
+	c, _ := setup(t, h, func(cfg *scim.Config) { cfg.RequestTimeout = 100 * time.Millisecond })
+	_, err := c.ListUsers(context.Background())
+	var te *scim.TargetError
+	if !errors.As(err, &te) || !strings.Contains(te.Fix, "accepted the connection but sent no answer in time") {
+		t.Fatalf("err = %v, want a TargetError with the fix", err)
+	}
+}
