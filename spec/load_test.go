@@ -182,6 +182,10 @@ func TestLoadBytesDiagnostics(t *testing.T) {
 		{"notice window of 0 days", strings.Replace(valid, "until: 2027-03-31", "until: 2026-11-28", 1) + "  exceptionNoticeDays: 0\n", []string{}},
 		{"negative notice window", valid + "  exceptionNoticeDays: -1\n",
 			[]string{`a.yaml:19:24: policy.exceptionNoticeDays: must be at least 0, not -1`}},
+		// YAML reads a number beyond a float's range as a string; the
+		// message says so rather than "not a string" (review, 2026-12-07).
+		{"a percentage beyond a float's range", valid + "  maxRemovalPercent: 1e400\n",
+			[]string{`a.yaml:19:22: policy.maxRemovalPercent: must be a number; 1e400 is out of range`}},
 		{"fractional notice window", valid + "  exceptionNoticeDays: 1.5\n",
 			[]string{`a.yaml:19:24: policy.exceptionNoticeDays: must be an integer, not a number with a fraction`}},
 		{"exception unknown org", strings.Replace(valid, "org: hq,", "org: hqq,", 1),

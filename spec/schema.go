@@ -183,6 +183,13 @@ func (c *checker) schemaLeaf(doc any, sdoc map[string]any, ve *jsonschema.Valida
 		if inst == nil {
 			summary = fmt.Sprintf("is empty; it must be %s", want)
 		}
+		// YAML reads a number too large for a float (1e400) as a string:
+		// say what is wrong with it.
+		if str, ok := inst.(string); ok && strings.Contains(want, "number") {
+			if _, err := strconv.ParseFloat(str, 64); errors.Is(err, strconv.ErrRange) {
+				summary = fmt.Sprintf("must be %s; %s is out of range", want, str)
+			}
+		}
 		fix := ""
 		if field == "until" {
 			fix = "write the date as YYYY-MM-DD"
