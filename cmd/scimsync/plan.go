@@ -203,7 +203,14 @@ func runPlan(env *cmdEnv, args []string) int {
 func planError(env *cmdEnv, s *spec.Spec, err error) int {
 	var unknown *diff.UnknownOrgError
 	var parent *diff.ParentChangeError
+	var mismatch *diff.MismatchError
 	switch {
+	case errors.As(err, &mismatch) && len(mismatch.Problems) > 0:
+		// The spec does not match the server: a spec error, at the first
+		// problem's place, which the message lists with the others.
+		pos := mismatch.Problems[0].Pos
+		env.recordError(cliError{Kind: errKindSpec, Message: err.Error(), File: pos.File, Line: pos.Line, Col: pos.Col})
+		fmt.Fprintf(env.Stderr, "scimsync plan: %v\n", err)
 	case errors.As(err, &unknown):
 		env.recordError(cliError{Kind: errKindUsage, Message: "flag --org: " + err.Error()})
 		fmt.Fprintf(env.Stderr, "scimsync plan: flag --org: %v\n", err)
