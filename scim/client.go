@@ -407,6 +407,9 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		resp.Body.Close()
 		resp.Body = io.NopCloser(bytes.NewReader(nil))
 		if st.readErr == nil && resp.StatusCode/100 == 2 {
+			// A UTF-8 byte order mark before the JSON, which RFC 8259 §8.1
+			// lets a reader ignore, is ignored.
+			st.body = bytes.TrimPrefix(st.body, []byte("\xef\xbb\xbf"))
 			st.readErr = checkJSON(st.body)
 			if errors.Is(st.readErr, ErrInvalidResponse) && !looksLikeJSON(st.body) {
 				st.readErr = &TargetError{Method: r.method, URL: st.url,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -373,6 +374,22 @@ func TestListCanceled(t *testing.T) {
 // held whole (400 for a startIndex beyond totalResults) keeps the listing
 // as read: the check proves nothing there, and the listing was whole by
 // every other test.
+// A byte order mark before a list's JSON is ignored (RFC 8259 §8.1), not
+// taken for a web page (review, 2026-12-07).
+func TestListIgnoresAByteOrderMark(t *testing.T) {
+	c, _ := setup(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !authorized(w, r) {
+			return
+		}
+		w.Header().Set("Content-Type", "application/scim+json")
+		io.WriteString(w, "\xef\xbb\xbf"+`{"totalResults":1,"Resources":[{"id":"u1","userName":"a"}]}`)
+	}))
+	users, err := c.ListUsers(context.Background())
+	if err != nil || len(users) != 1 {
+		t.Fatalf("ListUsers = %d users, %v", len(users), err)
+	}
+}
+
 func TestListProbeRefused(t *testing.T) {
 	c, _ := setup(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !authorized(w, r) {
