@@ -372,6 +372,9 @@ func (l *lister[T]) check(p page[T], read int) error {
 	}
 	for i, id := range p.ids {
 		if at, dup := l.seen[id]; dup {
+			if p.start > 1 && i == 0 && at == 1 {
+				return fmt.Errorf("%w: the page at startIndex %d starts with the resource at startIndex 1 (id %q): the server seems to ignore startIndex", ErrIncompleteRead, p.start, id)
+			}
 			return fmt.Errorf("%w: id %q at startIndex %d was already read at startIndex %d; the result set shifted during the listing", ErrIncompleteRead, id, p.start+i, at)
 		}
 		l.seen[id] = p.start + i

@@ -66,6 +66,8 @@ func TestListPaging(t *testing.T) {
 			total: func(int) int { return -1 }, incomplete: true, wantErr: "startIndex 1001 still holds resources"},
 		{name: "one page, and past it nothing", n: 7},
 		{name: "one page, and a server ignoring startIndex", n: 7, ignoreStart: true},
+		{name: "pages, and a server ignoring startIndex", n: 25, pageLen: capAt(10), ignoreStart: true,
+			incomplete: true, wantErr: "the page at startIndex 11 starts with the resource at startIndex 1 (id \"u001\"): the server seems to ignore startIndex"},
 		{name: "more pages than allowed", n: 1000, pageLen: capAt(7), maxPages: 100,
 			wantErr: "need 143 pages, more than the limit of 100"},
 	}
