@@ -241,10 +241,19 @@ func runApply(env *cmdEnv, args []string) int {
 	}
 	if len(p.Writes) == 0 {
 		// Nothing to write, but a blocking finding is still a pending
-		// problem: the apply ends as the plan does (DESIGN §6).
+		// problem: the apply ends as the plan does (DESIGN §6). Either
+		// way the apply leaves its line in the audit log (§7).
 		if n := len(p.Blocking()); n > 0 {
+			if err := auditNothing(env, s, p, opts, apply.ResultRefused, []string{diff.FormatCount(n, "blocking finding")}); err != nil {
+				fmt.Fprintf(env.Stderr, "scimsync apply: %v\n", err)
+				return exitError
+			}
 			fmt.Fprintf(env.Stdout, "Nothing to apply, but the plan holds %s: fix the spec or the tenant, and plan again.\n", diff.FormatCount(n, "blocking finding"))
 			return exitDangerous
+		}
+		if err := auditNothing(env, s, p, opts, apply.ResultUnchanged, nil); err != nil {
+			fmt.Fprintf(env.Stderr, "scimsync apply: %v\n", err)
+			return exitError
 		}
 		fmt.Fprintln(env.Stdout, "Nothing to apply.")
 		return exitOK
@@ -288,13 +297,9 @@ func applyPlan(ctx context.Context, env *cmdEnv, s *spec.Spec, p *diff.Plan, opt
 	if err != nil {
 		return &apply.Report{}, err
 	}
-	// The tenant's identity for the lock and the audit log: the URL, or the
-	// snapshot's absolute path, resolved as OpenSpec resolves it.
-	target := s.Target.URL
-	if target == "" {
-		if target, err = filepath.Abs(tenant.SpecTarget(s).File); err != nil {
-			return &apply.Report{}, err
-		}
+	target, err := applyTarget(s)
+	if err != nil {
+		return &apply.Report{}, err
 	}
 	journal := opts.journalPath()
 	operator, source := apply.Operator(env.Getenv)
@@ -313,6 +318,32 @@ func applyPlan(ctx context.Context, env *cmdEnv, s *spec.Spec, p *diff.Plan, opt
 		Operator:         operator,
 		OperatorSource:   source,
 		Now:              env.Now,
+	})
+}
+
+// applyTarget is the tenant's identity for the lock and the audit log: the
+// URL, or the snapshot's absolute path, resolved as OpenSpec resolves it.
+func applyTarget(s *spec.Spec) (string, error) {
+	if s.Target.URL != "" {
+		return s.Target.URL, nil
+	}
+	return filepath.Abs(tenant.SpecTarget(s).File)
+}
+
+// auditNothing appends the audit record of an apply with nothing to write
+// (result apply.ResultUnchanged, or apply.ResultRefused with why): every
+// apply leaves its line (DESIGN §7), this one without a step.
+func auditNothing(env *cmdEnv, s *spec.Spec, p *diff.Plan, opts applyOptions, result string, refusals []string) error {
+	target, err := applyTarget(s)
+	if err != nil {
+		return err
+	}
+	operator, source := apply.Operator(env.Getenv)
+	return apply.AppendAudit(opts.auditLog, apply.AuditRecord{
+		Time: env.Now().UTC(), Operator: operator, OperatorSource: source, Target: target,
+		PlanHash: p.PlanHash, SpecHash: p.SpecHash, Fingerprint: p.Fingerprint.Hash,
+		Planned: apply.Counts{Add: p.Summary.Add, Change: p.Summary.Change, Remove: p.Summary.Remove},
+		Steps:   []apply.StepResult{}, Result: result, Refusals: refusals,
 	})
 }
 
