@@ -91,7 +91,7 @@ func TestSameHostRedirect(t *testing.T) {
 			return
 		}
 		if authorized(w, r) {
-			writeJSON(w, map[string]any{"totalResults": 1, "Resources": []any{map[string]any{"id": "a"}}})
+			writeJSON(w, map[string]any{"totalResults": 1, "Resources": []any{map[string]any{"id": "a", "active": true}}})
 		}
 	}))
 	if users, err := c.ListUsers(context.Background()); err != nil || len(users) != 1 {

@@ -529,12 +529,43 @@ func decodePageSlow[T any](body []byte) (page[T], error) {
 		if id.ID == "" {
 			return page[T]{}, invalid(fmt.Errorf("decoding resource %d: no id", i))
 		}
-		if err := unmarshal(r, &p.items[i]); err != nil {
+		if u, isUser := any(&p.items[i]).(*User); isUser {
+			if err := decodeUser(r, u); err != nil {
+				return page[T]{}, invalid(fmt.Errorf("decoding resource %s: %w", id.ID, err))
+			}
+		} else if err := unmarshal(r, &p.items[i]); err != nil {
 			return page[T]{}, invalid(fmt.Errorf("decoding resource %s: %w", id.ID, err))
 		}
 		p.ids[i] = id.ID
 	}
 	return p, nil
+}
+
+// wireUser is a User whose active attribute is read apart, so that one
+// the server left out (or sent as null) is told from false: a field of the
+// outer struct hides the embedded one of the same name.
+type wireUser struct {
+	User
+	Active *Bool `json:"active"`
+}
+
+// errNoActive refuses a user without active: RFC 7643 gives the attribute
+// no default, and read as false the user would be removed as inactive.
+var errNoActive = errors.New("no active attribute (or null): RFC 7643 gives it no default, so whether the user is active is unknown; the server must send active for every user")
+
+// decodeUser decodes one user resource into u, refusing one without
+// active.
+func decodeUser(r []byte, u *User) error {
+	var w wireUser
+	if err := unmarshal(r, &w); err != nil {
+		return err
+	}
+	if w.Active == nil {
+		return errNoActive
+	}
+	*u = w.User
+	u.Active = *w.Active
+	return nil
 }
 
 // decodePageFast decodes a list response body of a resource type with a
@@ -547,6 +578,9 @@ func decodePageFast[T any](body []byte) (page[T], bool) {
 	var zero T
 	if _, known := resourceID(&zero); !known {
 		return page[T]{}, false
+	}
+	if _, isUser := any(&zero).(*User); isUser {
+		return decodeUsersPageFast[T](body)
 	}
 	var l struct {
 		Schemas      []string `json:"schemas"`
@@ -566,6 +600,31 @@ func decodePageFast[T any](body []byte) (page[T], bool) {
 			return page[T]{}, false
 		}
 		p.ids[i] = id
+	}
+	return p, true
+}
+
+// decodeUsersPageFast is decodePageFast for users, each read as a wireUser:
+// a user without active declines the page, for the general path to say so.
+func decodeUsersPageFast[T any](body []byte) (page[T], bool) {
+	var l struct {
+		Schemas      []string   `json:"schemas"`
+		TotalResults *int       `json:"totalResults"`
+		Resources    []wireUser `json:"Resources"`
+	}
+	if err := unmarshal(body, &l); err != nil || l.TotalResults == nil || *l.TotalResults < 0 {
+		return page[T]{}, false
+	}
+	p := page[T]{total: *l.TotalResults, items: make([]T, len(l.Resources)), ids: make([]string, len(l.Resources))}
+	for i := range l.Resources {
+		w := &l.Resources[i]
+		if w.Active == nil || w.ID == "" {
+			return page[T]{}, false
+		}
+		u := any(&p.items[i]).(*User)
+		*u = w.User
+		u.Active = *w.Active
+		p.ids[i] = w.ID
 	}
 	return p, true
 }

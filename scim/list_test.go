@@ -275,7 +275,11 @@ func TestListRejectsMalformedPages(t *testing.T) {
 			"the server answered 200 OK with a SCIM error, not a list: invalidFilter: filter not supported", scim.ErrInvalidResponse},
 		{"negative totalResults", `{"totalResults":-1,"Resources":[]}`, "negative totalResults", scim.ErrInvalidResponse},
 		{"resource without id", `{"totalResults":1,"Resources":[{"userName":"x"}]}`, "no id", scim.ErrInvalidResponse},
-		{"same id twice on one page", `{"totalResults":2,"Resources":[{"id":"a"},{"id":"a"}]}`, `id "a"`, scim.ErrIncompleteRead},
+		// RFC 7643 gives active no default: read as false, the user would
+		// be removed as inactive (review, 2026-12-07).
+		{"a user without active", `{"totalResults":1,"Resources":[{"id":"a","userName":"x"}]}`, "decoding resource a: no active attribute (or null)", scim.ErrInvalidResponse},
+		{"a user whose active is null", `{"totalResults":1,"Resources":[{"id":"a","active":null}]}`, "decoding resource a: no active attribute (or null)", scim.ErrInvalidResponse},
+		{"same id twice on one page", `{"totalResults":2,"Resources":[{"id":"a","active":true},{"id":"a","active":true}]}`, `id "a"`, scim.ErrIncompleteRead},
 		{"wrong type", `{"totalResults":1,"Resources":[{"id":"a","active":"maybe"}]}`, "boolean", scim.ErrInvalidResponse},
 		{"Resources not an array", `{"totalResults":1,"Resources":{"id":"a"}}`, "decoding list response", scim.ErrInvalidResponse},
 		{"not JSON", `<html>oops</html>`, "200 OK with a text/html body, not JSON (\"oops\"); this looks like a web page", scim.ErrInvalidResponse},
@@ -384,7 +388,7 @@ func TestListIgnoresAByteOrderMark(t *testing.T) {
 			return
 		}
 		w.Header().Set("Content-Type", "application/scim+json")
-		io.WriteString(w, "\xef\xbb\xbf"+`{"totalResults":1,"Resources":[{"id":"u1","userName":"a"}]}`)
+		io.WriteString(w, "\xef\xbb\xbf"+`{"totalResults":1,"Resources":[{"id":"u1","userName":"a","active":true}]}`)
 	}))
 	users, err := c.ListUsers(context.Background())
 	if err != nil || len(users) != 1 {
@@ -402,7 +406,7 @@ func TestListProbeRefused(t *testing.T) {
 			return
 		}
 		writeJSON(w, map[string]any{"totalResults": 2, "Resources": []any{
-			map[string]any{"id": "u1", "userName": "a"}, map[string]any{"id": "u2", "userName": "b"},
+			map[string]any{"id": "u1", "userName": "a", "active": true}, map[string]any{"id": "u2", "userName": "b", "active": true},
 		}})
 	}))
 	users, err := c.ListUsers(context.Background())

@@ -30,7 +30,7 @@ func flaky(calls *atomic.Int64, fails ...func(w http.ResponseWriter)) http.Handl
 			fails[n-1](w)
 			return
 		}
-		writeJSON(w, map[string]any{"totalResults": 1, "Resources": []any{map[string]any{"id": "u1", "userName": "a"}}})
+		writeJSON(w, map[string]any{"totalResults": 1, "Resources": []any{map[string]any{"id": "u1", "userName": "a", "active": true}}})
 	}
 }
 

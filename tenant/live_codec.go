@@ -342,6 +342,9 @@ type userSpans struct {
 	from, to  int32
 	hasEmails bool
 	active    bool
+	// hasActive says active was there, true or false: a user without it
+	// declines the page, for the wire decoding to refuse it.
+	hasActive bool
 }
 
 type emailSpan struct {
@@ -417,13 +420,14 @@ func decodeUsersPage(body []byte) (int, []resolve.User, []string, bool) {
 			case 7: // active
 				var ok bool
 				u.active, ok = s.boolean()
+				u.hasActive = ok
 				return ok
 			case 8: // meta
 				return s.skipStrObject(metaFields)
 			}
 			return s.skip()
 		})
-		if !ok || !hasID || u.id.n == 0 {
+		if !ok || !hasID || u.id.n == 0 || !u.hasActive {
 			return false
 		}
 		users = append(users, u)
