@@ -582,15 +582,11 @@ func decodePageFast[T any](body []byte) (page[T], bool) {
 	if _, isUser := any(&zero).(*User); isUser {
 		return decodeUsersPageFast[T](body)
 	}
-	var l struct {
-		Schemas      []string `json:"schemas"`
-		TotalResults *int     `json:"totalResults"`
-		Resources    []T      `json:"Resources"`
-	}
-	if err := unmarshal(body, &l); err != nil || l.TotalResults == nil || *l.TotalResults < 0 {
+	total, items, ok := decodeListBody[T](body)
+	if !ok {
 		return page[T]{}, false
 	}
-	p := page[T]{total: *l.TotalResults, items: l.Resources, ids: make([]string, len(l.Resources))}
+	p := page[T]{total: total, items: items, ids: make([]string, len(items))}
 	if p.items == nil {
 		p.items = []T{}
 	}
@@ -604,20 +600,31 @@ func decodePageFast[T any](body []byte) (page[T], bool) {
 	return p, true
 }
 
+// decodeListBody decodes a list response body into its totalResults and
+// resources as R, in one pass; false unless it is valid, with a
+// totalResults of at least 0.
+func decodeListBody[R any](body []byte) (int, []R, bool) {
+	var l struct {
+		Schemas      []string `json:"schemas"`
+		TotalResults *int     `json:"totalResults"`
+		Resources    []R      `json:"Resources"`
+	}
+	if err := unmarshal(body, &l); err != nil || l.TotalResults == nil || *l.TotalResults < 0 {
+		return 0, nil, false
+	}
+	return *l.TotalResults, l.Resources, true
+}
+
 // decodeUsersPageFast is decodePageFast for users, each read as a wireUser:
 // a user without active declines the page, for the general path to say so.
 func decodeUsersPageFast[T any](body []byte) (page[T], bool) {
-	var l struct {
-		Schemas      []string   `json:"schemas"`
-		TotalResults *int       `json:"totalResults"`
-		Resources    []wireUser `json:"Resources"`
-	}
-	if err := unmarshal(body, &l); err != nil || l.TotalResults == nil || *l.TotalResults < 0 {
+	total, users, ok := decodeListBody[wireUser](body)
+	if !ok {
 		return page[T]{}, false
 	}
-	p := page[T]{total: *l.TotalResults, items: make([]T, len(l.Resources)), ids: make([]string, len(l.Resources))}
-	for i := range l.Resources {
-		w := &l.Resources[i]
+	p := page[T]{total: total, items: make([]T, len(users)), ids: make([]string, len(users))}
+	for i := range users {
+		w := &users[i]
 		if w.Active == nil || w.ID == "" {
 			return page[T]{}, false
 		}
