@@ -118,22 +118,38 @@ func (c *Client) ListMembers(ctx context.Context, orgID string, opts ...ListOpti
 // client's page size, not one resource, so that a server whose
 // totalResults is capped by the count asked for still counts the list.
 func (c *Client) CountMembers(ctx context.Context) (int, error) {
-	v := url.Values{}
-	v.Set("startIndex", "1")
-	v.Set("count", strconv.Itoa(c.cfg.PageSize))
-	v.Set("attributes", "id")
-	resp, err := c.do(ctx, request{method: http.MethodGet, endpoint: "/Members", query: v})
+	total, _, err := c.idsPage(ctx, "/Members", "", 1, c.cfg.PageSize)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("counting /Members: %w", err)
+	}
+	if total == nil || *total < 0 {
+		return 0, invalid(errors.New("counting /Members: no totalResults of at least 0"))
+	}
+	return *total, nil
+}
+
+// idsPage reads one page of a listing for its ids only: its totalResults
+// (nil when absent) and the id of each resource ("" for one without).
+func (c *Client) idsPage(ctx context.Context, endpoint, filter string, start, count int) (*int, []string, error) {
+	resp, err := c.do(ctx, request{method: http.MethodGet, endpoint: endpoint,
+		query: pageQuery(start, count, ListQuery{Filter: filter, Attributes: []string{"id"}})})
+	if err != nil {
+		return nil, nil, err
 	}
 	var raw rawList
 	if err := unmarshal(resp.body, &raw); err != nil {
-		return 0, invalid(fmt.Errorf("counting /Members: decoding list response: %w", err))
+		return nil, nil, invalid(fmt.Errorf("decoding list response: %w", err))
 	}
-	if raw.TotalResults == nil || *raw.TotalResults < 0 {
-		return 0, invalid(errors.New("counting /Members: no totalResults of at least 0"))
+	ids := make([]string, len(raw.Resources))
+	for i, r := range raw.Resources {
+		var id struct {
+			ID string `json:"id"`
+		}
+		if unmarshal(r, &id) == nil {
+			ids[i] = id.ID
+		}
 	}
-	return *raw.TotalResults, nil
+	return raw.TotalResults, ids, nil
 }
 
 func query(q ListQuery, opts []ListOption) ListQuery {
@@ -393,39 +409,42 @@ func (l *lister[T]) check(p page[T], read int) error {
 // was read.
 func (l *lister[T]) probeEnd(ctx context.Context) error {
 	start := l.total + 1
-	v := url.Values{}
-	v.Set("startIndex", strconv.Itoa(start))
-	v.Set("count", "1")
-	if l.q.Filter != "" {
-		v.Set("filter", l.q.Filter)
-	}
-	v.Set("attributes", "id")
-	resp, err := l.c.do(ctx, request{method: http.MethodGet, endpoint: l.endpoint, query: v})
+	_, ids, err := l.c.idsPage(ctx, l.endpoint, l.q.Filter, start, 1)
 	var se *Error
 	if errors.As(err, &se) && se.Status/100 == 4 {
 		l.c.log.Debug("scim listing: the request past its end was refused", "path", l.endpoint, "startIndex", start, "status", se.Status)
 		return nil
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("page at startIndex %d: %w", start, err)
 	}
-	var raw rawList
-	if err := unmarshal(resp.body, &raw); err != nil {
-		return fmt.Errorf("page at startIndex %d: %w", start, invalid(fmt.Errorf("decoding list response: %w", err)))
-	}
-	for _, r := range raw.Resources {
-		var id struct {
-			ID string `json:"id"`
-		}
-		if unmarshal(r, &id) == nil && id.ID != "" {
-			if _, read := l.seen[id.ID]; read {
-				continue
-			}
+	for _, id := range ids {
+		if _, read := l.seen[id]; read && id != "" {
+			continue
 		}
 		return fmt.Errorf("%w: totalResults is %d, all of which the first page held, but startIndex %d still holds resources: "+
 			"the server counts the page in totalResults, not the whole list", ErrIncompleteRead, l.total, start)
 	}
 	return nil
+}
+
+// pageQuery is the query of the page of q at startIndex start, count
+// resources at most: the one way every list request of this package is
+// built.
+func pageQuery(start, count int, q ListQuery) url.Values {
+	v := url.Values{}
+	v.Set("startIndex", strconv.Itoa(start))
+	v.Set("count", strconv.Itoa(count))
+	if q.Filter != "" {
+		v.Set("filter", q.Filter)
+	}
+	if len(q.Attributes) > 0 {
+		v.Set("attributes", strings.Join(q.Attributes, ","))
+	}
+	if len(q.ExcludedAttributes) > 0 {
+		v.Set("excludedAttributes", strings.Join(q.ExcludedAttributes, ","))
+	}
+	return v
 }
 
 func (l *lister[T]) totalChanged(p page[T]) error {
@@ -434,18 +453,7 @@ func (l *lister[T]) totalChanged(p page[T]) error {
 
 // fetch reads and decodes one page.
 func (l *lister[T]) fetch(ctx context.Context, start, count int) (page[T], error) {
-	v := url.Values{}
-	v.Set("startIndex", strconv.Itoa(start))
-	v.Set("count", strconv.Itoa(count))
-	if l.q.Filter != "" {
-		v.Set("filter", l.q.Filter)
-	}
-	if len(l.q.Attributes) > 0 {
-		v.Set("attributes", strings.Join(l.q.Attributes, ","))
-	}
-	if len(l.q.ExcludedAttributes) > 0 {
-		v.Set("excludedAttributes", strings.Join(l.q.ExcludedAttributes, ","))
-	}
+	v := pageQuery(start, count, l.q)
 	l.mu.Lock()
 	l.pages++
 	l.mu.Unlock()
