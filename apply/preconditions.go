@@ -50,14 +50,19 @@ func (r *run) preconditions(t *tenant.Tenant, js journalState) (versions map[str
 	return versions, skip, refusals
 }
 
+// planAgain plans the spec against t at instant at, as the saved plan was
+// planned: a narrowed plan narrowed the same way.
+func (r *run) planAgain(t *tenant.Tenant, at time.Time) (*diff.Plan, error) {
+	return diff.ComputeWith(r.opts.Spec, t, at, diff.Options{Orgs: r.p.OrgFilter})
+}
+
 // recompute computes the plan again from the spec and the tenant t just
 // re-read (whose fingerprint is the plan's), at the plan's own instant, and
 // refuses the plan unless it is exactly what the spec asks for. The plan
 // hash only refuses an edited file sooner: a file edited and re-hashed is
 // caught here.
 func (r *run) recompute(t *tenant.Tenant) Refusal {
-	// A narrowed plan is recomputed narrowed the same way.
-	q, err := diff.ComputeWith(r.opts.Spec, t, r.p.GeneratedAt, diff.Options{Orgs: r.p.OrgFilter})
+	q, err := r.planAgain(t, r.p.GeneratedAt)
 	if err != nil {
 		return &ForgedPlanError{Differ: []string{"the spec no longer plans against this tenant: " + err.Error()}}
 	}
@@ -83,7 +88,7 @@ func (r *run) recomputeToday(t *tenant.Tenant) Refusal {
 	if planned == today {
 		return nil
 	}
-	q, err := diff.ComputeWith(r.opts.Spec, t, now, diff.Options{Orgs: r.p.OrgFilter})
+	q, err := r.planAgain(t, now)
 	if err != nil {
 		return &StaleError{Changed: []string{fmt.Sprintf("the date: planned on %s, applied on %s, when the spec no longer plans against this tenant: %v", planned, today, err)}}
 	}
@@ -112,7 +117,7 @@ func (r *run) recomputeToday(t *tenant.Tenant) Refusal {
 // (a step claimed done, the writes and findings left changed) would write
 // what the spec does not ask for, past gates the plan no longer names.
 func (r *run) recomputeRest(t *tenant.Tenant, skip map[int]doneStep) Refusal {
-	q, err := diff.ComputeWith(r.opts.Spec, t, r.p.GeneratedAt, diff.Options{Orgs: r.p.OrgFilter})
+	q, err := r.planAgain(t, r.p.GeneratedAt)
 	if err != nil {
 		return &ForgedPlanError{Differ: []string{"the spec no longer plans against this tenant: " + err.Error()}}
 	}
