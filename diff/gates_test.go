@@ -147,4 +147,9 @@ func TestFormatPercentsTellsCloseFiguresApart(t *testing.T) {
 			t.Errorf("FormatPercents(%v, %v) = %s, %s; want %s, %s", tc.f, tc.limit, a, b, tc.a, tc.b)
 		}
 	}
+	// The finding's own words, as the review saw them.
+	want := "5 of 34 members removed (14.706%) exceed policy.maxRemovalPercent (14.705%)"
+	if got := removalPercentMessage(5, 34, 5.0/34*100, 14.705); got != want {
+		t.Errorf("message = %q, want %q", got, want)
+	}
 }
