@@ -3,6 +3,7 @@ package apply
 import (
 	"errors"
 	"fmt"
+	"github.com/scimsync/scimsync/diff"
 	"os"
 	"time"
 
@@ -145,4 +146,23 @@ func (r *run) closeAudit(err error) error {
 	}
 	aerr := r.audit.append(r.auditRecord(err))
 	return errors.Join(err, aerr, r.audit.close())
+}
+
+// AuditNothingToApply appends the audit record of an apply of p with
+// nothing to write (DESIGN §7: every apply leaves its line): result is
+// ResultUnchanged, or ResultRefused with the refusals' summaries. opts
+// gives the audit log, target, operator and clock, as to Run; nothing is
+// read or locked, since nothing is written.
+func AuditNothingToApply(p *diff.Plan, opts Options, result string, refusals []string) error {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	hash, err := planHash(p)
+	if err != nil {
+		return err
+	}
+	r := &run{p: p, opts: opts, rep: &Report{PlanHash: hash, Result: result, Steps: []StepResult{}}}
+	rec := r.auditRecord(nil)
+	rec.Journal, rec.Refusals = "", refusals
+	return AppendAudit(opts.AuditLog, rec)
 }

@@ -331,20 +331,14 @@ func applyTarget(s *spec.Spec) (string, error) {
 }
 
 // auditNothing appends the audit record of an apply with nothing to write
-// (result apply.ResultUnchanged, or apply.ResultRefused with why): every
-// apply leaves its line (DESIGN §7), this one without a step.
+// (apply.AuditNothingToApply).
 func auditNothing(env *cmdEnv, s *spec.Spec, p *diff.Plan, opts applyOptions, result string, refusals []string) error {
 	target, err := applyTarget(s)
 	if err != nil {
 		return err
 	}
 	operator, source := apply.Operator(env.Getenv)
-	return apply.AppendAudit(opts.auditLog, apply.AuditRecord{
-		Time: env.Now().UTC(), Operator: operator, OperatorSource: source, Target: target,
-		PlanHash: p.PlanHash, SpecHash: p.SpecHash, Fingerprint: p.Fingerprint.Hash,
-		Planned: apply.Counts{Add: p.Summary.Add, Change: p.Summary.Change, Remove: p.Summary.Remove},
-		Steps:   []apply.StepResult{}, Result: result, Refusals: refusals,
-	})
+	return apply.AuditNothingToApply(p, apply.Options{AuditLog: opts.auditLog, Target: target, Operator: operator, OperatorSource: source, Now: env.Now}, result, refusals)
 }
 
 // reportApply prints what Run did and returns the exit code.
