@@ -35,11 +35,19 @@ func getenv(name string) string {
 // wrap when set, and counts the requests that are not GET.
 func reference(t *testing.T, pageCap int, wrap func(http.Handler) http.Handler) (url string, writes *atomic.Int64) {
 	t.Helper()
+	return referenceWith(t, scimtest.Options{PageCap: pageCap}, wrap)
+}
+
+// referenceWith is reference with the server's options (its base path and
+// token are the suite's).
+func referenceWith(t *testing.T, opts scimtest.Options, wrap func(http.Handler) http.Handler) (url string, writes *atomic.Int64) {
+	t.Helper()
 	snap, err := tenant.ReadSnapshot("../examples/multi-org/tenant.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := scimtest.New(snap, scimtest.Options{BasePath: "/scim/v2", Token: token, PageCap: pageCap})
+	opts.BasePath, opts.Token = "/scim/v2", token
+	srv, err := scimtest.New(snap, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,6 +128,17 @@ func TestReferenceServerPasses(t *testing.T) {
 		if got := check(rep, name).Detail; !strings.Contains(got, want) {
 			t.Errorf("%s: %q, want it to say %q", name, got, want)
 		}
+	}
+}
+
+// A server that refuses a page of 1000 (400) but answers one of 100 is
+// read 100 at a time, as a listing does: the check passes and says so.
+func TestServerRefusingLargePages(t *testing.T) {
+	url, _ := referenceWith(t, scimtest.Options{PageCap: 7, MaxCount: 100}, nil)
+	c := check(run(t, spec.Target{URL: url}), doctor.CheckPageSize)
+	want := "the server refused count=1000 (400 count 1000 is more than the maximum of 100), so scimsync reads 100 at a time; asked for 100 users, got 7 of "
+	if c.Status != doctor.OK || !strings.HasPrefix(c.Detail, want) {
+		t.Fatalf("%s: %s: %q, want OK and %q", c.Name, c.Status, c.Detail, want)
 	}
 }
 

@@ -401,8 +401,21 @@ func (r *run) checkPageSize(ctx context.Context) {
 		ItemsPerPage int        `json:"itemsPerPage"`
 		Resources    []struct{} `json:"Resources"`
 	}
-	_, err := r.probeList(ctx, "/Users", url.Values{"startIndex": {"1"}, "count": {fmt.Sprint(PageProbe)},
+	asked := PageProbe
+	_, err := r.probeList(ctx, "/Users", url.Values{"startIndex": {"1"}, "count": {fmt.Sprint(asked)},
 		"attributes": {"id"}}, &l)
+	var se *scim.Error
+	refused := ""
+	if errors.As(err, &se) && se.Status == http.StatusBadRequest {
+		// As a listing does (scim.FallbackPageSize): a server may refuse
+		// a count above its maximum.
+		asked = scim.FallbackPageSize
+		if _, again := r.probeList(ctx, "/Users", url.Values{"startIndex": {"1"}, "count": {fmt.Sprint(asked)},
+			"attributes": {"id"}}, &l); again == nil {
+			refused = fmt.Sprintf("the server refused count=%d (%d %s), so scimsync reads %d at a time; ", PageProbe, se.Status, se.Detail, asked)
+			err = nil
+		}
+	}
 	if err != nil {
 		detail, fix := split(err)
 		r.add(CheckPageSize, Fail, detail, fix)
@@ -413,14 +426,14 @@ func (r *run) checkPageSize(ctx context.Context) {
 		return
 	}
 	got, total := len(l.Resources), *l.TotalResults
-	detail := fmt.Sprintf("asked for %d users, got %d of %d", PageProbe, got, total)
+	detail := refused + fmt.Sprintf("asked for %d users, got %d of %d", asked, got, total)
 	if l.ItemsPerPage > 0 {
 		detail += fmt.Sprintf(" (itemsPerPage %d)", l.ItemsPerPage)
 	}
 	switch {
 	case got == 0 && total > 0:
 		r.add(CheckPageSize, Fail, detail, "the server returns no users on the first page although it counts some: scimsync refuses such a listing")
-	case got < min(PageProbe, total):
+	case got < min(asked, total):
 		r.add(CheckPageSize, OK, detail+fmt.Sprintf("; the server caps pages at %d, and scimsync reads %d at a time", got, got), "")
 	default:
 		r.add(CheckPageSize, OK, detail, "")

@@ -3,9 +3,11 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -14,8 +16,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/scimsync/scimsync/diff"
 	"github.com/scimsync/scimsync/scim"
 	"github.com/scimsync/scimsync/scimtest"
+	"github.com/scimsync/scimsync/tenant"
 )
 
 // faultsInjected counts the faults the reference server injected across
@@ -203,4 +207,55 @@ func TestPlanUnderFaults(t *testing.T) {
 // diffPlans shows how two plan JSON documents differ.
 func diffPlans(want, got []byte) string {
 	return cmp.Diff(strings.Split(string(want), "\n"), strings.Split(string(got), "\n"))
+}
+
+// TestPlanServerRefusingLargePages plans against a server that refuses a
+// list request asking for more than 100 resources (400 invalidValue)
+// where most cap the page: the client reads 100 at a time, says so once,
+// and the plan is the one a server without that limit gives.
+func TestPlanServerRefusingLargePages(t *testing.T) {
+	want := func() []byte {
+		ts := startServer(t, nil, scimtest.Options{})
+		p, err := plan(context.Background(), t, fixture(t, ts), fastRetries())
+		if err != nil {
+			t.Fatalf("plan without the limit: %v", err)
+		}
+		return membersJSON(t, p)
+	}()
+	ts := startServer(t, nil, scimtest.Options{MaxCount: 100})
+	var logs bytes.Buffer
+	s := fixture(t, ts)
+	src, _, _, err := tenant.OpenSpec(context.Background(), s, tenant.OpenOptions{Getenv: getenv, Client: fastRetries(),
+		Now: func() time.Time { return testNow }, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn, err := src.Read(context.Background(), tenant.RequestFor(s))
+	if err != nil {
+		t.Fatalf("reading a server refusing count=1000: %v", err)
+	}
+	p, err := diff.Compute(s, tn, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := membersJSON(t, p); !bytes.Equal(got, want) {
+		t.Fatalf("the plan differs from the one without the limit:\n%s", diffPlans(want, got))
+	}
+	if n := strings.Count(logs.String(), "the server refused a page of 1000 resources; reading 100 at a time"); n != 1 {
+		t.Fatalf("the fallback was reported %d times, want once:\n%s", n, logs.String())
+	}
+}
+
+// membersJSON is the plan's member changes and summary as JSON: what does
+// not depend on the spec's URL.
+func membersJSON(t testing.TB, p *diff.Plan) []byte {
+	t.Helper()
+	b, err := json.MarshalIndent(struct {
+		Members []diff.MemberChange
+		Summary diff.Summary
+	}{p.Members, p.Summary}, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -118,6 +118,7 @@ type Client struct {
 	nreq      atomic.Int64
 	nbytes    atomic.Int64
 	nredacted atomic.Int64
+	size      atomic.Int64 // the page size; see pageSize
 }
 
 // New checks cfg, fills in defaults and returns a Client. An unusable
@@ -212,6 +213,7 @@ func New(cfg Config) (*Client, error) {
 	hc.CheckRedirect = c.checkRedirect
 
 	c.slots = make(chan struct{}, cfg.Concurrency)
+	c.size.Store(int64(cfg.PageSize))
 	c.retry = &retryablehttp.Client{
 		HTTPClient:   &hc,
 		Logger:       leveledLogger{log: log, redact: c.redact},

@@ -118,7 +118,11 @@ func (c *Client) ListMembers(ctx context.Context, orgID string, opts ...ListOpti
 // client's page size, not one resource, so that a server whose
 // totalResults is capped by the count asked for still counts the list.
 func (c *Client) CountMembers(ctx context.Context) (int, error) {
-	total, _, err := c.idsPage(ctx, "/Members", "", 1, c.cfg.PageSize)
+	var total *int
+	_, err := c.firstPage(func(count int) (err error) {
+		total, _, err = c.idsPage(ctx, "/Members", "", 1, count)
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("counting /Members: %w", err)
 	}
@@ -164,7 +168,8 @@ func query(q ListQuery, opts []ListOption) ListQuery {
 // the error says why not; errors about consistency match
 // ErrIncompleteRead.
 //
-// The first page is requested with count = Config.PageSize. Its length is
+// The first page is requested with count = Config.PageSize (or
+// FallbackPageSize, when the server refused that with 400). Its length is
 // the server's effective page length; the remaining pages are requested
 // with that count, Config.Concurrency at a time, at startIndex 1+k·length.
 // If a page comes back with another length than expected, the listing
@@ -219,7 +224,11 @@ type page[T any] struct {
 
 func (l *lister[T]) run(ctx context.Context) ([]T, error) {
 	cfg := l.c.cfg
-	first, err := l.fetch(ctx, 1, cfg.PageSize)
+	var first page[T]
+	size, err := l.c.firstPage(func(count int) (err error) {
+		first, err = l.fetch(ctx, 1, count)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +264,7 @@ func (l *lister[T]) run(ctx context.Context) ([]T, error) {
 		if l.pages >= cfg.MaxPages {
 			return nil, fmt.Errorf("%w: read %d of %d resources in %d pages, the limit", ErrIncompleteRead, len(l.items), l.total, l.pages)
 		}
-		p, err := l.fetch(ctx, next, cfg.PageSize)
+		p, err := l.fetch(ctx, next, size)
 		if err != nil {
 			return nil, err
 		}

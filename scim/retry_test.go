@@ -51,6 +51,7 @@ func TestRetries(t *testing.T) {
 		maxWait   time.Duration
 		wantCalls int64
 		wantErr   string
+		pageSize  int // the client's; the default when 0
 	}{
 		{name: "429 with Retry-After seconds", fails: []func(http.ResponseWriter){status(429, "1")},
 			minWait: 900 * time.Millisecond, maxWait: 3 * time.Second, wantCalls: 2},
@@ -73,12 +74,24 @@ func TestRetries(t *testing.T) {
 			status(503, time.Now().Add(time.Hour).UTC().Format(http.TimeFormat))},
 			maxWait: time.Second, wantCalls: 1, wantErr: "503 service unavailable: try later (the server asked to retry in 59m"},
 		{name: "400 is not retried", fails: []func(http.ResponseWriter){status(400, "")}, maxWait: time.Second, wantCalls: 1,
-			wantErr: "GET /Users: 400 bad request: try later"},
+			wantErr: "GET /Users: 400 bad request: try later", pageSize: scim.FallbackPageSize},
+		// A 400 to a page of 1000 is asked again for 100 (the server may
+		// refuse the count), and not retried otherwise: the first error is
+		// the one reported.
+		{name: "400 to pages of 1000 and of 100", fails: []func(http.ResponseWriter){status(400, ""), status(400, "")}, maxWait: time.Second,
+			wantCalls: 2, wantErr: "GET /Users: 400 bad request: try later"},
+		{name: "400 to a page of 1000, then pages of 100", fails: []func(http.ResponseWriter){status(400, "")}, maxWait: time.Second,
+			wantCalls: 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var calls atomic.Int64
-			c, _ := setup(t, flaky(&calls, tc.fails...), func(cfg *scim.Config) { cfg.MaxRetryWait = 2 * time.Second })
+			c, _ := setup(t, flaky(&calls, tc.fails...), func(cfg *scim.Config) {
+				cfg.MaxRetryWait = 2 * time.Second
+				if tc.pageSize > 0 {
+					cfg.PageSize = tc.pageSize
+				}
+			})
 			start := time.Now()
 			users, err := c.ListUsers(context.Background())
 			elapsed := time.Since(start)

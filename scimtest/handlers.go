@@ -179,6 +179,9 @@ func list[T any](s *Server, r *http.Request, ri reqInfo, acc accessor[T], items 
 	if e != nil {
 		return errorResponse(e)
 	}
+	if s.maxCount > 0 && q.count > s.maxCount {
+		return errorResponse(badRequest(typeInvalidValue, "count %d is more than the maximum of %d", q.count, s.maxCount))
+	}
 	var matched []int
 	if q.hasFilter {
 		if matched, e = filtered(s, acc, q.filter, items); e != nil {

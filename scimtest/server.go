@@ -31,6 +31,10 @@ type Options struct {
 	// PageCap is the most resources one list response holds, whatever the
 	// count asked for (servers commonly cap at 100). 0 means no cap.
 	PageCap int
+	// MaxCount, when above 0, refuses with 400 invalidValue a list request
+	// asking for more than MaxCount resources, as some servers do where
+	// others cap the page (PageCap).
+	MaxCount int
 	// MaxRequestBytes caps request bodies; a larger one gets 413. Default
 	// 1 MiB.
 	MaxRequestBytes int64
@@ -46,7 +50,9 @@ type Server struct {
 	auth  bool
 	now   func() time.Time
 	cap   int
-	limit int64
+	// maxCount is Options.MaxCount.
+	maxCount int
+	limit    int64
 
 	mu  sync.RWMutex
 	st  *state
@@ -71,17 +77,18 @@ func newServer(st *state, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		base:    "/" + strings.Trim(opts.BasePath, "/"),
-		token:   opts.Token,
-		auth:    !opts.NoAuth,
-		now:     opts.Now,
-		cap:     max(opts.PageCap, 0),
-		limit:   opts.MaxRequestBytes,
-		st:      st,
-		seq:     map[string]int{},
-		docs:    map[string]cachedDoc{},
-		matches: map[string]cachedMatch{},
-		faults:  opts.Faults,
+		base:     "/" + strings.Trim(opts.BasePath, "/"),
+		token:    opts.Token,
+		auth:     !opts.NoAuth,
+		now:      opts.Now,
+		cap:      max(opts.PageCap, 0),
+		maxCount: max(opts.MaxCount, 0),
+		limit:    opts.MaxRequestBytes,
+		st:       st,
+		seq:      map[string]int{},
+		docs:     map[string]cachedDoc{},
+		matches:  map[string]cachedMatch{},
+		faults:   opts.Faults,
 	}
 	if s.base == "/" {
 		s.base = ""
