@@ -17,10 +17,16 @@ import (
 // The whole plan is computed first and every gate evaluated on it; the
 // narrowed plan is then cut out of it: member changes, configuration
 // changes, writes, readiness, seats, expiring exceptions, predictions,
-// group sizes and findings of the kept orgs only. This is exact because a child org's members depend
+// group sizes and findings of the kept orgs only. This is exact when a child org's members depend
 // only on the parent and that org's own configuration, and a plan that
 // changes the parent is refused (ParentChangeError): the kept orgs' writes,
-// applied alone, give exactly the members the whole plan predicts for them.
+// applied alone, then give exactly the members the whole plan predicts for
+// them, and leave every other org's as they are. That does not hold when
+// the server's members do not yet reflect its configuration (an exception
+// it holds lapsed since it last recomputed an org): the first write makes
+// it recompute every org. So the kept orgs' writes are simulated alone, and
+// the narrowing is refused (NarrowOutsideError) unless they leave every
+// other org's members as observed and give the kept orgs' the whole plan's.
 //
 // Gates are never weakened by narrowing. A per-org finding (seats,
 // maxRemovalPercent, protected users, empty groups, ownerGroups,
@@ -76,6 +82,30 @@ func (e *ParentChangeError) Error() string {
 	}
 	return fmt.Sprintf("cannot narrow the plan to %s: it changes the parent organization %s (%s), which applies to every child org",
 		strings.Join(e.Orgs, ", "), e.Parent, strings.Join(parts, "; "))
+}
+
+// NarrowOutsideError says that a plan cannot be narrowed to Orgs because
+// their writes, applied alone, would change the members of Affected, orgs
+// outside the filter (the server recomputes every org after a write), or
+// give the members of Inexact, orgs inside it, other than the whole plan
+// predicts.
+type NarrowOutsideError struct {
+	Orgs     []string
+	Affected []string
+	Inexact  []string
+}
+
+func (e *NarrowOutsideError) Error() string {
+	var parts []string
+	if len(e.Affected) > 0 {
+		parts = append(parts, "would also change the members of "+strings.Join(e.Affected, ", "))
+	}
+	if len(e.Inexact) > 0 {
+		parts = append(parts, "would give "+strings.Join(e.Inexact, ", ")+" other members than the whole plan predicts")
+	}
+	return fmt.Sprintf("cannot narrow the plan to %s: applying only its writes %s (the server recomputes every org after a write, "+
+		"and some members do not reflect the server's configuration yet, an exception having lapsed since)",
+		strings.Join(e.Orgs, ", "), strings.Join(parts, ", and "))
 }
 
 func orNone(s string) string {
@@ -167,6 +197,9 @@ func (pl *planner) narrow(p *Plan, ids map[string]bool, names []string) (*Plan, 
 	q.Predicted = keep(p.Predicted, func(x Prediction) bool { return ids[x.OrgID] })
 	q.Writes = keep(p.Writes, func(w Write) bool { return !w.Parent && ids[w.OrgID] })
 	q.Steps = orderSteps(q.Writes, resolve.Mode(p.Mode.Before), resolve.Mode(p.Mode.After))
+	if err := pl.checkNarrowed(p, q.Steps, ids, names); err != nil {
+		return nil, err
+	}
 	mapped := map[string]bool{}
 	for id := range ids {
 		if mo := pl.managed[id]; mo != nil {
@@ -191,6 +224,47 @@ func (pl *planner) narrow(p *Plan, ids map[string]bool, names []string) (*Plan, 
 	}
 	q.Findings = narrowFindings(p, &q, byName)
 	return &q, nil
+}
+
+// checkNarrowed simulates steps, the narrowed plan's, with only the orgs
+// ids configured as the spec says, and fails unless every other org keeps
+// the members observed and every org of ids gets those the whole plan p
+// predicts.
+func (pl *planner) checkNarrowed(p *Plan, steps []Step, ids map[string]bool, names []string) error {
+	if len(steps) == 0 {
+		return nil
+	}
+	alone := *pl
+	alone.managed = map[string]*managedOrg{}
+	for id, mo := range pl.managed {
+		if ids[id] {
+			alone.managed[id] = mo
+		}
+	}
+	sim := alone.simulate(resolve.Mode(p.Mode.After), steps)
+	whole := map[string]Prediction{}
+	for _, x := range p.Predicted {
+		whole[x.OrgID] = x
+	}
+	observed := map[string]Prediction{}
+	for _, x := range pl.predicted(pl.t.Members) {
+		observed[x.OrgID] = x
+	}
+	e := &NarrowOutsideError{Orgs: names}
+	for _, x := range pl.predicted(sim.members) {
+		switch {
+		case ids[x.OrgID] && x != whole[x.OrgID]:
+			e.Inexact = append(e.Inexact, x.Org)
+		case !ids[x.OrgID] && x != observed[x.OrgID]:
+			e.Affected = append(e.Affected, x.Org)
+		}
+	}
+	if len(e.Affected) > 0 || len(e.Inexact) > 0 {
+		slices.Sort(e.Affected)
+		slices.Sort(e.Inexact)
+		return e
+	}
+	return nil
 }
 
 // narrowFindings keeps the whole plan's findings that concern the narrowed

@@ -604,6 +604,43 @@ policy:
 			exit:  VerdictNoChanges,
 			ready: map[string][]string{"hq": nil},
 		},
+		{
+			// bravo's exception lapsed yesterday on the server, which has
+			// not recomputed bravo since; the spec renews it, but alpha is
+			// written first, and the server recomputes every org after
+			// each write: bravo, under the lapsed exception, loses the
+			// contractor before the renewal arrives (an exception never
+			// adds anyone). The plan must say so, and gate it.
+			name: "lapsed-on-server-renewed-after-another-write",
+			spec: specHead + `  mode: full
+organizations:
+  - name: alpha
+    seats: {standard: 6}
+    mappings:
+      - {group: users, role: member, seatTier: standard}
+  - name: bravo
+    seats: {standard: 5}
+policy:
+  exceptions:
+    - {email: contractor@example.gov, org: bravo, until: 2026-04-14, reason: badge renewed}
+`,
+			tenant: newTenant(resolve.ModeFull).
+				user("u1", "ann@example.gov", true).
+				group("g-users", "users", "u1").
+				org("o-a", "alpha", map[string]int{"standard": 5}, mp("g-users", member, "standard")).
+				org("o-b", "bravo", map[string]int{"standard": 5}).
+				exception("o-b", "contractor@example.gov", "2026-03-14", "badge").
+				member("o-a", "ann@example.gov", member, "standard", scimO, "u1").
+				member("o-b", "contractor@example.gov", member, "standard", manO, "").t,
+			exit: VerdictDangerous,
+			config: []string{
+				"alpha seats standard: 5 -> 6",
+				"bravo exception contractor@example.gov: until 2026-03-14 (badge) -> until 2026-04-14 (badge renewed)",
+			},
+			members: []string{"bravo - contractor@example.gov member/standard/manual -> : exception expired"},
+			kinds:   []FindingKind{FindingMaxRemovalPercent},
+			ready:   map[string][]string{"alpha": nil, "bravo": {"contractor@example.gov: exception expired"}},
+		},
 	}
 }
 

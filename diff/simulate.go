@@ -77,11 +77,18 @@ type phase struct {
 // phases returns the configurations the server recomputes members under
 // while steps are applied in order: after each parent step, and after each
 // run of child steps. A step writing the mode switches it to mode; a child
-// step writes its org's desired configuration. A run of child steps is one
-// phase: on a server whose members already reflect its configuration, a
-// child org's members depend only on the parent and that org's own
-// configuration, so recomputing once after the run is recomputing after
-// each of its steps.
+// step writes its org's desired configuration.
+//
+// A run of child steps is one phase once the server has recomputed every
+// org: its members then reflect its configuration (resolution is
+// idempotent), a child org's members depend only on the parent and that
+// org's own configuration, and each step of the run changes one org's, so
+// recomputing once after the run is recomputing after each of its steps.
+// Before the first recompute they need not reflect it: an exception the
+// server holds may have lapsed since it last recomputed an org, and the
+// first write, whichever org it is to, recomputes that org under it,
+// before a later step renews it (an exception never adds anyone back). So
+// the first step is a phase of its own when a child step starts the plan.
 func (pl *planner) phases(mode resolve.Mode, steps []Step, desired resolve.Input) []phase {
 	cur := phase{mode: pl.t.Parent.Mode, orgs: pl.t.Orgs}
 	children := 0
@@ -98,7 +105,7 @@ func (pl *planner) phases(mode resolve.Mode, steps []Step, desired resolve.Input
 		}
 		if !s.Parent {
 			written[s.OrgID] = true
-			if i+1 < len(steps) && !steps[i+1].Parent {
+			if i+1 < len(steps) && !steps[i+1].Parent && len(out) > 0 {
 				continue
 			}
 			cur.orgs = orgsWritten(pl.t.Orgs, desired.Orgs, written, children)
@@ -245,7 +252,10 @@ func (tk *tracker) follow(members []resolve.Member, outcomes []resolve.Outcome, 
 		tr := &tk.tracks[at]
 		tr.after = oc.After
 		if oc.Action == resolve.ActionRemove {
+			// A removal has no mapping behind it: the groups of an earlier
+			// phase's keep do not follow the member out.
 			tr.reason = string(oc.Reason)
+			tr.roleGroup, tr.tierGroup = "", ""
 		}
 		if oc.RoleGroup != "" {
 			tr.roleGroup, tr.tierGroup = oc.RoleGroup, oc.TierGroup

@@ -203,6 +203,7 @@ func runPlan(env *cmdEnv, args []string) int {
 func planError(env *cmdEnv, s *spec.Spec, err error) int {
 	var unknown *diff.UnknownOrgError
 	var parent *diff.ParentChangeError
+	var outside *diff.NarrowOutsideError
 	var mismatch *diff.MismatchError
 	switch {
 	case errors.As(err, &mismatch) && len(mismatch.Problems) > 0:
@@ -219,6 +220,10 @@ func planError(env *cmdEnv, s *spec.Spec, err error) int {
 		fmt.Fprintf(env.Stderr, "scimsync plan: flag --org: %v\n", err)
 		fmt.Fprintln(env.Stderr, "A change of the parent organization applies to every child org at once, so it cannot be narrowed to some of them.")
 		fmt.Fprintln(env.Stderr, "Run scimsync plan without --org to review (and apply) the whole plan, the parent change included.")
+	case errors.As(err, &outside):
+		env.recordError(cliError{Kind: errKindUsage, Message: "flag --org: " + err.Error()})
+		fmt.Fprintf(env.Stderr, "scimsync plan: flag --org: %v\n", err)
+		fmt.Fprintln(env.Stderr, "Run scimsync plan without --org, or with those orgs added, to review what the writes do to every org they change.")
 	default:
 		recordReadError(env, s, err)
 		fmt.Fprintf(env.Stderr, "scimsync plan: %v\n", err)
