@@ -105,6 +105,38 @@ func parseImportArgs(fs *flag.FlagSet, args []string) (importOptions, error) {
 	return opts, nil
 }
 
+// importReads reports whether out names a file import reads for s, and
+// which: a file of the spec, or one its target names.
+func importReads(s *spec.Spec, out string) (string, bool) {
+	t := tenant.SpecTarget(s)
+	for _, c := range []struct{ what, path string }{
+		{"target.file", t.File}, {"target.membersCsv", t.MembersCSV}, {"target.tokenFile", t.TokenFile}, {"target.caFile", t.CAFile},
+	} {
+		if c.path != "" && sameFile(c.path, out) {
+			return c.what, true
+		}
+	}
+	for _, f := range strings.Split(s.Source, ",") {
+		if f != "" && f != "-" && sameFile(f, out) {
+			return "the spec given with -f", true
+		}
+	}
+	return "", false
+}
+
+// sameFile reports whether a and b name one file: the same file when both
+// exist (through links too), else the same absolute path.
+func sameFile(a, b string) bool {
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	if errA == nil && errB == nil {
+		return os.SameFile(sa, sb)
+	}
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	return errA == nil && errB == nil && absA == absB
+}
+
 func runImport(env *cmdEnv, args []string) int {
 	opts, code, done := parseFlags(env, "import", importUsage, args, parseImportArgs)
 	if done {
@@ -131,6 +163,13 @@ func runImport(env *cmdEnv, args []string) int {
 	}
 	if diags.HasErrors() || s == nil {
 		return fail("the spec is invalid (%s); nothing was read", plural(len(diags.Errors()), "error"))
+	}
+	if opts.out != "" {
+		// Not even --force replaces what import reads: its own spec, the
+		// snapshot or export it imports, the token or CA file.
+		if what, ok := importReads(s, opts.out); ok {
+			return fail("-o %s is %s, which import reads; nothing was read or written (write the spec to another file)", opts.out, what)
+		}
 	}
 
 	inDir := tenant.SpecDir(s.Source)
