@@ -361,8 +361,14 @@ func (pl *planner) specNames(name string) bool {
 	return false
 }
 
+// groupName names group id for a reader: its displayName, followed by its
+// id when another group's displayName is the same (as match.Name compares
+// them), so that two such groups never read, or sort, as one.
 func (pl *planner) groupName(id string) string {
 	if g, ok := pl.groupByID[id]; ok {
+		if len(pl.groupByName[match.Name(g.DisplayName)]) > 1 {
+			return g.DisplayName + " (" + id + ")"
+		}
 		return g.DisplayName
 	}
 	return id + " (deleted group)"

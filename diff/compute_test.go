@@ -337,3 +337,44 @@ func TestSortMembersAsSortFunc(t *testing.T) {
 		}
 	}
 }
+
+// Two groups share a displayName and the spec maps both, by groupId: each
+// is named with its id, in the configuration changes and as a member's
+// via, and the plan is the same every time it is computed (apply computes
+// it again and compares).
+func TestSharedDisplayNameIsDisambiguated(t *testing.T) {
+	tn := newTenant(resolve.ModeStaged).
+		user("u1", "ann@example.gov", true).
+		group("g1", "staff", "u1").
+		group("g2", "Staff", "u1").
+		org("o-a", "alpha", map[string]int{"standard": 5, "premium": 5}).t
+	s := loadSpec(t, "shared-name", specHead+`  mode: staged
+organizations:
+  - name: alpha
+    seats: {standard: 5, premium: 5}
+    mappings:
+      - {groupId: g1, role: member, seatTier: standard}
+      - {groupId: g2, role: admin, seatTier: premium}
+`)
+	var first *Plan
+	for range 30 {
+		p, err := Compute(s, tn, scenarioNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			first = p
+			continue
+		}
+		if diff := cmp.Diff(first.ConfigChanges, p.ConfigChanges); diff != "" {
+			t.Fatalf("the configuration changes differ from one computation to the next (-first +now):\n%s", diff)
+		}
+	}
+	want := []string{"alpha mapping Staff (g2):  -> admin/premium", "alpha mapping staff (g1):  -> member/standard"}
+	if diff := cmp.Diff(want, briefConfig(first)); diff != "" {
+		t.Errorf("config changes (-want +got):\n%s", diff)
+	}
+	if len(first.Members) != 1 || first.Members[0].Via != "Staff (g2)" || first.Members[0].ViaTier != "" {
+		t.Errorf("member changes %+v, want ann added via Staff (g2)", first.Members)
+	}
+}
