@@ -305,16 +305,16 @@ func (s *SnapshotSource) patchLocked(id, version string, ops []scim.PatchOp) (st
 	}
 	at := now()
 	if err := orgwrite.ApplyOrgPatch(org, ops); err != nil {
-		return "", fmt.Errorf("patching organization %s in %s: %w", id, s.Path, err)
+		return "", fmt.Errorf("patching organization %s in %s: %w: %w", id, s.Path, err, ErrNotWritten)
 	}
 	if err := orgwrite.CheckOrgWrite(*org, snap.Organizations, snap.Groups); err != nil {
-		return "", fmt.Errorf("patching organization %s in %s: %w", id, s.Path, err)
+		return "", fmt.Errorf("patching organization %s in %s: %w: %w", id, s.Path, err, ErrNotWritten)
 	}
 	org.Meta.Version = orgwrite.NextVersion(org.Meta.Version)
 	org.Meta.LastModified = at.UTC().Format(time.RFC3339)
 	newVersion := org.Meta.Version
 	if _, err := Recompute(snap, at); err != nil {
-		return "", fmt.Errorf("patching organization %s in %s: %w", id, s.Path, err)
+		return "", fmt.Errorf("patching organization %s in %s: %w: %w", id, s.Path, err, ErrNotWritten)
 	}
 	var buf bytes.Buffer
 	if err := EncodeSnapshot(&buf, snap); err != nil {

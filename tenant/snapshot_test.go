@@ -262,8 +262,15 @@ func TestSnapshotSourcePatchStaleOrInvalidChangesNothing(t *testing.T) {
 	}
 	_, err = src.PatchOrganization(ctx, "o-p", `W/"7"`, []scim.PatchOp{{Op: "replace", Path: "mode", Value: "fully"}})
 	var pe *PatchError
-	if !errors.As(err, &pe) || pe.SCIMType != "invalidValue" {
-		t.Errorf("bad mode: err = %v, want an invalidValue *PatchError", err)
+	if !errors.As(err, &pe) || pe.SCIMType != "invalidValue" || !errors.Is(err, ErrNotWritten) {
+		t.Errorf("bad mode: err = %v, want an invalidValue *PatchError matching ErrNotWritten", err)
+	}
+	// A write the tenant's consistency refuses (a child org still uses
+	// the tiers) is known not to be written: apply reports it as failed,
+	// not as an unknown outcome.
+	_, err = src.PatchOrganization(ctx, "o-p", `W/"7"`, []scim.PatchOp{{Op: "replace", Path: "seatTiers", Value: []string{}}})
+	if !errors.Is(err, ErrInvalidOrg) || !errors.Is(err, ErrNotWritten) {
+		t.Errorf("tiers in use dropped: err = %v, want one matching ErrInvalidOrg and ErrNotWritten", err)
 	}
 	_, err = src.PatchOrganization(ctx, "o-nope", `W/"7"`, nil)
 	if !errors.Is(err, ErrOrgNotFound) {
