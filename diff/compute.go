@@ -889,7 +889,9 @@ func (pl *planner) seats(p *Plan, in resolve.Input, sim simulation) {
 					continue
 				}
 			}
-			u.Overcommit = u.Entitled > u.Purchased
+			// Entitlement is defined, and seats counted against it, only
+			// where SCIM decides the members (DESIGN §5): staged and full.
+			u.Overcommit = u.Entitled > u.Purchased && (in.Parent.Mode == resolve.ModeStaged || in.Parent.Mode == resolve.ModeFull)
 			p.Seats = append(p.Seats, u)
 		}
 	}

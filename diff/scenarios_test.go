@@ -641,6 +641,25 @@ policy:
 			kinds:   []FindingKind{FindingMaxRemovalPercent},
 			ready:   map[string][]string{"alpha": nil, "bravo": {"contractor@example.gov: exception expired"}},
 		},
+		{
+			// In jit SCIM entitles nobody (DESIGN §5): two users in a
+			// mapped group are no overcommit of one purchased seat.
+			name: "jit-seats-not-counted",
+			spec: specHead + `  mode: jit
+organizations:
+  - name: hq
+    seats: {standard: 1}
+    mappings:
+      - {group: users, role: member, seatTier: standard}
+`,
+			tenant: newTenant(resolve.ModeJIT).
+				user("u1", "ann@example.gov", true).
+				user("u2", "bob@example.gov", true).
+				group("g-users", "users", "u1", "u2").
+				org("o-hq", "hq", map[string]int{"standard": 1}, mp("g-users", member, "standard")).t,
+			exit:  VerdictNoChanges,
+			ready: map[string][]string{"hq": nil},
+		},
 	}
 }
 
