@@ -530,7 +530,11 @@ func (pl *planner) parentChanges(p *Plan) {
 		ops = append(ops, scim.PatchOp{Op: "replace", Path: "seatTiers", Value: nonNil(slices.Clone(s.Parent.SeatTiers))})
 	}
 	if len(ops) > 0 {
-		p.Writes = append(p.Writes, Write{OrgID: t.Parent.ID, Org: parentName, Parent: true, Version: t.Parent.Version, Ops: ops})
+		w := Write{OrgID: t.Parent.ID, Org: parentName, Parent: true, Version: t.Parent.Version, Ops: ops}
+		if slices.ContainsFunc(ops, isSeatTiersOp) {
+			w.SeatTiersBefore = nonNil(slices.Clone(t.Parent.SeatTiers))
+		}
+		p.Writes = append(p.Writes, w)
 	}
 }
 

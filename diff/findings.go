@@ -37,6 +37,7 @@ func (pl *planner) findings(p *Plan, in resolve.Input, res resolve.Result) {
 	p.Findings = append(p.Findings, removalFindings(p.Members, current, pl.s.Policy)...)
 	p.Findings = append(p.Findings, pl.emptyGroupFindings(res)...)
 	p.Findings = append(p.Findings, readOnlyFindings(p, pl.t)...)
+	p.Findings = append(p.Findings, pl.droppedTierFindings(in)...)
 	p.Findings = append(p.Findings, pl.lookalikeFindings(p, <-pl.addresses)...)
 	sortFindings(p.Findings)
 	p.Findings = slices.CompactFunc(p.Findings, func(a, b Finding) bool { return compareFindings(a, b) == 0 && a.Override == b.Override })
@@ -55,6 +56,38 @@ func compareFindings(a, b Finding) int {
 }
 
 func sortFindings(fs []Finding) { slices.SortFunc(fs, compareFindings) }
+
+// droppedTierFindings: a seat tier the spec drops from the parent's
+// seatTiers that a child org still uses once the plan is applied (one the
+// spec leaves alone, in a mapping or its seats): the server refuses a
+// parent without a tier its orgs use, so the plan could never be applied.
+func (pl *planner) droppedTierFindings(in resolve.Input) []Finding {
+	var out []Finding
+	for _, o := range pl.sortedOrgs() {
+		var final resolve.Org
+		for _, d := range in.Orgs {
+			if d.ID == o.ID {
+				final = d
+			}
+		}
+		var uses []string
+		for _, m := range final.Mappings {
+			uses = append(uses, m.SeatTier)
+		}
+		for tier := range final.Seats {
+			uses = append(uses, tier)
+		}
+		slices.Sort(uses)
+		for _, tier := range slices.Compact(uses) {
+			if slices.Contains(pl.t.Parent.SeatTiers, tier) && !slices.Contains(in.Parent.SeatTiers, tier) {
+				out = append(out, Finding{Severity: SeverityError, Kind: FindingDroppedTier, Org: match.Name(o.Name), Subject: tier,
+					Message: fmt.Sprintf("%s still uses seat tier %q, which parent.seatTiers drops: the server refuses a parent without a tier its orgs use; "+
+						"move %s's mappings and seats off %q in the spec (naming the org there if it does not), or keep the tier", clean(o.Name), tier, clean(o.Name), tier)})
+			}
+		}
+	}
+	return out
+}
 
 // overcommitFindings: entitled users per tier may not exceed seats[tier].
 func overcommitFindings(seats []SeatUsage) []Finding {

@@ -244,6 +244,10 @@ type Write struct {
 	Parent  bool           `json:"parent,omitempty"`
 	Version string         `json:"version"`
 	Ops     []scim.PatchOp `json:"ops"`
+	// SeatTiersBefore is the parent's seat tiers as observed, on a parent
+	// write that changes them: a tier it drops is dropped only once no
+	// child org's write still to come uses it (orderSteps).
+	SeatTiersBefore []string `json:"seat_tiers_before,omitempty"`
 }
 
 // SpecPath is one path a saved plan's spec was read from (a file or a

@@ -68,10 +68,11 @@ func (pl *planner) simulate(mode resolve.Mode, steps []Step) simulation {
 
 // phase is one recomputation of members by the server: the configuration
 // it holds after one or more steps. Every phase's parent is the desired
-// one, under the phase's mode.
+// one, under the phase's mode and with the phase's seat tiers.
 type phase struct {
-	mode resolve.Mode
-	orgs []resolve.Org
+	mode  resolve.Mode
+	tiers []string
+	orgs  []resolve.Org
 }
 
 // phases returns the configurations the server recomputes members under
@@ -90,7 +91,7 @@ type phase struct {
 // before a later step renews it (an exception never adds anyone back). So
 // the first step is a phase of its own when a child step starts the plan.
 func (pl *planner) phases(mode resolve.Mode, steps []Step, desired resolve.Input) []phase {
-	cur := phase{mode: pl.t.Parent.Mode, orgs: pl.t.Orgs}
+	cur := phase{mode: pl.t.Parent.Mode, tiers: pl.t.Parent.SeatTiers, orgs: pl.t.Orgs}
 	children := 0
 	for _, s := range steps {
 		if !s.Parent {
@@ -102,6 +103,11 @@ func (pl *planner) phases(mode resolve.Mode, steps []Step, desired resolve.Input
 	for i, s := range steps {
 		if s.writesMode() {
 			cur.mode = mode
+		}
+		for _, op := range s.Ops {
+			if tiers, ok := seatTiersOf(op); ok && s.Parent && isSeatTiersOp(op) {
+				cur.tiers = tiers
+			}
 		}
 		if !s.Parent {
 			written[s.OrgID] = true
@@ -208,9 +214,10 @@ func replayPhases(desired resolve.Input, members []resolve.Member, phases []phas
 	// entitlements once.
 	var rv *resolve.Resolver
 	for i, ph := range phases {
-		if i == 0 || !sameSlice(ph.orgs, phases[i-1].orgs) {
+		if i == 0 || !sameSlice(ph.orgs, phases[i-1].orgs) || !slices.Equal(ph.tiers, phases[i-1].tiers) {
 			in := desired
 			in.Orgs = ph.orgs
+			in.Parent.SeatTiers = ph.tiers
 			rv = resolve.NewResolver(in)
 		}
 		res = rv.Resolve(ph.mode, members)

@@ -34,6 +34,10 @@ const (
 	// full), after the mappings and exceptions it is to enforce, so that
 	// full provisioning never runs with the old mappings.
 	OrderModeLast StepOrder = "mode-last"
+	// OrderTiersLast: the parent's seat tiers without those it drops,
+	// once the child orgs' writes have moved their mappings and seats off
+	// them (the parent's first step keeps them beside the new ones).
+	OrderTiersLast StepOrder = "tiers-last"
 )
 
 // Why is the reason for the order, as a sentence fragment.
@@ -47,6 +51,8 @@ func (o StepOrder) Why() string {
 		return "a child org's configuration after the parent's, before any switch to more enforcement"
 	case OrderModeLast:
 		return "a switch to more enforcement after the mappings and exceptions it enforces"
+	case OrderTiersLast:
+		return "the parent's dropped seat tiers after no child org uses them"
 	}
 	return "unknown order " + string(o)
 }
@@ -89,6 +95,28 @@ func (s Step) writesMode() bool {
 
 func isModeOp(op scim.PatchOp) bool { return op.Path == FieldMode }
 
+func isSeatTiersOp(op scim.PatchOp) bool { return op.Path == FieldSeatTiers }
+
+// seatTiersOf returns the tiers a seatTiers operation writes: a []string
+// as Compute builds it, or the []any of strings a plan file decodes to.
+func seatTiersOf(op scim.PatchOp) ([]string, bool) {
+	switch v := op.Value.(type) {
+	case []string:
+		return v, true
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, x := range v {
+			s, ok := x.(string)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, s)
+		}
+		return out, true
+	}
+	return nil, false
+}
+
 // enforcement ranks modes by how much SCIM enforces: jit < staged < full.
 func enforcement(m resolve.Mode) int {
 	switch m {
@@ -109,11 +137,28 @@ func enforcement(m resolve.Mode) int {
 //     mappings, seats and exceptions, and the mode switch last;
 //   - otherwise the parent's write, mode switch included, goes first and
 //     the children after it: new seat tiers exist before a mapping uses
-//     them, and no mapping change is ever enforced under the old mode.
+//     them, and no mapping change is ever enforced under the old mode;
+//   - a seat tier the parent drops while child orgs are written stays
+//     until they are: the parent's first step writes the tiers it had
+//     and those it gains, and a step after the children's (OrderTiersLast,
+//     before a mode switch last) the tiers it keeps, so that no write
+//     leaves an org using a tier the parent lacks.
 func orderSteps(writes []Write, before, after resolve.Mode) []Step {
 	up := enforcement(after) > enforcement(before)
-	var first, children, last []Step
+	var first, children, tiersLast, last []Step
+	anyChild := slices.ContainsFunc(writes, func(w Write) bool { return !w.Parent })
 	for _, w := range writes {
+		if w.Parent && anyChild {
+			var final *scim.PatchOp
+			w.Ops, final = keepDroppedTiers(w.Ops, w.SeatTiersBefore)
+			if final != nil {
+				s := Step{OrgID: w.OrgID, Org: w.Org, Parent: true, Version: w.Version}
+				tiersLast = append(tiersLast, s.with([]scim.PatchOp{*final}, OrderTiersLast))
+			}
+			if len(w.Ops) == 0 {
+				continue
+			}
+		}
 		s := Step{OrgID: w.OrgID, Org: w.Org, Parent: w.Parent, Version: w.Version}
 		switch {
 		case !w.Parent:
@@ -134,7 +179,7 @@ func orderSteps(writes []Write, before, after resolve.Mode) []Step {
 			}
 		}
 	}
-	steps := slices.Concat(first, children, last)
+	steps := slices.Concat(first, children, tiersLast, last)
 	for i := range steps {
 		steps[i].Num = i + 1
 	}
@@ -142,6 +187,35 @@ func orderSteps(writes []Write, before, after resolve.Mode) []Step {
 		return []Step{}
 	}
 	return steps
+}
+
+// keepDroppedTiers splits a parent's ops when their seatTiers operation
+// drops some of before: the ops then write before's tiers and the new ones
+// (in before's order, the new after them, as the final list orders them),
+// or no tiers at all when none is new, and final is the operation that
+// drops them. Otherwise ops are returned as they are, and final is nil.
+func keepDroppedTiers(ops []scim.PatchOp, before []string) ([]scim.PatchOp, *scim.PatchOp) {
+	i := slices.IndexFunc(ops, isSeatTiersOp)
+	if i < 0 {
+		return ops, nil
+	}
+	after, ok := seatTiersOf(ops[i])
+	if !ok || !slices.ContainsFunc(before, func(t string) bool { return !slices.Contains(after, t) }) {
+		return ops, nil
+	}
+	final := ops[i]
+	union := slices.Clone(before)
+	for _, t := range after {
+		if !slices.Contains(union, t) {
+			union = append(union, t)
+		}
+	}
+	out := slices.Clone(ops[:i])
+	if len(union) > len(before) {
+		out = append(out, scim.PatchOp{Op: final.Op, Path: final.Path, Value: union})
+	}
+	out = append(out, ops[i+1:]...)
+	return out, &final
 }
 
 // with is s writing ops, ordered as order says.

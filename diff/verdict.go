@@ -66,6 +66,9 @@ const (
 	// FindingLookalikeEmails: two addresses of one org look alike (their
 	// confusable skeletons are equal) but differ.
 	FindingLookalikeEmails FindingKind = "lookalike-emails"
+	// FindingDroppedTier: the spec drops a seat tier from the parent that
+	// a child org still uses after the plan (one the spec leaves alone).
+	FindingDroppedTier FindingKind = "dropped-seat-tier"
 )
 
 // Label is the kind's name in a summary line: the policy field that sets
@@ -90,6 +93,8 @@ func (k FindingKind) Label() string {
 		return "readOnlyTarget"
 	case FindingLookalikeEmails:
 		return "lookalikeEmails"
+	case FindingDroppedTier:
+		return "seatTiers"
 	}
 	return string(k)
 }
