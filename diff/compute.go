@@ -68,7 +68,10 @@ type planner struct {
 	ownerIDs map[string]bool // ids of policy.ownerGroups that exist
 
 	userByID map[string]*resolve.User // built by joinedUser when first needed
-	dir      *resolve.Directory       // shared by the simulations (simulate.go)
+	// emailHolders counts the users holding each normalized address,
+	// built by holders when first needed.
+	emailHolders map[string]int
+	dir          *resolve.Directory // shared by the simulations (simulate.go)
 	// addresses receives observedAddresses, computed beside the
 	// rest of the plan for lookalikeFindings.
 	addresses chan map[string]*orgAddresses
@@ -748,7 +751,8 @@ func (pl *planner) memberChanges(p *Plan, outcomes []resolve.Outcome) {
 
 // joinedUser is the SCIM user a change or link joins an existing member
 // to, when none of that user's addresses is byte for byte the member's
-// email: the plan then shows which user (DESIGN §5). Nil otherwise.
+// email, or when another user holds that address too: the plan then shows
+// which user (DESIGN §5). Nil otherwise.
 func (pl *planner) joinedUser(oc *resolve.Outcome) *UserRef {
 	if oc.Before == nil || oc.After == nil || oc.After.UserID == "" || oc.Before.UserID == oc.After.UserID {
 		return nil
@@ -765,10 +769,25 @@ func (pl *planner) joinedUser(oc *resolve.Outcome) *UserRef {
 	}
 	email := asciiLower(strings.TrimSpace(oc.Before.Email))
 	same := func(e string) bool { return asciiLower(strings.TrimSpace(e)) == email }
-	if same(u.UserName) || slices.ContainsFunc(u.Emails, same) {
+	if (same(u.UserName) || slices.ContainsFunc(u.Emails, same)) && pl.holders(oc.Before.Email) < 2 {
 		return nil
 	}
 	return &UserRef{UserName: u.UserName, ID: u.ID}
+}
+
+// holders is how many users hold email among their addresses (as
+// resolution matches them): more than one, and which of them a member is
+// joined to is for the plan to say.
+func (pl *planner) holders(email string) int {
+	if pl.emailHolders == nil {
+		pl.emailHolders = make(map[string]int, len(pl.t.Users))
+		for i := range pl.t.Users {
+			for _, e := range resolve.UserEmails(pl.t.Users[i]) {
+				pl.emailHolders[e]++
+			}
+		}
+	}
+	return pl.emailHolders[resolve.NormEmail(email)]
 }
 
 // asciiLower lower-cases ASCII letters only: the plan shows emails

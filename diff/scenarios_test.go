@@ -660,6 +660,31 @@ organizations:
 			exit:  VerdictNoChanges,
 			ready: map[string][]string{"hq": nil},
 		},
+		{
+			// x@ is uA's userName and one of uB's emails; only uB is in a
+			// mapped group, so the member is joined to uB, whose userName
+			// is y@: the plan names the user it joins, since two hold the
+			// address.
+			name: "address-held-by-two-users",
+			spec: specHead + `  mode: staged
+organizations:
+  - name: hq
+    seats: {standard: 5}
+    mappings:
+      - {group: users, role: member, seatTier: standard}
+`,
+			tenant: newTenant(resolve.ModeJIT).
+				user("uA", "x@example.gov", true, "x@example.gov").
+				user("uB", "y@example.gov", true, "y@example.gov", "x@example.gov").
+				group("g1", "users", "uB").
+				group("g0", "others", "uA").
+				org("o-hq", "hq", map[string]int{"standard": 5}, mp("g1", member, "standard")).
+				member("o-hq", "x@example.gov", admin, "premium", jitO, "").t,
+			exit:    VerdictChanges,
+			config:  []string{"example-agency mode: jit -> staged"},
+			members: []string{"hq ~ x@example.gov admin/premium/jit -> member/standard/scim via users"},
+			ready:   map[string][]string{"hq": nil},
+		},
 	}
 }
 
