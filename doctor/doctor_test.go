@@ -234,8 +234,15 @@ func TestNoOrganizationExtension(t *testing.T) {
 	if c := check(rep, doctor.CheckOrgExtension); c.Status != doctor.Fail || !strings.Contains(c.Fix, "set target.membersCsv") {
 		t.Errorf("organization extension %+v", c)
 	}
-	rep = run(t, spec.Target{URL: url, MembersCSV: "members.csv"})
-	if c := check(rep, doctor.CheckOrgExtension); c.Status != doctor.OK || !strings.Contains(c.Detail, "target.membersCsv") {
+	// The export is read as plan reads it: one it cannot read fails here.
+	csvPath := filepath.Join(t.TempDir(), "members.csv")
+	os.WriteFile(csvPath, []byte("Email,Name\nann@example.gov,Ann\n"), 0o600)
+	if c := check(run(t, spec.Target{URL: url, MembersCSV: csvPath}), doctor.CheckOrgExtension); c.Status != doctor.Fail || !strings.Contains(c.Detail, "cannot be read: "+csvPath+": ") {
+		t.Errorf("organization extension with an unreadable members export %+v", c)
+	}
+	os.WriteFile(csvPath, []byte("Email,Role,Seat Tier,Organization\nann@example.gov,Member,standard,hq\n"), 0o600)
+	rep = run(t, spec.Target{URL: url, MembersCSV: csvPath})
+	if c := check(rep, doctor.CheckOrgExtension); c.Status != doctor.OK || !strings.Contains(c.Detail, "target.membersCsv (1 row)") {
 		t.Errorf("organization extension with a members export %+v", c)
 	}
 	if !rep.OK() {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -352,6 +353,20 @@ func (r *run) checkSchemas(ctx context.Context) {
 	r.add(CheckSchemas, OK, fmt.Sprintf("%d schemas, with %s", len(schemas), ext), "")
 }
 
+// readMembersCSV reads a members export as plan reads it.
+func readMembersCSV(path string) ([]tenant.MemberRow, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rows, err := tenant.ParseMembersCSV(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return rows, nil
+}
+
 func (r *run) checkOrgs(ctx context.Context) {
 	orgs, err := r.c.ListOrganizations(ctx)
 	csv := r.opts.Target.MembersCSV != ""
@@ -359,7 +374,14 @@ func (r *run) checkOrgs(ctx context.Context) {
 	switch {
 	case err != nil && errors.As(err, &se) && (se.Status == http.StatusNotFound || se.Status == http.StatusNotImplemented):
 		if csv {
-			r.add(CheckOrgExtension, OK, "absent (/Organizations answered "+fmt.Sprint(se.Status)+"): the members come from target.membersCsv, and plan works; apply refuses, having nothing to write", "")
+			rows, err := readMembersCSV(r.opts.Target.MembersCSV)
+			if err != nil {
+				r.add(CheckOrgExtension, Fail, "absent (/Organizations answered "+fmt.Sprint(se.Status)+"), and target.membersCsv, which holds the members instead, cannot be read: "+err.Error(),
+					"export the members again from the admin console (CSV with email, role, seat tier and org columns) and point target.membersCsv at it")
+				return
+			}
+			r.add(CheckOrgExtension, OK, fmt.Sprintf("absent (/Organizations answered %d): the members come from target.membersCsv (%d %s), and plan works; apply refuses, having nothing to write",
+				se.Status, len(rows), map[bool]string{true: "row", false: "rows"}[len(rows) == 1]), "")
 			return
 		}
 		r.add(CheckOrgExtension, Fail, "absent: /Organizations answered "+fmt.Sprint(se.Status)+"; this server has only the standard /Users and /Groups",

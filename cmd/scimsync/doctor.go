@@ -129,6 +129,8 @@ func loadTargetSpec(env *cmdEnv, name string, files []string, nothing string) (*
 		fmt.Fprintf(env.Stderr, "scimsync %s: %v\n", name, err)
 		return nil, false
 	}
+	// A members-export target needs current: to plan, not to be checked.
+	diags = dropCurrentRequired(s, diags)
 	for _, d := range diags {
 		fmt.Fprintln(env.Stderr, d.String())
 	}
