@@ -89,6 +89,14 @@ func (pl *planner) droppedTierFindings(in resolve.Input) []Finding {
 	return out
 }
 
+// get is "gets what" for one user, "get what" for n.
+func get(n int, what string) string {
+	if n == 1 {
+		return "gets " + what
+	}
+	return "get " + what
+}
+
 // overcommitFindings: entitled users per tier may not exceed seats[tier].
 func overcommitFindings(seats []SeatUsage) []Finding {
 	var out []Finding
@@ -96,7 +104,7 @@ func overcommitFindings(seats []SeatUsage) []Finding {
 		if u.Overcommit {
 			out = append(out, Finding{Severity: SeverityError, Kind: FindingOvercommit, Org: u.Org, Subject: u.Tier,
 				Figures: &Figures{Count: u.Entitled, Of: u.Purchased},
-				Message: fmt.Sprintf("%d users entitled to %s seats, %d purchased", u.Entitled, u.Tier, u.Purchased)})
+				Message: fmt.Sprintf("%s entitled to %s seats, %d purchased", FormatCount(u.Entitled, "user"), u.Tier, u.Purchased)})
 		}
 	}
 	return out
@@ -133,7 +141,7 @@ func (pl *planner) ownerGroupFindings(in resolve.Input, res resolve.Result, flag
 		g := pl.groupName(gid)
 		out = append(out, Finding{Severity: SeverityError, Kind: FindingOwnerGroups, Org: pl.orgName[org], Subject: g, Group: g,
 			Figures: &Figures{Count: perGroup[k]},
-			Message: fmt.Sprintf("%s grants %s but is not in policy.ownerGroups (%d users get %s from it alone)", g, role, perGroup[k], role)})
+			Message: fmt.Sprintf("%s grants %s but is not in policy.ownerGroups (%s %s from it alone)", g, role, FormatCount(perGroup[k], "user"), get(perGroup[k], string(role)))})
 	}
 	return out
 }

@@ -153,3 +153,12 @@ func TestFormatPercentsTellsCloseFiguresApart(t *testing.T) {
 		t.Errorf("message = %q, want %q", got, want)
 	}
 }
+
+// An overcommit of one entitled user says "1 user", as FormatCount does
+// wherever a count is shown.
+func TestOvercommitMessageCountsOne(t *testing.T) {
+	fs := overcommitFindings([]SeatUsage{{Org: "hq", Tier: "premium", Purchased: 0, Entitled: 1, Overcommit: true}})
+	if len(fs) != 1 || fs[0].Message != "1 user entitled to premium seats, 0 purchased" {
+		t.Fatalf("findings %+v", fs)
+	}
+}
