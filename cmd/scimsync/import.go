@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/scimsync/scimsync/importer"
+	"github.com/scimsync/scimsync/internal/termsafe"
 	"github.com/scimsync/scimsync/spec"
 	"github.com/scimsync/scimsync/tenant"
 )
@@ -229,7 +230,9 @@ func runImport(env *cmdEnv, args []string) int {
 		}
 	}
 	for _, n := range res.Notes {
-		fmt.Fprintf(env.Stderr, "scimsync import: note: %s\n", n)
+		// Notes name the server's groups and orgs: shown as the plan
+		// shows them.
+		fmt.Fprintf(env.Stderr, "scimsync import: note: %s\n", termsafe.Clean(n))
 	}
 
 	where := "stdout"
