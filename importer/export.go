@@ -114,7 +114,7 @@ func MembersExport(rows []tenant.MemberRow, opts Options) (*Result, error) {
 	cur.Content[len(cur.Content)-2].FootComment = "Not in a members export: the exceptions the console lists, e.g.\nexceptions:\n  - {email: auditor@example.gov, org: hq, until: 2027-03-31, reason: \"external audit\"}"
 	addPair(root, "current", cur, "The configuration the server holds today, which it cannot report: plan\nreads it from here. What a members export cannot tell (mappings, seats,\nexceptions, mode) is left empty: fill it in as the console shows it.")
 
-	out, err := encode(root, opts.Schema)
+	out, err := encode(root, opts.Schema, 0)
 	if err != nil {
 		return nil, err
 	}

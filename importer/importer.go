@@ -97,6 +97,7 @@ func Spec(t *tenant.Tenant, opts Options) (*Result, error) {
 	owners := map[string]bool{}
 	var ownerRefs []string
 	var exceptions []*yaml.Node
+	changes := 0 // what plan will still change: see encode
 	for _, o := range im.sortedOrgs() {
 		on := mapping()
 		addPair(on, "name", str(o.Name), "")
@@ -110,6 +111,7 @@ func Spec(t *tenant.Tenant, opts Options) (*Result, error) {
 				g, ok := im.groups[m.GroupID]
 				if !ok {
 					dropped = append(dropped, fmt.Sprintf("{groupId: %s, role: %s, seatTier: %s}", m.GroupID, m.Role, m.SeatTier))
+					changes++
 					res.Notes = append(res.Notes, fmt.Sprintf("%s maps group id %s, which the server no longer has: the mapping is left out (commented), so plan will remove it from the server", o.Name, m.GroupID))
 					continue
 				}
@@ -148,6 +150,7 @@ func Spec(t *tenant.Tenant, opts Options) (*Result, error) {
 			if !opts.Now.IsZero() && x.Until < opts.Now.UTC().Format(time.DateOnly) {
 				xn.LineComment = "lapsed: it keeps nobody, and plan drops it from the server; renew the date or remove it"
 				res.Notes = append(res.Notes, fmt.Sprintf("the exception for %s in %s lapsed on %s", x.Email, o.Name, x.Until))
+				changes++
 			}
 			exceptions = append(exceptions, xn)
 		}
@@ -161,7 +164,7 @@ func Spec(t *tenant.Tenant, opts Options) (*Result, error) {
 	policy := policyNode(ownerRefs, exceptions)
 	addPair(root, "policy", policy, "Safety rails for plan and apply. The limits are the defaults; ownerGroups\nlists the groups that grant admin or owner today.")
 
-	out, err := encode(root, opts.Schema)
+	out, err := encode(root, opts.Schema, changes)
 	if err != nil {
 		return nil, err
 	}
@@ -293,10 +296,16 @@ func targetNode(t spec.Target) *yaml.Node {
 }
 
 // encode writes the document: the modeline, a header, then root.
-func encode(root *yaml.Node, schema string) ([]byte, error) {
+// encode writes the spec. changes counts the configuration its plan
+// still changes on the server (mappings left out, lapsed exceptions), which
+// the header then owns up to.
+func encode(root *yaml.Node, schema string, changes int) ([]byte, error) {
 	doc := &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}
-	doc.HeadComment = "yaml-language-server: $schema=" + cmp.Or(schema, DefaultSchema) + "\n" +
-		"Written by scimsync import from the tenant as it is: plan finds no\nconfiguration to change. Review it, then commit it."
+	header := "Written by scimsync import from the tenant as it is: plan finds no\nconfiguration to change. Review it, then commit it."
+	if changes > 0 {
+		header = "Written by scimsync import from the tenant as it is: plan changes\nonly what the comments below mark, " + plural(changes, "item") + " import could not\nkeep. Review it, then commit it."
+	}
+	doc.HeadComment = "yaml-language-server: $schema=" + cmp.Or(schema, DefaultSchema) + "\n" + header
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)

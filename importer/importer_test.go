@@ -54,6 +54,17 @@ func roundTrip(t *testing.T, snap *tenant.Snapshot, now time.Time) *importer.Res
 	if len(changes) > 0 {
 		t.Errorf("the imported spec changes configuration: %+v\n%s", changes, res.YAML)
 	}
+	// The header says what plan still changes: nothing, or the lapsed
+	// exceptions it drops.
+	claim := "plan finds no\n# configuration to change."
+	if n := len(p.ConfigChanges) - len(changes); n == 1 {
+		claim = "plan changes\n# only what the comments below mark, 1 item import could not\n# keep."
+	} else if n > 1 {
+		claim = fmt.Sprintf("plan changes\n# only what the comments below mark, %d items import could not\n# keep.", n)
+	}
+	if !strings.Contains(string(res.YAML), "Written by scimsync import from the tenant as it is: "+claim) {
+		t.Errorf("the header does not say %q:\n%s", claim, res.YAML[:min(len(res.YAML), 400)])
+	}
 	// What the server itself would do to its members now.
 	own := resolve.Resolve(resolve.Input{Users: tn.Users, Groups: tn.Groups, Parent: tn.Parent, Orgs: tn.Orgs, Members: tn.Members, Now: now})
 	var want diff.Summary

@@ -35,7 +35,9 @@ parent (login domains, seat tiers, mode), every child organization by name
 with its seats and mappings (groups by displayName, or by groupId where two
 groups share a name), the exceptions the server holds as policy.exceptions,
 and a policy block with the default limits and commented examples. plan on
-the written spec changes no configuration.
+the written spec changes no configuration, but for what import notes it
+cannot keep: a mapping to a group the server no longer has, an exception
+that has lapsed (both commented in the spec, and noted on stderr).
 
 The spec read needs only version and target:
 
