@@ -11,9 +11,10 @@ import (
 )
 
 // Clean neutralises a string that came from the server for a terminal: every
-// control or formatting character (ANSI escapes, newlines, bidirectional
-// overrides) is replaced by its \x or \u escape, and invalid UTF-8 by
-// U+FFFD.
+// control or formatting character (ANSI escapes, newlines, NEL, bidirectional
+// overrides) and every line or paragraph separator (U+2028, U+2029, which
+// break lines on some terminals) is replaced by its \x or \u escape, and
+// invalid UTF-8 by U+FFFD.
 func Clean(s string) string {
 	printable := true // ASCII, no control character: the usual case
 	for i := 0; i < len(s); i++ {
@@ -27,7 +28,7 @@ func Clean(s string) string {
 	}
 	ok := true
 	for _, c := range s {
-		if c == utf8.RuneError || unicode.IsControl(c) || unicode.Is(unicode.Cf, c) {
+		if c == utf8.RuneError || escaped(c) {
 			ok = false
 			break
 		}
@@ -42,11 +43,18 @@ func Clean(s string) string {
 			b.WriteRune('\uFFFD')
 		case c < 0x80 && unicode.IsControl(c):
 			fmt.Fprintf(&b, `\x%02x`, c)
-		case unicode.IsControl(c) || unicode.Is(unicode.Cf, c):
+		case escaped(c):
 			fmt.Fprintf(&b, `\u%04x`, c)
 		default:
 			b.WriteRune(c)
 		}
 	}
 	return b.String()
+}
+
+// escaped reports whether c is shown as its escape: a control character
+// (C0, DEL, C1 with NEL), a format character (Cf) or a line or paragraph
+// separator (Zl, Zp).
+func escaped(c rune) bool {
+	return unicode.IsControl(c) || unicode.In(c, unicode.Cf, unicode.Zl, unicode.Zp)
 }

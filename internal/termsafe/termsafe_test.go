@@ -13,6 +13,9 @@ func TestClean(t *testing.T) {
 		"bad \xff utf-8":            "bad \uFFFD utf-8",
 		`already \x1b escaped`:      `already \x1b escaped`,
 		"zero\u200bwidth joiner ok": `zero\u200bwidth joiner ok`,
+		"line\u2028separator":       `line\u2028separator`,
+		"para\u2029separator":       `para\u2029separator`,
+		"next\u0085line":            `next\u0085line`,
 	} {
 		if got := Clean(in); got != want {
 			t.Errorf("Clean(%q) = %q, want %q", in, got, want)
