@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/scimsync/scimsync/diff"
+	"github.com/scimsync/scimsync/internal/match"
 )
 
 // EventAutoApplyStopped: --auto-apply stopped because another writer keeps
@@ -32,7 +33,7 @@ const fightUndos = 2
 type fightDetector struct {
 	mu sync.Mutex
 	// left is the version each org held right after the agent's last
-	// write to it, by lower-cased org name.
+	// write to it, by orgKey.
 	left map[string]string
 	// undos counts undos in a row, by org.
 	undos map[string]int
@@ -62,9 +63,10 @@ func (f *fightDetector) check(specHash string, p *diff.Plan) (reason string, new
 		f.stopped, f.stoppedSpec = "", ""
 		f.left, f.undos = nil, nil
 	}
-	writes := map[string]string{}
+	type write struct{ name, version string }
+	writes := map[string]write{}
 	for _, w := range p.Writes {
-		writes[strings.ToLower(w.Org)] = w.Version
+		writes[orgKey(w.OrgID, w.Org)] = write{w.Org, w.Version}
 	}
 	for org := range f.undos {
 		if _, again := writes[org]; !again {
@@ -72,7 +74,8 @@ func (f *fightDetector) check(specHash string, p *diff.Plan) (reason string, new
 		}
 	}
 	var fought []string
-	for org, observed := range writes {
+	for org, w := range writes {
+		observed := w.version
 		left, ok := f.left[org]
 		if !ok {
 			continue
@@ -86,7 +89,7 @@ func (f *fightDetector) check(specHash string, p *diff.Plan) (reason string, new
 		}
 		f.undos[org]++
 		if f.undos[org] >= fightUndos {
-			fought = append(fought, fmt.Sprintf("%s (its write left version %s, found %s)", org, left, observed))
+			fought = append(fought, fmt.Sprintf("%s (its write left version %s, found %s)", w.name, left, observed))
 		}
 	}
 	if len(fought) == 0 {
@@ -106,19 +109,30 @@ func (f *fightDetector) wrote(p, after *diff.Plan) {
 	defer f.mu.Unlock()
 	versions := map[string]string{}
 	for _, o := range after.Fingerprint.Orgs {
-		versions[strings.ToLower(o.Name)] = o.Version
+		versions[orgKey(o.ID, o.Name)] = o.Version
 	}
 	if f.left == nil {
 		f.left = map[string]string{}
 	}
 	for _, w := range p.Writes {
-		org := strings.ToLower(w.Org)
+		org := orgKey(w.OrgID, w.Org)
 		if v, ok := versions[org]; ok {
 			f.left[org] = v
 		} else {
 			delete(f.left, org)
 		}
 	}
+}
+
+// orgKey is how the detector tells orgs apart: by id, which every plan
+// read from a server carries, else by the shared name rule (match.Name).
+// Never by strings.ToLower: two orgs whose names differ only by a
+// look-alike character (a Kelvin sign K and a k) are two orgs.
+func orgKey(id, name string) string {
+	if id != "" {
+		return "id:" + id
+	}
+	return "name:" + match.Name(name)
 }
 
 // fightCheck is the agent's side of check: it returns the reason to leave

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/scimsync/scimsync/diff"
+	"github.com/scimsync/scimsync/internal/match"
 	"github.com/scimsync/scimsync/resolve"
 )
 
@@ -116,9 +117,14 @@ func reportFromOutcome(o *Outcome) (*report, error) {
 	if rep.Expiring == nil {
 		rep.Expiring = []diff.Expiring{}
 	}
+	// Orgs are keyed by the shared name rule, match.Name, which is how the
+	// plan names them (so a plan's name is its own key, and the series
+	// carry the name the plan shows): two orgs whose names differ only by
+	// a look-alike character (a Kelvin sign K and a k) stay two orgs here
+	// as they are in the plan. Never strings.ToLower, which merges them.
 	byName := map[string]*orgReport{}
 	get := func(name string) *orgReport {
-		name = strings.ToLower(name)
+		name = match.Name(name)
 		if r, ok := byName[name]; ok {
 			return r
 		}
@@ -185,9 +191,11 @@ func reportFromOutcome(o *Outcome) (*report, error) {
 		or.Seats = append(or.Seats, seatUsage{Tier: s.Tier, Purchased: s.Purchased, Used: s.Now, After: s.After})
 	}
 	if o.Tenant != nil {
+		// The members name their org by id; the plan names it by
+		// match.Name of its name (as diff.Compute does).
 		names := map[string]string{}
 		for _, org := range o.Tenant.Orgs {
-			names[org.ID] = strings.ToLower(org.Name)
+			names[org.ID] = match.Name(org.Name)
 		}
 		counts := map[[3]string]int{}
 		for _, m := range o.Tenant.Members {
