@@ -341,7 +341,7 @@ func (x *tracer) index(wanted map[string]bool) {
 // desiredOrg is one child org's desired configuration.
 type desiredOrg struct {
 	org        *resolve.Org
-	name       string // as the plan names it
+	name       string // as the plan names it: match.Name of the server's name
 	managed    bool
 	mappings   []resolve.Mapping
 	exceptions []resolve.Exception
@@ -378,7 +378,7 @@ func newTracer(in Input) *tracer {
 	}
 	for i := range t.Orgs {
 		o := &t.Orgs[i]
-		d := desiredOrg{org: o, name: strings.ToLower(strings.TrimSpace(o.Name)), mappings: o.Mappings, exceptions: o.Exceptions}
+		d := desiredOrg{org: o, name: match.Name(o.Name), mappings: o.Mappings, exceptions: o.Exceptions}
 		if so, ok := specOrg[match.Name(o.Name)]; ok {
 			d.managed = true
 			d.mappings = nil
