@@ -145,8 +145,13 @@ type Config struct {
 
 	// Logger receives the agent's logs; discarded when nil.
 	Logger *slog.Logger
-	// Now is the clock; time.Now when nil.
+	// Now is the instant exceptions are judged against (the spec's
+	// expired-exception check), which SCIMSYNC_NOW pins; time.Now when nil.
 	Now func() time.Time
+	// Clock is the wall clock: when the agent started, when each run
+	// started and finished, /readyz staleness, event and page times;
+	// time.Now when nil. A pinned Now never freezes these.
+	Clock func() time.Time
 	// Git runs git with args in dir and returns its combined output;
 	// exec'ing git when nil. Tests replace it.
 	Git func(ctx context.Context, dir string, args ...string) ([]byte, error)
@@ -157,7 +162,8 @@ type Agent struct {
 	cfg     Config
 	sched   cron.Schedule
 	log     *slog.Logger
-	now     func() time.Time
+	now     func() time.Time // judges exceptions (Config.Now)
+	clock   func() time.Time // the wall clock (Config.Clock)
 	metrics *metrics
 	notify  *notifier // nil without a webhook
 
@@ -238,6 +244,7 @@ func New(cfg Config) (*Agent, error) {
 		sched:   sched,
 		log:     cfg.Logger,
 		now:     cfg.Now,
+		clock:   cfg.Clock,
 		metrics: newMetrics(),
 		stopCh:  make(chan struct{}),
 		notices: notices{path: cfg.NoticeState},
@@ -247,6 +254,9 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if a.now == nil {
 		a.now = time.Now
+	}
+	if a.clock == nil {
+		a.clock = time.Now
 	}
 	if cfg.WebhookURL != "" {
 		if err := checkWebhookURL(cfg.WebhookURL); err != nil {
@@ -298,7 +308,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 	}
 	a.mu.Lock()
-	a.started = a.now()
+	a.started = a.clock()
 	a.mu.Unlock()
 
 	srv := &http.Server{
@@ -414,10 +424,10 @@ func (a *Agent) runOnce(ctx context.Context) {
 		runCtx, cancel = context.WithTimeout(ctx, a.cfg.RunTimeout)
 		defer cancel()
 	}
-	run := &Run{Started: a.now()}
+	run := &Run{Started: a.clock()}
 	a.log.Debug("run started")
 	rep, unchanged := a.execute(runCtx, run)
-	run.Finished = a.now()
+	run.Finished = a.clock()
 	run.Duration = run.Finished.Sub(run.Started)
 
 	events := a.record(run, rep, unchanged)

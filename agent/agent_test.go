@@ -271,7 +271,7 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 // newFixture builds an agent around a fake planner and a webhook receiver.
-// With fake set, the agent's clock is a manual one.
+// With fake set, the agent's clocks (Now and Clock) are one manual clock.
 func newFixture(t *testing.T, fake bool, mod func(*Config)) *fixture {
 	t.Helper()
 	f := &fixture{planner: &fakePlanner{plan: inSync()}, hook: newReceiver(t), logs: &syncBuffer{}}
@@ -291,6 +291,7 @@ func newFixture(t *testing.T, fake bool, mod func(*Config)) *fixture {
 	if fake {
 		f.clock = &clock{t: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
 		cfg.Now = f.clock.Now
+		cfg.Clock = f.clock.Now
 	}
 	if mod != nil {
 		mod(&cfg)

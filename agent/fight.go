@@ -146,7 +146,7 @@ func (a *Agent) fightCheck(ctx context.Context, run *Run, p *diff.Plan) string {
 	}
 	a.log.Error("auto-apply stopped: another writer keeps undoing the agent's writes", "reason", reason)
 	a.mu.Lock()
-	ev := Event{Kind: EventAutoApplyStopped, Tenant: a.tenant, Time: a.now(),
+	ev := Event{Kind: EventAutoApplyStopped, Tenant: a.tenant, Time: a.clock(),
 		Text:  fmt.Sprintf("scimsync: auto-apply for %s stopped: %s. The agent keeps detecting drift; a person must settle which writer is right.", a.tenantName(), reason),
 		Error: reason}
 	a.mu.Unlock()

@@ -51,7 +51,7 @@ func (a *Agent) Handler() http.Handler {
 func (a *Agent) Ready() (bool, string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.readyLocked(a.now())
+	return a.readyLocked(a.clock())
 }
 
 func (a *Agent) readyLocked(now time.Time) (bool, string) {
@@ -140,7 +140,7 @@ func (a *Agent) Status() Status {
 		Started:             a.started,
 		ConsecutiveFailures: a.failures,
 	}
-	st.Ready, st.ReadyReason = a.readyLocked(a.now())
+	st.Ready, st.ReadyReason = a.readyLocked(a.clock())
 	st.AutoApplyStopped = a.fights.stoppedReason()
 	if a.last != nil {
 		st.LastRun = &RunStatus{Run: *a.last, DurationSeconds: a.last.Duration.Seconds()}

@@ -190,7 +190,7 @@ func (a *Agent) pageView() pageData {
 	st := a.Status()
 	d := pageData{
 		Refresh:     pageRefresh,
-		Generated:   a.now(),
+		Generated:   a.clock(),
 		Tenant:      visible(st.Tenant),
 		Schedule:    st.Schedule,
 		AutoApply:   st.AutoApply,
