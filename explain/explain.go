@@ -10,7 +10,9 @@
 // computed from them (it never plans again) and returns a Report. The
 // configuration it traces is the plan's desired one: the spec's mappings,
 // seats and exceptions for the child organizations the spec names, the
-// server's for the others. Nothing here performs I/O, prints or exits.
+// server's for the others; where the spec names the org and the plan
+// removes or replaces the server's exception for the person, that one is
+// shown too, as the plan's config changes say. Nothing here performs I/O, prints or exits.
 //
 // The tenant need not be whole (issue 17): tenant.Restrict of it for the
 // emails traced, planned, tells each of these people exactly what the
@@ -95,6 +97,11 @@ type OrgTrace struct {
 	Member *Member `json:"member,omitempty"`
 	// Exception is the desired exception for the email, if any.
 	Exception *Exception `json:"exception,omitempty"`
+	// ServerException, in an org the spec names, is the exception the
+	// server holds for the email when the plan removes it or replaces it
+	// with the spec's (its Plan says which); absent when the server holds
+	// none or the same as the spec.
+	ServerException *Exception `json:"server_exception,omitempty"`
 	// PrimaryOwner: the member is the org's primary owner, never removed,
 	// re-roled or linked.
 	PrimaryOwner bool `json:"primary_owner,omitempty"`
@@ -146,10 +153,16 @@ type Member struct {
 type Exception struct {
 	Until  string `json:"until"`
 	Reason string `json:"reason,omitempty"`
-	Lapsed bool   `json:"lapsed"`
+	// Lapsed is spec.Lapsed(Until) at the plan's instant.
+	Lapsed bool `json:"lapsed"`
 	// Source is "spec" (policy.exceptions) or "server" (an org the spec
-	// does not name).
+	// does not name, or OrgTrace.ServerException).
 	Source string `json:"source"`
+	// Plan is what the plan does to a server's exception in an org the
+	// spec names, read from its config changes: diff.ActionRemove (the
+	// plan writes the org's exceptions without it) or diff.ActionChange
+	// (it writes the spec's in its place). Empty otherwise.
+	Plan diff.Action `json:"plan,omitempty"`
 }
 
 // Exclusive is policy.exclusiveOrgs as it concerns the person.
@@ -173,6 +186,12 @@ type Effect struct {
 	After  *diff.Assignment `json:"after,omitempty"`
 	Reason string           `json:"reason,omitempty"`
 	Via    string           `json:"via,omitempty"`
+	// ExceptionUntil and ExceptionLapsed are, for a removal full
+	// enablement makes, the plan's readiness marks (diff.Removal): the
+	// until date of an exception the spec or the server holds for the
+	// member that does not keep them, and whether it lapsed.
+	ExceptionUntil  string `json:"exception_until,omitempty"`
+	ExceptionLapsed bool   `json:"exception_lapsed,omitempty"`
 }
 
 // NotComputed names what a trace leaves to `scimsync plan`: the gates
@@ -345,11 +364,13 @@ type desiredOrg struct {
 	managed    bool
 	mappings   []resolve.Mapping
 	exceptions []resolve.Exception
+	// server holds the server's exceptions of an org the spec names
+	// (exceptions holds the spec's then).
+	server []resolve.Exception
 }
 
 type tracer struct {
 	in     Input
-	today  string
 	groups map[string]*resolve.Group
 	// parents maps an id (a wanted user or a group) to the groups holding
 	// it directly: see index.
@@ -360,7 +381,7 @@ type tracer struct {
 
 func newTracer(in Input) *tracer {
 	t := in.Tenant
-	x := &tracer{in: in, today: in.Now.UTC().Format(time.DateOnly),
+	x := &tracer{in: in,
 		groups: make(map[string]*resolve.Group, len(t.Groups)), userIdx: make(map[string]int, len(t.Users))}
 	byName := map[string][]string{}
 	for i := range t.Groups {
@@ -393,7 +414,7 @@ func newTracer(in Input) *tracer {
 					d.mappings = append(d.mappings, resolve.Mapping{GroupID: gid, Role: resolve.Role(m.Role), SeatTier: m.SeatTier})
 				}
 			}
-			d.exceptions = nil
+			d.server, d.exceptions = o.Exceptions, nil
 			for _, e := range in.Spec.Policy.Exceptions {
 				if match.SameName(e.Org, o.Name) {
 					d.exceptions = append(d.exceptions, resolve.Exception{Email: e.Email, Until: e.Until, Reason: e.Reason})
@@ -465,17 +486,28 @@ func (x *tracer) trace(email string, f person) Report {
 				break
 			}
 		}
+		covers := func(e resolve.Exception) bool {
+			return match.Email(e.Email) == key || (ot.Member != nil && match.Email(e.Email) == match.Email(ot.Member.Email))
+		}
 		for _, e := range d.exceptions {
-			if match.Email(e.Email) == key || (ot.Member != nil && match.Email(e.Email) == match.Email(ot.Member.Email)) {
+			if covers(e) {
 				src := "server"
 				if d.managed {
 					src = "spec"
 				}
-				ot.Exception = &Exception{Until: e.Until, Reason: e.Reason, Lapsed: e.Until < x.today, Source: src}
+				ot.Exception = &Exception{Until: e.Until, Reason: e.Reason, Lapsed: spec.Lapsed(e.Until, x.in.Now), Source: src}
+			}
+		}
+		for _, e := range d.server {
+			if !covers(e) {
+				continue
+			}
+			if action := x.exceptionWrite(d, e.Email); action != "" {
+				ot.ServerException = &Exception{Until: e.Until, Reason: e.Reason, Lapsed: spec.Lapsed(e.Until, x.in.Now), Source: "server", Plan: action}
 			}
 		}
 		ot.Plan, ot.Full = x.effects(d, key, ot)
-		if len(ot.Mappings) > 0 || ot.Member != nil || ot.Exception != nil || ot.Plan.Action != ActionNone {
+		if len(ot.Mappings) > 0 || ot.Member != nil || ot.Exception != nil || ot.ServerException != nil || ot.Plan.Action != ActionNone {
 			traces = append(traces, ot)
 		}
 	}
@@ -540,6 +572,23 @@ func (x *tracer) trace(email string, f person) Report {
 	return rep
 }
 
+// exceptionWrite says what the plan does to the server's exception for
+// email in d, as its config changes say: diff.ActionRemove when it writes
+// the org's exceptions without it, diff.ActionChange when it writes another
+// in its place, "" when it leaves it.
+func (x *tracer) exceptionWrite(d desiredOrg, email string) diff.Action {
+	for _, c := range x.in.Plan.ConfigChanges {
+		if c.Field != diff.FieldException || c.Org != d.name || c.Before == "" || !match.SameEmail(c.Key, email) {
+			continue
+		}
+		if c.After == "" {
+			return diff.ActionRemove
+		}
+		return diff.ActionChange
+	}
+	return ""
+}
+
 // entitlement resolves the role and tier as resolution does: among the
 // mappings whose group holds an active matched user, the first in the
 // org's order granting the highest role (and tier). With two matched
@@ -599,7 +648,8 @@ func (x *tracer) effects(d desiredOrg, key string, ot OrgTrace) (planned, full E
 		}
 		for _, w := range r.WouldRemove {
 			if emails[match.Email(w.Email)] {
-				return planned, Effect{Action: diff.ActionRemove, Before: assignment(ot.Member), Reason: w.Reason}
+				return planned, Effect{Action: diff.ActionRemove, Before: assignment(ot.Member), Reason: w.Reason,
+					ExceptionUntil: w.ExceptionUntil, ExceptionLapsed: w.ExceptionLapsed}
 			}
 		}
 	}

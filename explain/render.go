@@ -139,16 +139,15 @@ func text(b *strings.Builder, r Report) {
 		} else {
 			line(2, "member now:     not a member")
 		}
-		if x := o.Exception; x != nil {
-			state := "holds through " + x.Until
-			if x.Lapsed {
-				state = "lapsed on " + x.Until
+		// The server's exception the plan removes or replaces first (what
+		// is), then the desired one (what will be).
+		label := "exception:     "
+		for _, x := range []*Exception{o.ServerException, o.Exception} {
+			if x == nil {
+				continue
 			}
-			reason := ""
-			if x.Reason != "" {
-				reason = " (" + clean(x.Reason) + ")"
-			}
-			line(2, "exception:      %s%s, from the %s", state, reason, x.Source)
+			line(2, "%s %s", label, exception(x))
+			label = "               "
 		}
 		if x := o.ExclusiveOrgs; x != nil {
 			switch {
@@ -164,6 +163,27 @@ func text(b *strings.Builder, r Report) {
 	for _, f := range r.Findings {
 		line(1, "finding: %s %s: %s", f.Severity, f.Kind, clean(f.Message))
 	}
+}
+
+// exception is "holds through 2027-06-30 (badge pending), from the spec";
+// a server's exception the plan removes or replaces says so.
+func exception(x *Exception) string {
+	state := "holds through " + x.Until
+	if x.Lapsed {
+		state = "lapsed on " + x.Until
+	}
+	reason := ""
+	if x.Reason != "" {
+		reason = " (" + clean(x.Reason) + ")"
+	}
+	s := state + reason + ", from the " + x.Source
+	switch x.Plan {
+	case diff.ActionRemove:
+		s += "; this plan removes it"
+	case diff.ActionChange:
+		s += "; this plan replaces it with the spec's"
+	}
+	return s
 }
 
 func effect(e Effect) string {
@@ -192,6 +212,13 @@ func effect(e Effect) string {
 	}
 	if e.Reason != "" {
 		s += " (" + clean(e.Reason) + ")"
+	}
+	// The plan's readiness marks, in the plan's words.
+	switch {
+	case e.ExceptionUntil != "" && e.ExceptionLapsed:
+		s += " (exception lapsed " + e.ExceptionUntil + ")"
+	case e.ExceptionUntil != "":
+		s += " (exception until " + e.ExceptionUntil + " does not keep them)"
 	}
 	return s
 }
