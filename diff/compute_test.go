@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/scimsync/scimsync/internal/match"
 	"github.com/scimsync/scimsync/resolve"
 	"github.com/scimsync/scimsync/scim"
 	"github.com/scimsync/scimsync/spec"
@@ -376,5 +377,25 @@ organizations:
 	}
 	if len(first.Members) != 1 || first.Members[0].Via != "Staff (g2)" || first.Members[0].ViaTier != "" {
 		t.Errorf("member changes %+v, want ann added via Staff (g2)", first.Members)
+	}
+}
+
+// Orgs are named by the one name rule in the fingerprint and the
+// predictions, as everywhere in the plan: a Kelvin-sign K-office and a
+// k-office stay two names, and İzmir is not lower-cased into i̇zmir.
+func TestFingerprintAndPredictionNameOrgsByTheNameRule(t *testing.T) {
+	tn := newTenant(resolve.ModeStaged).
+		org("o1", "\u212a-office", nil).org("o2", "k-office", nil).org("o3", "İzmir", nil).t
+	var names []string
+	for _, o := range FingerprintOf(tn).Orgs {
+		names = append(names, o.Name)
+	}
+	want := []string{match.Name("example-agency"), match.Name("\u212a-office"), match.Name("k-office"), match.Name("İzmir")}
+	slices.Sort(want)
+	if diff := cmp.Diff(want, names); diff != "" || len(slices.Compact(slices.Clone(names))) != 4 {
+		t.Errorf("fingerprint org names (-want +got):\n%s", diff)
+	}
+	if got := PredictMembers("o3", "İzmir", nil).Org; got != match.Name("İzmir") {
+		t.Errorf("prediction names İzmir %q, want %q", got, match.Name("İzmir"))
 	}
 }

@@ -35,7 +35,7 @@ func (e *MismatchError) Error() string {
 // distance (case-insensitively), closest first: those within a quarter of
 // the name's length (at least 2 edits), or containing it.
 func suggest(name string, candidates []string) []string {
-	target := strings.ToLower(strings.TrimSpace(name))
+	target := match.Name(name)
 	limit := max(2, len([]rune(target))/4)
 	type scored struct {
 		name string
@@ -44,7 +44,7 @@ func suggest(name string, candidates []string) []string {
 	var hits []scored
 	seen := map[string]bool{}
 	for _, c := range candidates {
-		lc := strings.ToLower(c)
+		lc := match.Name(c)
 		if seen[lc] {
 			continue
 		}

@@ -8,8 +8,8 @@ import (
 	"hash"
 	"slices"
 	"strconv"
-	"strings"
 
+	"github.com/scimsync/scimsync/internal/match"
 	"github.com/scimsync/scimsync/resolve"
 	"github.com/scimsync/scimsync/tenant"
 )
@@ -28,7 +28,7 @@ func FingerprintOf(t *tenant.Tenant) Fingerprint {
 	orgs := append([]resolve.Org{t.Parent}, t.Orgs...)
 	refs := make([]OrgRef, 0, len(orgs))
 	for _, o := range orgs {
-		refs = append(refs, OrgRef{ID: o.ID, Name: strings.ToLower(o.Name), Version: o.Version})
+		refs = append(refs, OrgRef{ID: o.ID, Name: match.Name(o.Name), Version: o.Version})
 	}
 	slices.SortFunc(refs, func(a, b OrgRef) int { return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID)) })
 	return Fingerprint{Hash: f.Hash, Orgs: refs, Parts: f.Parts}
@@ -114,5 +114,5 @@ func PredictMembers(orgID, org string, ms []resolve.Member) Prediction {
 	for _, sp := range spans {
 		h.Write(buf[sp.from:sp.to])
 	}
-	return Prediction{OrgID: orgID, Org: strings.ToLower(org), Members: len(ms), Hash: sum(h)}
+	return Prediction{OrgID: orgID, Org: match.Name(org), Members: len(ms), Hash: sum(h)}
 }
