@@ -129,11 +129,13 @@ func ReadPlanFile(path string) (*Plan, error) {
 func UnmarshalPlanFile(data []byte) (*Plan, error) {
 	doc, err := decodeGeneric(data)
 	if err != nil {
-		return nil, fmt.Errorf("decoding plan: %w", err)
+		// Not JSON at all, a spec given where a plan goes, say: say what
+		// the file is not, and what the JSON error was.
+		return nil, fmt.Errorf("not a saved plan file, which is JSON (%w); write one with scimsync plan -o, or give a spec with -f", err)
 	}
 	obj, ok := doc.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("decoding plan: not a JSON object")
+		return nil, fmt.Errorf("not a saved plan file: not a JSON object; write one with scimsync plan -o")
 	}
 	v, ok := obj["format_version"].(string)
 	if !ok {

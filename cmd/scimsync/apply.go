@@ -193,16 +193,13 @@ func runApply(env *cmdEnv, args []string) int {
 	if done {
 		return code
 	}
-	interactive := env.IsTTY(env.Stdin)
-	if !opts.yes && !interactive {
-		fmt.Fprintln(env.Stderr, "scimsync apply: not confirmed: standard input is not a terminal, so apply cannot ask; pass --yes to apply without a prompt")
-		return exitError
-	}
-
 	var (
 		p   *diff.Plan
 		err error
 	)
+	// The plan named is read first: a wrong argument (no such file, a
+	// directory, a spec) is reported as such, before any question of
+	// confirming.
 	if opts.planFile != "" {
 		if p, err = diff.ReadPlanFile(opts.planFile); err != nil {
 			fmt.Fprintf(env.Stderr, "scimsync apply: %v\n", err)
@@ -214,6 +211,11 @@ func runApply(env *cmdEnv, args []string) int {
 				return exitError
 			}
 		}
+	}
+	interactive := env.IsTTY(env.Stdin)
+	if !opts.yes && !interactive {
+		fmt.Fprintln(env.Stderr, "scimsync apply: not confirmed: standard input is not a terminal, so apply cannot ask; pass --yes to apply without a prompt")
+		return exitError
 	}
 	s, ok := loadSpecFor(env, "apply", opts.files, "nothing was read or written")
 	if !ok {
