@@ -137,7 +137,7 @@ func runExplain(env *cmdEnv, args []string) int {
 	req.AllGroupMembers = true
 	var prog *progressLine
 	if env.IsTTY(env.Stderr) {
-		prog = &progressLine{w: env.Stderr}
+		prog = newProgressLine(env)
 		req.Progress = prog.update
 	}
 	// Only the people asked about, and those they depend on, are planned

@@ -91,3 +91,29 @@ func TestHelpListsEveryEnvVar(t *testing.T) {
 		}
 	}
 }
+
+// The progress line clears itself with the erase-line sequence, or with
+// spaces where TERM=dumb says the terminal has no such sequences.
+func TestProgressLineOnADumbTerminal(t *testing.T) {
+	for _, tc := range []struct {
+		term string
+		want string
+	}{
+		{"xterm", "\r\x1b[Kreading users: 1/2\r\x1b[K"},
+		{"dumb", "\r" + strings.Repeat(" ", 79) + "\rreading users: 1/2\r" + strings.Repeat(" ", 79) + "\r"},
+	} {
+		var b strings.Builder
+		env := &cmdEnv{Stderr: &b, Getenv: func(k string) string {
+			if k == "TERM" {
+				return tc.term
+			}
+			return ""
+		}}
+		p := newProgressLine(env)
+		p.update("users", 1, 2)
+		p.done()
+		if b.String() != tc.want {
+			t.Errorf("TERM=%s: %q, want %q", tc.term, b.String(), tc.want)
+		}
+	}
+}

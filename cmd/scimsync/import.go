@@ -213,7 +213,7 @@ func runImport(env *cmdEnv, args []string) int {
 		req := tenant.ReadRequest{}
 		var prog *progressLine
 		if env.IsTTY(env.Stderr) {
-			prog = &progressLine{w: env.Stderr}
+			prog = newProgressLine(env)
 			req.Progress = prog.update
 		}
 		t, err := src.Read(ctx, req)

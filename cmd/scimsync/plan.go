@@ -281,7 +281,7 @@ func readAndPlan(ctx context.Context, env *cmdEnv, s *spec.Spec, opts planReadOp
 	req := tenant.RequestFor(s)
 	var prog *progressLine
 	if opts.progress {
-		prog = &progressLine{w: env.Stderr}
+		prog = newProgressLine(env)
 		req.Progress = prog.update
 	}
 	t, err := src.Read(ctx, req)
@@ -320,6 +320,7 @@ func openSource(ctx context.Context, env *cmdEnv, s *spec.Spec, opts planReadOpt
 type progressLine struct {
 	mu    sync.Mutex
 	w     io.Writer
+	clear string // clearLine's
 	shown bool
 }
 
@@ -327,11 +328,26 @@ func (p *progressLine) update(kind string, done, total int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if total >= 0 {
-		fmt.Fprintf(p.w, "\r\x1b[Kreading %s: %d/%d", kind, done, total)
+		fmt.Fprintf(p.w, "%sreading %s: %d/%d", p.clear, kind, done, total)
 	} else {
-		fmt.Fprintf(p.w, "\r\x1b[Kreading %s: %d", kind, done)
+		fmt.Fprintf(p.w, "%sreading %s: %d", p.clear, kind, done)
 	}
 	p.shown = true
+}
+
+// newProgressLine is a progress line on env's stderr, a terminal.
+func newProgressLine(env *cmdEnv) *progressLine {
+	return &progressLine{w: env.Stderr, clear: clearLine(env)}
+}
+
+// clearLine is what returns to the start of a terminal line and blanks it:
+// the erase-line sequence, or spaces on a terminal that says it has no
+// such sequences (TERM=dumb), which progress lines never outgrow.
+func clearLine(env *cmdEnv) string {
+	if env.Getenv("TERM") == "dumb" {
+		return "\r" + strings.Repeat(" ", 79) + "\r"
+	}
+	return "\r\x1b[K"
 }
 
 func (p *progressLine) done() {
@@ -341,6 +357,6 @@ func (p *progressLine) done() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.shown {
-		fmt.Fprint(p.w, "\r\x1b[K")
+		fmt.Fprint(p.w, p.clear)
 	}
 }

@@ -193,7 +193,7 @@ func runSnapshot(env *cmdEnv, args []string) int {
 	req.AllGroupMembers = true
 	var prog *progressLine
 	if env.IsTTY(env.Stderr) {
-		prog = &progressLine{w: env.Stderr}
+		prog = newProgressLine(env)
 		req.Progress = prog.update
 	}
 	// The resources are kept encoded, as they arrive, in a temporary file

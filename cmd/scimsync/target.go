@@ -25,7 +25,7 @@ func targetClient(env *cmdEnv, s *spec.Spec) scim.Config {
 		defer mu.Unlock()
 		if tty {
 			// Clear a progress line first; it is redrawn at the next page.
-			fmt.Fprint(env.Stderr, "\r\x1b[K")
+			fmt.Fprint(env.Stderr, clearLine(env))
 		}
 		fmt.Fprintf(env.Stderr, "scimsync: %s\n", e)
 	}
