@@ -17,6 +17,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -321,7 +322,17 @@ func encode(root *yaml.Node, schema string, changes int) ([]byte, error) {
 func mapping() *yaml.Node { return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"} }
 func seq() *yaml.Node     { return &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"} }
 
-func str(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s} }
+// str is a string scalar. yaml.v3 quotes what YAML 1.2 would read as
+// another type; a YAML 1.1 boolean word (yes, no, on, off, y, n) it leaves
+// plain, which 1.1 tools still read as a boolean: those are quoted too.
+func str(s string) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
+	switch strings.ToLower(s) {
+	case "y", "yes", "n", "no", "on", "off":
+		n.Style = yaml.DoubleQuotedStyle
+	}
+	return n
+}
 
 func intNode(n int) *yaml.Node {
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.Itoa(n)}

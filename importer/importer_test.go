@@ -242,3 +242,23 @@ func lapsedBefore(tn *tenant.Tenant, c diff.ConfigChange, now time.Time) bool {
 	}
 	return false
 }
+
+// A name YAML 1.1 tools read as a boolean (yes, no, on, off) is written
+// quoted, though yaml.v3 would read it back as a string either way.
+func TestYAML11BooleanWordsAreQuoted(t *testing.T) {
+	tn := &tenant.Tenant{
+		Parent: resolve.Org{ID: "p", Name: "agency", Mode: resolve.ModeStaged, SeatTiers: []string{"standard"}},
+		Groups: []resolve.Group{{ID: "g1", DisplayName: "yes"}, {ID: "g2", DisplayName: "Off"}},
+		Orgs: []resolve.Org{{ID: "o1", Name: "on", Parent: "p", Seats: map[string]int{"standard": 1},
+			Mappings: []resolve.Mapping{{GroupID: "g1", Role: resolve.RoleMember, SeatTier: "standard"}, {GroupID: "g2", Role: resolve.RoleMember, SeatTier: "standard"}}}},
+	}
+	res, err := importer.Spec(tn, importer.Options{Target: spec.Target{File: "tenant.json"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`- name: "on"`, `group: "yes"`, `group: "Off"`} {
+		if !strings.Contains(string(res.YAML), want) {
+			t.Errorf("the spec does not hold %s:\n%s", want, res.YAML)
+		}
+	}
+}
