@@ -120,6 +120,9 @@ type converter struct {
 	budget int
 	outer  *yaml.Node // the outermost alias being expanded
 	failed *yaml.Node // where the budget ran out: the outermost alias
+	// odd holds, by merged path, the numbers not written in plain decimal
+	// (number.go); the checker refuses those where a number belongs.
+	odd map[string]oddNumber
 }
 
 var errAliasBudget = fmt.Errorf("excessive aliasing")
@@ -174,7 +177,14 @@ func (c *converter) value(n *yaml.Node, key *yaml.Node, path string) (any, error
 		}
 		return s, nil
 	case yaml.ScalarNode:
-		return scalar(n), nil
+		v := scalar(n)
+		if _, num := v.(json.Number); num && n.Style == 0 && !plainDecimal(n.Value) {
+			if c.odd == nil {
+				c.odd = map[string]oddNumber{}
+			}
+			c.odd[path] = oddNumber{node: n, text: n.Value, fix: numberFix(n.Value)}
+		}
+		return v, nil
 	}
 	return nil, nil
 }

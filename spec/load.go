@@ -275,10 +275,11 @@ func load(opts LoadOptions, name string, srcs []source) (*Spec, Diagnostics, err
 
 	// Layer 1b: the JSON Schema.
 	s := &Spec{Source: name, idx: idx}
-	c := &checker{s: s, idx: idx, now: now, targetOnly: opts.TargetOnly}
+	c := &checker{s: s, idx: idx, now: now, targetOnly: opts.TargetOnly, odd: conv.odd}
 	if err := c.checkSchema(doc); err != nil {
 		return nil, nil, err
 	}
+	c.numbers()
 	if err := decode(doc, s); err != nil && len(c.bad) == 0 {
 		c.layer1(Error, "", false, "", fmt.Sprintf("cannot be decoded: %v", err))
 	}

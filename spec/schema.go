@@ -105,6 +105,35 @@ func (c *checker) checkSchema(doc any) error {
 	return nil
 }
 
+// numbers refuses each number not written in plain decimal, where a number
+// belongs: not where the schema found a value of the wrong type (a name
+// written 010 is a name to quote, not a number to fix) or an unknown field.
+func (c *checker) numbers() {
+	for _, p := range sortedKeys(c.odd) {
+		if c.suppressed(p) {
+			continue
+		}
+		o := c.odd[p]
+		fix := o.fix
+		if fix == "" {
+			fix = "write the number in plain decimal"
+		}
+		c.layer1(Error, p, false, fix, fmt.Sprintf("%s is not a plain decimal number", o.text))
+	}
+}
+
+// infOrNaN reports whether s is one of YAML's spellings of infinity or
+// not-a-number.
+func infOrNaN(s string) bool {
+	switch strings.TrimLeft(s, "+-") {
+	case ".inf", ".Inf", ".INF":
+		return true
+	case ".nan", ".NaN", ".NAN":
+		return s[0] == '.'
+	}
+	return false
+}
+
 func leaves(ve *jsonschema.ValidationError, out []*jsonschema.ValidationError) []*jsonschema.ValidationError {
 	if len(ve.Causes) == 0 {
 		return append(out, ve)
@@ -143,6 +172,12 @@ func (c *checker) schemaLeaf(doc any, sdoc map[string]any, ve *jsonschema.Valida
 		sch, _ = lookupSchema(sdoc, segs[:len(segs)-1])
 	}
 	field := lastKey(path)
+	if _, odd := c.odd[path]; odd && keyword != "type" {
+		// A number not written in plain decimal is refused as written
+		// (numbers); what its value, as yaml.v3 read it, breaks says
+		// nothing the user wrote.
+		return
+	}
 
 	switch keyword {
 	case "additionalProperties":
@@ -188,6 +223,11 @@ func (c *checker) schemaLeaf(doc any, sdoc map[string]any, ve *jsonschema.Valida
 		if str, ok := inst.(string); ok && strings.Contains(want, "number") {
 			if _, err := strconv.ParseFloat(str, 64); errors.Is(err, strconv.ErrRange) {
 				summary = fmt.Sprintf("must be %s; %s is out of range", want, str)
+			}
+			// YAML reads .inf and .nan as floats a spec cannot hold (JSON
+			// has no such numbers); they reach here as strings.
+			if infOrNaN(str) {
+				summary = fmt.Sprintf("must be %s; %s is not a finite number", want, str)
 			}
 		}
 		fix := ""

@@ -32,6 +32,9 @@ type checker struct {
 	now   time.Time
 	diags Diagnostics
 	bad   []string // merged paths that have a syntax or schema error
+	// odd holds the numbers not written in plain decimal, by merged path
+	// (number.go).
+	odd map[string]oddNumber
 	// targetOnly is LoadOptions.TargetOnly: the schema's top level requires
 	// only version and target.
 	targetOnly bool
