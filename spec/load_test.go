@@ -524,3 +524,40 @@ func TestSyntaxErrorOneParse(t *testing.T) {
 		}
 	}
 }
+
+// Seat tiers compare exactly in validate, as the planner and the server
+// compare them: a tier that matches one of parent.seatTiers only in another
+// case is refused, with the exact spelling (review, 2026-12-07). Two
+// seatTiers differing only in case stay refused as duplicates.
+func TestSeatTiersCompareExactly(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want []string
+	}{
+		{"seats in another case", strings.Replace(valid, "premium: 2}", "Premium: 2}", 1), []string{
+			`a.yaml:11:27: organizations[0].seats.Premium: "Premium" is not one of parent.seatTiers [standard premium]; did you mean "premium"?`,
+			`a.yaml:13:48: warning: organizations[0].mappings[0].seatTier: hq buys no "premium" seats, so every user this mapping entitles overcommits; add seats: {premium: N} to the organization`,
+		}},
+		{"mapping in another case", strings.Replace(valid, "seatTier: premium}", "seatTier: Premium}", 1), []string{
+			`a.yaml:13:48: organizations[0].mappings[0].seatTier: "Premium" is not one of parent.seatTiers [standard premium]; did you mean "premium"?`,
+		}},
+		{"seatTiers differing only in case", strings.Replace(valid, "seatTiers: [standard, premium]", "seatTiers: [standard, premium, Premium]", 1), []string{
+			`a.yaml:7:34: parent.seatTiers[2]: duplicate seat tier "Premium" (first at a.yaml:7:25); remove one of them`,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, diags, err := LoadBytesWith(LoadOptions{Now: testNow}, "a.yaml", []byte(tt.in))
+			if err != nil {
+				t.Fatalf("LoadBytes: %v", err)
+			}
+			if diff := cmp.Diff(tt.want, diagLines(diags)); diff != "" {
+				for _, l := range diagLines(diags) {
+					t.Logf("GOT %q", l)
+				}
+				t.Errorf("diagnostics (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

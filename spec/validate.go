@@ -228,6 +228,8 @@ func (c *checker) parent(path string, p *Parent) []string {
 
 // noRepeats reports, as an error, every entry of the list at path that
 // repeats an earlier one in any case; what names an entry ("seat tier").
+// Seat tiers are compared exactly everywhere else, but two that differ only
+// in case are refused here: no one could tell them apart.
 func (c *checker) noRepeats(path, what string, list []string) {
 	seen := map[string]int{}
 	for i, v := range list {
@@ -255,7 +257,7 @@ func (c *checker) orgs(path string, orgs []Organization, tiers []string, desired
 			}
 		}
 		for _, tier := range sortedKeys(o.Seats) {
-			if len(tiers) > 0 && !containsFold(tiers, tier) {
+			if len(tiers) > 0 && !slices.Contains(tiers, tier) {
 				c.keyErrorf(keyPath(op+".seats", tier), tierFix(tier, tiers),
 					"%q is not one of parent.seatTiers [%s]", tier, strings.Join(tiers, " "))
 			}
@@ -287,11 +289,11 @@ func (c *checker) mappings(op string, o Organization, tiers []string, desired bo
 			c.errorf(mp+".role", roleFix(m.Role), "%q is not one of [%s]", m.Role, joinWords(GrantableRoles()))
 		}
 		if m.SeatTier != "" && len(tiers) > 0 {
-			if !containsFold(tiers, m.SeatTier) {
+			if !slices.Contains(tiers, m.SeatTier) {
 				c.errorf(mp+".seatTier", tierFix(m.SeatTier, tiers),
 					"%q is not one of parent.seatTiers [%s]", m.SeatTier, strings.Join(tiers, " "))
 			} else if desired && !warnedTier[m.SeatTier] {
-				if _, ok := lookupFold(o.Seats, m.SeatTier); !ok {
+				if _, ok := o.Seats[m.SeatTier]; !ok {
 					warnedTier[m.SeatTier] = true
 					c.warnf(mp+".seatTier", fmt.Sprintf("add seats: {%s: N} to the organization", m.SeatTier),
 						"%s buys no %q seats, so every user this mapping entitles overcommits", orgName(o), m.SeatTier)
@@ -354,6 +356,9 @@ func tierFix(tier string, tiers []string) string {
 	return "use one of parent.seatTiers, or add the tier there"
 }
 
+// containsFold reports whether list holds s in any case: for login
+// domains, which DNS compares without case. Seat tiers compare exactly, as
+// the planner and the server compare them.
 func containsFold(list []string, s string) bool {
 	for _, e := range list {
 		if strings.EqualFold(e, s) {
@@ -367,15 +372,6 @@ func containsFold(list []string, s string) bool {
 // names the same as s under internal/match's one name rule.
 func containsName(list []string, s string) bool {
 	return slices.ContainsFunc(list, func(e string) bool { return match.SameName(e, s) })
-}
-
-func lookupFold(m map[string]int, k string) (int, bool) {
-	for mk, v := range m {
-		if strings.EqualFold(mk, k) {
-			return v, true
-		}
-	}
-	return 0, false
 }
 
 // --- policy -----------------------------------------------------------------
