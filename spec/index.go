@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/scimsync/scimsync/internal/termsafe"
 )
 
 // index ties field paths of the merged spec to YAML nodes, and so to
@@ -282,7 +284,7 @@ func merge(files []parsedFile, idx *index) (*yaml.Node, Diagnostics) {
 				pos := idx.nodePos(prevKey)
 				summary := fmt.Sprintf("%s is also set in %s", kp, pos)
 				if kp == "version" {
-					summary = fmt.Sprintf("version %s differs from version %s at %s", v.Value, prev.Value, pos)
+					summary = fmt.Sprintf("version %s differs from version %s at %s", termsafe.Clean(v.Value), termsafe.Clean(prev.Value), pos)
 				}
 				diags = append(diags, Diagnostic{Severity: Error, Pos: idx.nodePos(k), Path: kp,
 					Summary: summary, Fix: "set it in one file only"})

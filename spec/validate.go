@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/scimsync/scimsync/internal/match"
+	"github.com/scimsync/scimsync/internal/termsafe"
 )
 
 // Validate checks s's semantics (layer 2) and policy (layer 3) relative to
@@ -259,7 +260,7 @@ func (c *checker) orgs(path string, orgs []Organization, tiers []string, desired
 		for _, tier := range sortedKeys(o.Seats) {
 			if len(tiers) > 0 && !slices.Contains(tiers, tier) {
 				c.keyErrorf(keyPath(op+".seats", tier), tierFix(tier, tiers),
-					"%q is not one of parent.seatTiers [%s]", tier, strings.Join(tiers, " "))
+					"%q is not one of parent.seatTiers [%s]", tier, shownList(tiers))
 			}
 		}
 		c.mappings(op, o, tiers, desired)
@@ -291,11 +292,11 @@ func (c *checker) mappings(op string, o Organization, tiers []string, desired bo
 		if m.SeatTier != "" && len(tiers) > 0 {
 			if !slices.Contains(tiers, m.SeatTier) {
 				c.errorf(mp+".seatTier", tierFix(m.SeatTier, tiers),
-					"%q is not one of parent.seatTiers [%s]", m.SeatTier, strings.Join(tiers, " "))
+					"%q is not one of parent.seatTiers [%s]", m.SeatTier, shownList(tiers))
 			} else if desired && !warnedTier[m.SeatTier] {
 				if _, ok := o.Seats[m.SeatTier]; !ok {
 					warnedTier[m.SeatTier] = true
-					c.warnf(mp+".seatTier", fmt.Sprintf("add seats: {%s: N} to the organization", m.SeatTier),
+					c.warnf(mp+".seatTier", fmt.Sprintf("add seats: {%s: N} to the organization", shown(m.SeatTier)),
 						"%s buys no %q seats, so every user this mapping entitles overcommits", orgName(o), m.SeatTier)
 				}
 			}
@@ -342,11 +343,27 @@ func groupKey(m Mapping) string {
 	return ""
 }
 
+// orgName names an organization in a message, shown safely (shown).
 func orgName(o Organization) string {
 	if o.Name == "" {
 		return "this organization"
 	}
-	return o.Name
+	return shown(o.Name)
+}
+
+// shown is a name from the spec as a message shows it unquoted: as written,
+// but with every control or formatting character (an ANSI escape, U+202E)
+// escaped, internal/termsafe's one rule, so that a message never drives
+// the terminal. A name a message quotes goes through %q instead.
+func shown(s string) string { return termsafe.Clean(s) }
+
+// shownList is a list of names from the spec, each shown, joined by spaces.
+func shownList(list []string) string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = shown(s)
+	}
+	return strings.Join(out, " ")
 }
 
 func tierFix(tier string, tiers []string) string {
@@ -442,7 +459,7 @@ func (c *checker) policy() {
 				}
 				c.errorf(indexPath(indexPath("organizations", i)+".mappings", j)+".role",
 					"grant member, or add the group to policy.ownerGroups",
-					"%s granted from group %q, which is not in policy.ownerGroups [%s]", m.Role, m.GroupRef(), strings.Join(p.OwnerGroups, " "))
+					"%s granted from group %q, which is not in policy.ownerGroups [%s]", m.Role, m.GroupRef(), shownList(p.OwnerGroups))
 			}
 		}
 	}
@@ -477,7 +494,7 @@ func (c *checker) policy() {
 			d := email[strings.LastIndexByte(email, '@')+1:]
 			if !containsFold(domains, strings.TrimSpace(d)) {
 				c.warnf(path, "check the address, or add the domain to parent.loginDomains",
-					"%q is outside parent.loginDomains [%s]", email, strings.Join(domains, " "))
+					"%q is outside parent.loginDomains [%s]", email, shownList(domains))
 			}
 		}
 		for i, u := range p.ProtectedUsers {
@@ -519,7 +536,7 @@ func (c *checker) exceptions(path string, xs []Exception, orgNames []string, des
 			k := normEmail(x.Email) + "\x00" + match.Name(x.Org)
 			if j, dup := seen[k]; dup {
 				c.errorf(xp+".email", "keep one exception per member and organization",
-					"duplicate exception for %q in %s (first at %s)", x.Email, x.Org, c.at(indexPath(path, j)))
+					"duplicate exception for %q in %s (first at %s)", x.Email, shown(x.Org), c.at(indexPath(path, j)))
 			} else {
 				seen[k] = i
 			}
@@ -587,7 +604,7 @@ func (c *checker) exceptionOrg(path, org string, orgNames []string, desired bool
 	var fix string
 	switch s := suggest(org, orgNames); {
 	case !desired && c.specOrg(org):
-		fix = fmt.Sprintf("describe %s as it is now in current.organizations", org)
+		fix = fmt.Sprintf("describe %s as it is now in current.organizations", shown(org))
 	case s != "":
 		fix = fmt.Sprintf("did you mean %q?", s)
 	case desired:
