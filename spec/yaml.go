@@ -80,7 +80,7 @@ func parseFile(src source, idx *index) (parsedFile, Diagnostics) {
 			Summary: fmt.Sprintf("the top level is %s; a spec is a mapping of fields (version, target, parent…)", kindName(root)),
 			Fix:     "start the file with version: 1"})
 	}
-	w := walker{file: src.name, idx: idx}
+	w := walker{file: src.name, idx: idx, tags: newTagMarks(data)}
 	w.walk(root, "")
 	pf.nodes = w.count
 	if len(w.diags) > 0 || len(diags) > 0 {
@@ -102,6 +102,7 @@ func emptyFile(name string) Diagnostic {
 type walker struct {
 	file  string
 	idx   *index
+	tags  *tagMarks
 	count int
 	diags Diagnostics
 }
@@ -109,6 +110,7 @@ type walker struct {
 func (w *walker) walk(n *yaml.Node, path string) {
 	w.count++
 	w.idx.file[n] = w.file
+	w.noTag(n, path)
 	switch n.Kind {
 	case yaml.SequenceNode:
 		for i, c := range n.Content {
@@ -124,6 +126,7 @@ func (w *walker) walk(n *yaml.Node, path string) {
 				w.errorf(k, path, "", "a key must be a plain string, not %s", kindName(k))
 				continue
 			}
+			w.noTag(k, keyPath(path, k.Value))
 			if k.Tag == "!!merge" {
 				w.errorf(k, path, "write the fields out; the spec does not support YAML merge keys", "merge keys (<<) are not supported")
 				continue
@@ -137,6 +140,14 @@ func (w *walker) walk(n *yaml.Node, path string) {
 			seen[k.Value] = k
 			w.walk(v, kp)
 		}
+	}
+}
+
+// noTag refuses an explicit tag on n (tags.go).
+func (w *walker) noTag(n *yaml.Node, path string) {
+	if tag, ok := w.tags.tagOf(n); ok {
+		w.errorf(n, path, "remove the tag and write the value itself (quote it to make it a string)",
+			"tags are not allowed in a scimsync spec (found %q)", tag)
 	}
 }
 
