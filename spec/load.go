@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // stdinName names the spec read from "-" in positions.
@@ -235,19 +237,23 @@ func load(opts LoadOptions, name string, srcs []source) (*Spec, Diagnostics, err
 	idx := newIndex(srcs[0].name)
 
 	// Layer 1a: YAML, file by file. A spec with a file that cannot be read
-	// as YAML is not checked further: the rest would be checked out of context.
+	// as YAML is not checked further: the rest would be checked out of
+	// context. A file the YAML layer refused only parts of (parseFile) is
+	// checked further, those parts made quiet.
 	var diags Diagnostics
 	var files []parsedFile
-	nodes := 0
+	nodes, unusable := 0, false
 	for _, src := range srcs {
 		pf, d := parseFile(src, idx)
 		diags = append(diags, d...)
 		if pf.root != nil {
 			files = append(files, pf)
 			nodes += pf.nodes
+		} else {
+			unusable = true
 		}
 	}
-	if diags.HasErrors() || len(files) == 0 {
+	if unusable || len(files) == 0 {
 		sortDiagnostics(diags)
 		return nil, diags, nil
 	}
@@ -276,6 +282,8 @@ func load(opts LoadOptions, name string, srcs []source) (*Spec, Diagnostics, err
 	// Layer 1b: the JSON Schema.
 	s := &Spec{Source: name, idx: idx}
 	c := &checker{s: s, idx: idx, now: now, targetOnly: opts.TargetOnly, odd: conv.odd}
+	c.quiet = quietPaths(files, idx)
+	c.bad = append(c.bad, c.quiet...)
 	if err := c.checkSchema(doc); err != nil {
 		return nil, nil, err
 	}
@@ -292,6 +300,37 @@ func load(opts LoadOptions, name string, srcs []source) (*Spec, Diagnostics, err
 	diags = append(diags, c.diags...)
 	sortDiagnostics(diags)
 	return s, diags, nil
+}
+
+// quietPaths are the merged paths of what the YAML layer refused in files
+// that are still checked (parsedFile.quiet): the paths of the quiet nodes,
+// aliases included, and of the fields of the quiet keys.
+func quietPaths(files []parsedFile, idx *index) []string {
+	nodes, keys := map[*yaml.Node]bool{}, map[*yaml.Node]bool{}
+	for _, f := range files {
+		for _, n := range f.quiet {
+			nodes[n] = true
+		}
+		for _, k := range f.quietKeys {
+			keys[k] = true
+		}
+	}
+	if len(nodes) == 0 && len(keys) == 0 {
+		return nil
+	}
+	var out []string
+	for p, n := range idx.nodes {
+		if nodes[n] {
+			out = append(out, p)
+		}
+	}
+	for p, k := range idx.keys {
+		if keys[k] {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
 }
 
 // decode fills s from the JSON form of the spec. Values of the wrong type

@@ -33,6 +33,9 @@ type checker struct {
 	now   time.Time
 	diags Diagnostics
 	bad   []string // merged paths that have a syntax or schema error
+	// quiet are the merged paths of what the YAML layer refused in a file
+	// still checked (quietPaths): no later layer reports on them either.
+	quiet []string
 	// odd holds the numbers not written in plain decimal, by merged path
 	// (number.go).
 	odd map[string]oddNumber
@@ -44,6 +47,9 @@ type checker struct {
 // layer1 records a schema-level diagnostic; semantic checks stay quiet about
 // the path afterwards, so one mistake is reported once.
 func (c *checker) layer1(sev Severity, path string, atKey bool, fix, summary string) {
+	if under(path, c.quiet) {
+		return
+	}
 	c.bad = append(c.bad, path)
 	c.add(sev, path, path, atKey, fix, summary)
 }
@@ -51,6 +57,9 @@ func (c *checker) layer1(sev Severity, path string, atKey bool, fix, summary str
 // layer1At is layer1 for a field that is missing: it is reported at its
 // parent.
 func (c *checker) layer1At(sev Severity, path, at, fix, summary string) {
+	if under(path, c.quiet) {
+		return
+	}
 	c.bad = append(c.bad, path)
 	c.add(sev, at, at, false, fix, summary)
 }
@@ -76,8 +85,11 @@ func (c *checker) at(path string) string {
 	return p.String()
 }
 
-func (c *checker) suppressed(path string) bool {
-	for _, b := range c.bad {
+func (c *checker) suppressed(path string) bool { return under(path, c.bad) }
+
+// under reports whether path is one of paths or lies under one.
+func under(path string, paths []string) bool {
+	for _, b := range paths {
 		if path == b || b == "" || strings.HasPrefix(path, b+".") || strings.HasPrefix(path, b+"[") {
 			return true
 		}

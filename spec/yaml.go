@@ -32,10 +32,18 @@ type parsedFile struct {
 	name  string
 	root  *yaml.Node // the top-level mapping; nil when unusable
 	nodes int        // nodes in the tree, aliases not expanded
+	// quiet are the nodes, and quietKeys the mapping keys, of what the YAML
+	// layer refused in a file still checked further: the later layers say
+	// nothing about them, and nothing about what they hold.
+	quiet, quietKeys []*yaml.Node
 }
 
 // parseFile parses one source. It never panics on any input: every problem
-// becomes a diagnostic, and root is nil when the file cannot be used.
+// becomes a diagnostic, and root is nil when the file cannot be used: when
+// it is not YAML, not one document, not a mapping, or uses a merge key.
+// A file whose tree the walker only refused parts of (a duplicate key, a
+// tag, a key that is not a string) is still used, so that the schema and
+// semantic layers report on the rest (DESIGN §2: never stop at the first).
 func parseFile(src source, idx *index) (parsedFile, Diagnostics) {
 	pf := parsedFile{name: src.name}
 	at := func(line, col int) Pos { return Pos{File: src.name, Line: line, Col: col} }
@@ -81,13 +89,13 @@ func parseFile(src source, idx *index) (parsedFile, Diagnostics) {
 			Fix:     "start the file with version: 1"})
 	}
 	w := walker{file: src.name, idx: idx, tags: newTagMarks(data)}
-	w.walk(root, "")
+	w.walk(root, "", false)
 	pf.nodes = w.count
-	if len(w.diags) > 0 || len(diags) > 0 {
+	if w.fatal || len(diags) > 0 {
 		return pf, append(diags, w.diags...)
 	}
-	pf.root = root
-	return pf, nil
+	pf.root, pf.quiet, pf.quietKeys = root, w.quiet, w.quietKeys
+	return pf, w.diags
 }
 
 func emptyFile(name string) Diagnostic {
@@ -96,59 +104,102 @@ func emptyFile(name string) Diagnostic {
 }
 
 // walker checks one file's tree for what yaml.v3 lets through: duplicate
-// keys, merge keys and non-scalar keys. It records which file each node
-// belongs to. Aliases are not followed here; their targets are walked where
-// they are defined.
+// keys, merge keys, non-scalar keys and tags. It records which file each
+// node belongs to. Aliases are not followed here; their targets are walked
+// where they are defined.
+//
+// A duplicate key and a non-scalar key are taken out of the tree (the first
+// of duplicates stays), and the mapping that held them is made quiet, as is
+// the mapping holding a tagged key or value; a tagged list item is made
+// quiet. The tree is then checked further. At the top level, and in policy
+// and current (which several files may each hold), the field (the first
+// duplicate's, the tagged one) is made quiet instead of its mapping, so that
+// the rest of the spec is still checked. A merge key makes the file
+// unusable (fatal): what the mapping holds without it is not what was
+// meant.
 type walker struct {
 	file  string
 	idx   *index
 	tags  *tagMarks
 	count int
 	diags Diagnostics
+	fatal bool
+	quiet []*yaml.Node
+	// quietKeys are mapping keys whose field is made quiet.
+	quietKeys []*yaml.Node
 }
 
-func (w *walker) walk(n *yaml.Node, path string) {
+// walk checks n, at path. A mapping checks the tags of its keys and values
+// itself (tagChecked).
+func (w *walker) walk(n *yaml.Node, path string, tagChecked bool) {
 	w.count++
 	w.idx.file[n] = w.file
-	w.noTag(n, path)
+	if !tagChecked && w.noTag(n, path) {
+		w.quiet = append(w.quiet, n)
+	}
 	switch n.Kind {
 	case yaml.SequenceNode:
 		for i, c := range n.Content {
-			w.walk(c, indexPath(path, i))
+			w.walk(c, indexPath(path, i), false)
 		}
 	case yaml.MappingNode:
+		// shared: the mapping is the top level, or one several files may
+		// each hold and that is merged field by field.
+		shared := path == "" || mergedMaps[path]
 		seen := map[string]*yaml.Node{}
+		kept := make([]*yaml.Node, 0, len(n.Content))
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			w.idx.file[k] = w.file
 			w.count++
 			if k.Kind != yaml.ScalarNode {
 				w.errorf(k, path, "", "a key must be a plain string, not %s", kindName(k))
-				continue
-			}
-			w.noTag(k, keyPath(path, k.Value))
-			if k.Tag == "!!merge" {
-				w.errorf(k, path, "write the fields out; the spec does not support YAML merge keys", "merge keys (<<) are not supported")
+				if !shared {
+					w.quiet = append(w.quiet, n)
+				}
 				continue
 			}
 			kp := keyPath(path, k.Value)
+			// Not || : each tag is reported.
+			if tagged := w.noTag(k, kp); w.noTag(v, kp) || tagged {
+				if shared {
+					w.quietKeys = append(w.quietKeys, k)
+				} else {
+					w.quiet = append(w.quiet, n)
+				}
+			}
+			if k.Tag == "!!merge" {
+				w.errorf(k, path, "write the fields out; the spec does not support YAML merge keys", "merge keys (<<) are not supported")
+				w.fatal = true
+				continue
+			}
 			if first, dup := seen[k.Value]; dup {
 				w.errorf(k, kp, "remove one of them",
 					"duplicate key %q (first at %s)", k.Value, Pos{File: w.file, Line: first.Line, Col: first.Column})
+				if shared {
+					w.quietKeys = append(w.quietKeys, first)
+				} else {
+					w.quiet = append(w.quiet, n)
+				}
 				continue
 			}
 			seen[k.Value] = k
-			w.walk(v, kp)
+			kept = append(kept, k, v)
+			w.walk(v, kp, true)
 		}
+		n.Content = kept
 	}
 }
 
-// noTag refuses an explicit tag on n (tags.go).
-func (w *walker) noTag(n *yaml.Node, path string) {
-	if tag, ok := w.tags.tagOf(n); ok {
+// noTag refuses an explicit tag on n (tags.go), and reports whether it
+// did.
+func (w *walker) noTag(n *yaml.Node, path string) bool {
+	tag, ok := w.tags.tagOf(n)
+	if ok {
 		w.errorf(n, path, "remove the tag and write the value itself (quote it to make it a string)",
 			"tags are not allowed in a scimsync spec (found %q)", tag)
 	}
+	return ok
 }
 
 func (w *walker) errorf(n *yaml.Node, path, fix, format string, args ...any) {
