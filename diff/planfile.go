@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/scimsync/scimsync/internal/fsafe"
+	"github.com/scimsync/scimsync/scim"
 	"io"
 	"os"
 	"path/filepath"
@@ -165,10 +166,71 @@ func UnmarshalPlanFile(data []byte) (*Plan, error) {
 	if err := dec.Decode(&p); err != nil {
 		return nil, fmt.Errorf("decoding plan: %w", err)
 	}
+	if err := p.typeOps(); err != nil {
+		return nil, fmt.Errorf("decoding plan: %w", err)
+	}
 	if err := p.check(); err != nil {
 		return nil, fmt.Errorf("decoding plan: %w", err)
 	}
 	return &p, nil
+}
+
+// typeOps gives each operation's value of a plan read back the type
+// Compute gives it (an exception a scim.Exception, not a map), so that
+// the plan renders as it did when computed, its keys in the same order
+// (`show` of a saved plan is byte for byte what `plan` printed), and a
+// value of the wrong shape is refused before apply sends it.
+func (p *Plan) typeOps() error {
+	for i := range p.Writes {
+		if err := typeOpValues(p.Writes[i].Ops); err != nil {
+			return fmt.Errorf("writes[%d]: %w", i, err)
+		}
+	}
+	for i := range p.Steps {
+		if err := typeOpValues(p.Steps[i].Ops); err != nil {
+			return fmt.Errorf("steps[%d]: %w", i, err)
+		}
+	}
+	return nil
+}
+
+func typeOpValues(ops []scim.PatchOp) error {
+	for j := range ops {
+		op := &ops[j]
+		if op.Value == nil {
+			continue
+		}
+		var err error
+		switch op.Path {
+		case FieldMode:
+			op.Value, err = decodeAs[string](op.Value)
+		case FieldLoginDomains, FieldSeatTiers:
+			op.Value, err = decodeAs[[]string](op.Value)
+		case "mappings":
+			op.Value, err = decodeAs[[]scim.Mapping](op.Value)
+		case "seats":
+			op.Value, err = decodeAs[map[string]int](op.Value)
+		case "exceptions":
+			op.Value, err = decodeAs[[]scim.Exception](op.Value)
+		}
+		if err != nil {
+			return fmt.Errorf("ops[%d] (%s): %w", j, op.Path, err)
+		}
+	}
+	return nil
+}
+
+// decodeAs is v, as decoded JSON, decoded again into a T, strictly.
+func decodeAs[T any](v any) (T, error) {
+	var out T
+	b, err := json.Marshal(v)
+	if err != nil {
+		return out, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	err = dec.Decode(&out)
+	return out, err
 }
 
 // check rejects a plan whose writes could not be executed as they are, or
