@@ -68,7 +68,7 @@ func LoadWith(opts LoadOptions, paths ...string) (*Spec, Diagnostics, error) {
 	if len(paths) == 0 {
 		return nil, nil, fmt.Errorf("loading spec: no path given")
 	}
-	r := &reader{stdin: opts.Stdin, left: MaxSpecSize}
+	r := &reader{stdin: opts.Stdin, left: MaxSpecSize, seen: map[string]string{}}
 	var files []source
 	for _, p := range paths {
 		fs, err := r.readPath(p)
@@ -102,6 +102,10 @@ type reader struct {
 	left  int64       // bytes the spec may still hold
 	files int         // files read so far
 	over  *Diagnostic // set when the budget ran out; nothing more is read
+	// seen maps each file read, by absolute path, to the path it was
+	// named by: a file named twice (-f x -f x, or a file and its
+	// directory) would merge with itself into a pile of duplicates.
+	seen map[string]string
 }
 
 func tooLarge(name string, together bool) Diagnostic {
@@ -144,7 +148,10 @@ func (r *reader) readPath(p string) ([]source, error) {
 	}
 	var out []source
 	for _, e := range ents {
-		if e.IsDir() || !(strings.HasSuffix(e.Name(), ".yaml") || strings.HasSuffix(e.Name(), ".yml")) {
+		// *.yaml and *.yml, in any case; not a hidden file (an editor's
+		// backup or lock file, .#scimsync.yaml), nor a directory.
+		name := strings.ToLower(e.Name())
+		if e.IsDir() || strings.HasPrefix(name, ".") || !(strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) {
 			continue
 		}
 		src, err := r.readFile(filepath.Join(p, e.Name()))
@@ -169,6 +176,12 @@ func (r *reader) readPath(p string) ([]source, error) {
 func (r *reader) readFile(p string) (source, error) {
 	if err := regular(p, os.Stat); err != nil {
 		return source{}, err
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		if first, dup := r.seen[abs]; dup {
+			return source{}, fmt.Errorf("loading spec: %s is given twice (as %s and as %s); name each file once", abs, first, p)
+		}
+		r.seen[abs] = p
 	}
 	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {

@@ -416,3 +416,31 @@ func TestLoadRefusesDirectoryOverCap(t *testing.T) {
 		t.Errorf("spec %v, err %v, diags %v", s, err, diags)
 	}
 }
+
+// A directory spec reads *.yaml and *.yml in any case, never a hidden file
+// (an editor's backup or lock file); a file named twice, directly or
+// through its directory, is refused rather than merged with itself.
+func TestLoadDirectoryFilesAndFilesNamedTwice(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"10-base.YAML": `version: 1
+target: {file: tenant.json}
+parent: {name: a, seatTiers: [standard], mode: staged}
+organizations:
+  - name: hq
+    seats: {standard: 5}
+`,
+		".#10-base.yaml": "organizations: [{name: hq}]\n",
+		".old.yml":       "not: [valid\n",
+	})
+	s, diags, err := LoadWith(LoadOptions{Now: testNow}, dir)
+	if err != nil || diags.HasErrors() || s == nil || len(s.Organizations) != 1 {
+		t.Fatalf("Load(dir) = %v, %v, %v", s, diags, err)
+	}
+	f := filepath.Join(dir, "10-base.YAML")
+	for _, paths := range [][]string{{f, f}, {dir, f}} {
+		_, _, err := LoadWith(LoadOptions{Now: testNow}, paths...)
+		if err == nil || !strings.Contains(err.Error(), "is given twice") {
+			t.Errorf("Load(%v): err = %v, want the file given twice", paths, err)
+		}
+	}
+}
