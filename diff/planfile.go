@@ -298,6 +298,9 @@ func CheckOverwrite(path string) error {
 	case !exists:
 		return nil
 	case errors.Is(err, fsafe.ErrNotRegular):
+		if fi, serr := os.Lstat(path); serr == nil && fi.IsDir() {
+			return dirOverwriteError(path)
+		}
 		return fmt.Errorf("writing plan %s: %w", path, ErrOverwrite)
 	case err != nil:
 		return fmt.Errorf("writing plan %s: %w", path, err)
@@ -309,6 +312,15 @@ func CheckOverwrite(path string) error {
 	}
 	return nil
 }
+
+// dirOverwriteError is ErrOverwrite for a directory, said as such.
+type dirOverwriteError string
+
+func (e dirOverwriteError) Error() string {
+	return "writing plan " + string(e) + ": it is a directory; give the path of a file to save the plan in"
+}
+
+func (e dirOverwriteError) Is(target error) bool { return target == ErrOverwrite }
 
 // SpecPathsFor returns the SpecPaths a plan saved at planPath records for
 // the spec paths specs as given on the command line: each absolute and

@@ -148,6 +148,9 @@ func WriteSnapshot(path string, s *Snapshot) error {
 // link at path is refused. On error the temporary file is removed, path is
 // untouched, and the error matches ErrNotWritten.
 func WriteFileAtomic(path string, data []byte) error {
+	if err := dirExists(path); err != nil {
+		return err
+	}
 	unlock, err := lockSnapshot(context.Background(), path)
 	if err != nil {
 		return err
@@ -164,6 +167,9 @@ func WriteFileAtomic(path string, data []byte) error {
 // memory whole. An error from write leaves path untouched, and the error
 // returned wraps it and matches ErrNotWritten.
 func WriteFileAtomicFunc(path string, write func(io.Writer) error) error {
+	if err := dirExists(path); err != nil {
+		return err
+	}
 	unlock, err := lockSnapshot(context.Background(), path)
 	if err != nil {
 		return err
@@ -173,6 +179,23 @@ func WriteFileAtomicFunc(path string, write func(io.Writer) error) error {
 		return fmt.Errorf("%w: %w", err, ErrNotWritten)
 	}
 	return unlock()
+}
+
+// dirExists fails, matching ErrNotWritten, when the directory path is to
+// be written in is missing or not a directory: said as such, before a lock
+// file's path in it is named.
+func dirExists(path string) error {
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("writing %s: the directory %s does not exist; create it, or give another path: %w", path, dir, ErrNotWritten)
+	case err != nil:
+		return fmt.Errorf("writing %s: %w: %w", path, err, ErrNotWritten)
+	case !fi.IsDir():
+		return fmt.Errorf("writing %s: %s is not a directory: %w", path, dir, ErrNotWritten)
+	}
+	return nil
 }
 
 // ErrNotWritten is matched by the error of a write to a snapshot file that
