@@ -162,3 +162,10 @@ func TestOvercommitMessageCountsOne(t *testing.T) {
 		t.Fatalf("findings %+v", fs)
 	}
 }
+
+// The vocabulary is defined once (DESIGN §9): a plan's member actions are
+// resolution's, and a finding's severities a diagnostic's.
+var (
+	_ resolve.Action = ActionFlag
+	_ spec.Severity  = SeverityWarning
+)

@@ -5,32 +5,39 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/scimsync/scimsync/resolve"
+	"github.com/scimsync/scimsync/spec"
 )
 
-// Action is what a plan does to one member. ActionLink (an existing jit or
-// manual member becoming backed by its SCIM user, role and tier unchanged)
-// is reported but not counted; ActionFlag marks a member a finding concerns
-// and is not counted either.
-type Action string
+// Action is what a plan does to one member: resolve.Action, the one
+// definition of the vocabulary (DESIGN §9), with the actions a plan shows.
+// ActionLink (an existing jit or manual member becoming backed by its SCIM
+// user, role and tier unchanged) is reported but not counted; ActionFlag,
+// the plan's own, marks a member a finding concerns and is not counted
+// either. A plan shows no keep.
+type Action = resolve.Action
 
 // Member actions.
 const (
-	ActionAdd    Action = "add"
-	ActionChange Action = "change"
-	ActionRemove Action = "remove"
-	ActionLink   Action = "link"
-	ActionFlag   Action = "flag"
+	ActionAdd    = resolve.ActionAdd
+	ActionChange = resolve.ActionChange
+	ActionRemove = resolve.ActionRemove
+	ActionLink   = resolve.ActionLink
+	ActionFlag   = Action("flag")
 )
 
-// Severity is how much a finding weighs. An error-level finding makes the
-// plan dangerous (VerdictDangerous) whether or not it writes anything, and
-// apply refuses it unless the operator passes the finding's Override.
-type Severity string
+// Severity is how much a finding weighs: spec.Severity, the one definition
+// (a diagnostic's and a finding's severities are the same two words). An
+// error-level finding makes the plan dangerous (VerdictDangerous) whether
+// or not it writes anything, and apply refuses it unless the operator
+// passes the finding's Override.
+type Severity = spec.Severity
 
 // Finding severities.
 const (
-	SeverityError   Severity = "error"
-	SeverityWarning Severity = "warning"
+	SeverityError   = spec.Error
+	SeverityWarning = spec.Warning
 )
 
 // FindingKind says which gate a finding comes from. Each kind is evaluated
