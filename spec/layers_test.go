@@ -73,16 +73,7 @@ func TestYAMLErrorsDoNotHideOtherLayers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, diags, err := LoadBytesWith(LoadOptions{Now: testNow}, "a.yaml", []byte(tt.in))
-			if err != nil {
-				t.Fatalf("LoadBytes: %v", err)
-			}
-			if diff := cmp.Diff(tt.want, diagLines(diags)); diff != "" {
-				for _, l := range diagLines(diags) {
-					t.Logf("GOT %q", l)
-				}
-				t.Errorf("diagnostics (-want +got):\n%s", diff)
-			}
+			checkDiags(t, tt.in, tt.want)
 		})
 	}
 }

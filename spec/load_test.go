@@ -237,16 +237,7 @@ func TestLoadBytesDiagnostics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, diags, err := LoadBytesWith(LoadOptions{Now: testNow}, "a.yaml", []byte(tt.in))
-			if err != nil {
-				t.Fatalf("LoadBytes: %v", err)
-			}
-			if diff := cmp.Diff(tt.want, diagLines(diags)); diff != "" {
-				for _, l := range diagLines(diags) {
-					t.Logf("GOT %q", l)
-				}
-				t.Errorf("diagnostics (-want +got):\n%s", diff)
-			}
+			checkDiags(t, tt.in, tt.want)
 		})
 	}
 }
@@ -341,16 +332,7 @@ func TestCurrentExceptionsDiagnostics(t *testing.T) {
 			if tt.in == validExport && tt.name != "valid" {
 				t.Fatal("the edit did not apply")
 			}
-			_, diags, err := LoadBytesWith(LoadOptions{Now: testNow}, "a.yaml", []byte(tt.in))
-			if err != nil {
-				t.Fatalf("LoadBytes: %v", err)
-			}
-			if diff := cmp.Diff(tt.want, diagLines(diags)); diff != "" {
-				for _, l := range diagLines(diags) {
-					t.Logf("GOT %q", l)
-				}
-				t.Errorf("diagnostics (-want +got):\n%s", diff)
-			}
+			checkDiags(t, tt.in, tt.want)
 		})
 	}
 }
@@ -548,16 +530,23 @@ func TestSeatTiersCompareExactly(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, diags, err := LoadBytesWith(LoadOptions{Now: testNow}, "a.yaml", []byte(tt.in))
-			if err != nil {
-				t.Fatalf("LoadBytes: %v", err)
-			}
-			if diff := cmp.Diff(tt.want, diagLines(diags)); diff != "" {
-				for _, l := range diagLines(diags) {
-					t.Logf("GOT %q", l)
-				}
-				t.Errorf("diagnostics (-want +got):\n%s", diff)
-			}
+			checkDiags(t, tt.in, tt.want)
 		})
+	}
+}
+
+// checkDiags loads in, as a.yaml at testNow, and checks its diagnostics
+// are want, logging each line got when they differ.
+func checkDiags(t *testing.T, in string, want []string) {
+	t.Helper()
+	_, diags, err := LoadBytesWith(LoadOptions{Now: testNow}, "a.yaml", []byte(in))
+	if err != nil {
+		t.Fatalf("LoadBytes: %v", err)
+	}
+	if diff := cmp.Diff(want, diagLines(diags)); diff != "" {
+		for _, l := range diagLines(diags) {
+			t.Logf("GOT %q", l)
+		}
+		t.Errorf("diagnostics (-want +got):\n%s", diff)
 	}
 }

@@ -3,8 +3,6 @@ package spec
 import (
 	"strings"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 )
 
 // Every explicit tag is refused at its place: a tag gives a value a
@@ -51,16 +49,7 @@ func TestTagsRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, diags, err := LoadBytesWith(LoadOptions{Now: testNow}, "a.yaml", []byte(tt.in))
-			if err != nil {
-				t.Fatalf("LoadBytes: %v", err)
-			}
-			if diff := cmp.Diff(tt.want, diagLines(diags)); diff != "" {
-				for _, l := range diagLines(diags) {
-					t.Logf("GOT %q", l)
-				}
-				t.Errorf("diagnostics (-want +got):\n%s", diff)
-			}
+			checkDiags(t, tt.in, tt.want)
 		})
 	}
 }
