@@ -178,3 +178,24 @@ func unescaped(out, s string) bool {
 		i += j + 1
 	}
 }
+
+// Columns are aligned in terminal cells: a wide East Asian character
+// takes two, a combining mark none, a colour sequence none.
+func TestTextWidthCountsCells(t *testing.T) {
+	for s, want := range map[string]int{
+		"hq":                  2,
+		"東京":                  4,
+		"ＡＢ":                  4,
+		"e\u0301":             1,
+		"\x1b[31mred\x1b[0m":  3,
+		"régional-東":          11,
+		"\\x1b[31m (escaped)": 18,
+	} {
+		if got := textWidth(s); got != want {
+			t.Errorf("textWidth(%q) = %d, want %d", s, got, want)
+		}
+	}
+	if got := pad("東京", 6); got != "東京  " {
+		t.Errorf("pad(東京, 6) = %q", got)
+	}
+}

@@ -5,13 +5,17 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
-	"github.com/scimsync/scimsync/internal/termsafe"
 	"io"
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/width"
+
+	"github.com/scimsync/scimsync/internal/termsafe"
 )
 
 // TextOptions tune RenderText.
@@ -566,7 +570,10 @@ func groupBy[T any](xs []T, key func(T) string) [][]T {
 // server or the spec cannot move the cursor or forge a line.
 func clean(s string) string { return termsafe.Clean(s) }
 
-// textWidth is the printed width of s, ignoring ANSI colour sequences.
+// textWidth is the printed width of s in terminal cells, ignoring ANSI
+// colour sequences: a wide or fullwidth East Asian character takes two
+// cells, a combining mark none (golang.org/x/text/width), every other
+// character one.
 func textWidth(s string) int {
 	n := 0
 	for i := 0; i < len(s); {
@@ -578,13 +585,20 @@ func textWidth(s string) int {
 			i += j + 1
 			continue
 		}
-		n++
 		if s[i] < utf8.RuneSelf {
+			n++
 			i++
 			continue
 		}
-		_, size := utf8.DecodeRuneInString(s[i:])
+		r, size := utf8.DecodeRuneInString(s[i:])
 		i += size
+		switch k := width.LookupRune(r).Kind(); {
+		case unicode.In(r, unicode.Mn, unicode.Me):
+		case k == width.EastAsianWide || k == width.EastAsianFullwidth:
+			n += 2
+		default:
+			n++
+		}
 	}
 	return n
 }
