@@ -38,6 +38,7 @@ func (pl *planner) findings(p *Plan, in resolve.Input, res resolve.Result) {
 	p.Findings = append(p.Findings, pl.emptyGroupFindings(res)...)
 	p.Findings = append(p.Findings, readOnlyFindings(p, pl.t)...)
 	p.Findings = append(p.Findings, pl.droppedTierFindings(in)...)
+	p.Findings = append(p.Findings, pl.unresolvedFindings(res)...)
 	p.Findings = append(p.Findings, pl.lookalikeFindings(p, <-pl.addresses)...)
 	sortFindings(p.Findings)
 	p.Findings = slices.CompactFunc(p.Findings, func(a, b Finding) bool { return compareFindings(a, b) == 0 && a.Override == b.Override })
@@ -89,12 +90,30 @@ func (pl *planner) droppedTierFindings(in resolve.Input) []Finding {
 	return out
 }
 
-// get is "gets what" for one user, "get what" for n.
-func get(n int, what string) string {
-	if n == 1 {
-		return "gets " + what
+// unresolvedFindings: a group the plan's mappings read (or one nested in
+// one) lists member ids that are neither a user nor a group the server
+// listed. They entitle nobody, which is right for a user deleted while
+// still a member and wrong for one a listing left out: a warning, so that
+// the plan shows what it could not resolve.
+func (pl *planner) unresolvedFindings(res resolve.Result) []Finding {
+	var out []Finding
+	for gid, n := range res.Unresolved {
+		g := pl.groupName(gid)
+		out = append(out, Finding{Severity: SeverityWarning, Kind: FindingUnresolvedMembers, Subject: g, Group: g,
+			Figures: &Figures{Count: n},
+			Message: fmt.Sprintf("group %s lists %s that %s neither a user nor a group the server listed; %s nobody "+
+				"(a user deleted while still a member, or a listing the server cut short)", g, FormatCount(n, "member id"),
+				pick(n, "is", "are"), pick(n, "it entitles", "they entitle"))})
 	}
-	return "get " + what
+	return out
+}
+
+// pick is one for a count of 1, many otherwise.
+func pick(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // overcommitFindings: entitled users per tier may not exceed seats[tier].
@@ -141,7 +160,7 @@ func (pl *planner) ownerGroupFindings(in resolve.Input, res resolve.Result, flag
 		g := pl.groupName(gid)
 		out = append(out, Finding{Severity: SeverityError, Kind: FindingOwnerGroups, Org: pl.orgName[org], Subject: g, Group: g,
 			Figures: &Figures{Count: perGroup[k]},
-			Message: fmt.Sprintf("%s grants %s but is not in policy.ownerGroups (%s %s from it alone)", g, role, FormatCount(perGroup[k], "user"), get(perGroup[k], string(role)))})
+			Message: fmt.Sprintf("%s grants %s but is not in policy.ownerGroups (%s %s from it alone)", g, role, FormatCount(perGroup[k], "user"), pick(perGroup[k], "gets ", "get ")+string(role))})
 	}
 	return out
 }

@@ -685,6 +685,30 @@ organizations:
 			members: []string{"hq ~ x@example.gov admin/premium/jit -> member/standard/scim via users"},
 			ready:   map[string][]string{"hq": nil},
 		},
+		{
+			// The mapped group lists a user the server did not list, and
+			// nests a team that lists another: they entitle nobody, and
+			// the plan says so, as a warning, naming the group that lists
+			// them. An unmapped group's unknown member is not its concern.
+			name: "unresolved-group-members",
+			spec: specHead + `  mode: staged
+organizations:
+  - name: hq
+    seats: {standard: 5}
+    mappings:
+      - {group: users, role: member, seatTier: standard}
+`,
+			tenant: newTenant(resolve.ModeStaged).
+				user("u1", "ann@example.gov", true).
+				group("g-team", "team", "u-gone-2").
+				group("g-users", "users", "u1", "u-gone-1", "g-team").
+				group("g-other", "other", "u-gone-3").
+				org("o-hq", "hq", map[string]int{"standard": 5}, mp("g-users", member, "standard")).
+				member("o-hq", "ann@example.gov", member, "standard", scimO, "u1").t,
+			exit:  VerdictNoChanges,
+			kinds: []FindingKind{FindingUnresolvedMembers},
+			ready: map[string][]string{"hq": nil},
+		},
 	}
 }
 

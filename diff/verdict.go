@@ -76,6 +76,9 @@ const (
 	// FindingDroppedTier: the spec drops a seat tier from the parent that
 	// a child org still uses after the plan (one the spec leaves alone).
 	FindingDroppedTier FindingKind = "dropped-seat-tier"
+	// FindingUnresolvedMembers: a group the mappings read lists member ids
+	// that are neither a listed user nor a listed group (a warning).
+	FindingUnresolvedMembers FindingKind = "unresolved-group-members"
 )
 
 // Label is the kind's name in a summary line: the policy field that sets
@@ -102,6 +105,8 @@ func (k FindingKind) Label() string {
 		return "lookalikeEmails"
 	case FindingDroppedTier:
 		return "seatTiers"
+	case FindingUnresolvedMembers:
+		return "unresolvedMembers"
 	}
 	return string(k)
 }

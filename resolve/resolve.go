@@ -81,6 +81,11 @@ type Result struct {
 	// active users it holds directly or through nested groups. A mapped group
 	// that no longer exists is absent.
 	GroupUsers map[string]int
+	// Unresolved counts, for every group whose members resolution read (a
+	// mapped group or one nested in it), its member ids that are neither a
+	// user nor a group of the input: they entitle nobody. A group with
+	// none is absent.
+	Unresolved map[string]int
 	// Excepted lists, under full mode, the members kept only because an
 	// unexpired exception names them: no entitlement matched them, so once
 	// the exception lapses they are removed. Sorted by organization id, then
@@ -116,6 +121,7 @@ type Resolver struct {
 	entitled   []Entitlement
 	bounds     []int
 	groupUsers map[string]int
+	unresolved map[string]int
 }
 
 // NewResolver returns a Resolver for in's users, groups, child orgs, parent
@@ -157,7 +163,7 @@ func (rv *Resolver) Resolve(mode Mode, members []Member) Result {
 		<-done
 	}
 
-	res := Result{Entitled: rv.entitled, GroupUsers: maps.Clone(rv.groupUsers)}
+	res := Result{Entitled: rv.entitled, GroupUsers: maps.Clone(rv.groupUsers), Unresolved: maps.Clone(rv.unresolved)}
 	// Match every org's members first, so that the outcomes, one per
 	// member and one per addition, are allocated once and exactly: at 100k
 	// members, room for every entitlement besides cost 10 MB.
@@ -213,7 +219,7 @@ func (rv *Resolver) Entitlements() Result {
 	if !rv.prepared {
 		rv.prepare()
 	}
-	return Result{Entitled: rv.entitled, GroupUsers: maps.Clone(rv.groupUsers)}
+	return Result{Entitled: rv.entitled, GroupUsers: maps.Clone(rv.groupUsers), Unresolved: maps.Clone(rv.unresolved)}
 }
 
 // prepare computes the users' side: the mapped groups' sizes and every
@@ -233,6 +239,19 @@ func (rv *Resolver) prepare() {
 			}
 		}
 		rv.groupUsers[gid] = n
+	}
+	// Every mapped group is expanded now: the unresolved members of the
+	// groups their expansions read (each mapped group and those nested in
+	// it) are this configuration's.
+	for gid := range r.mappedGroups() {
+		for _, g := range r.visited[gid] {
+			if n := r.unresolved[g]; n > 0 {
+				if rv.unresolved == nil {
+					rv.unresolved = map[string]int{}
+				}
+				rv.unresolved[g] = n
+			}
+		}
 	}
 	// Room for every org's entitlements: at most the users an org's mapped
 	// groups hold (their expansions are cached for what follows).
@@ -394,6 +413,14 @@ type directory struct {
 	byEmail  map[string][]int32
 	groupOf  map[string]*Group
 	expanded map[string][]int32
+	// scanned marks the groups an expansion has read the members of, and
+	// unresolved counts, for each, the member ids that are neither a user
+	// nor a group.
+	scanned    map[string]bool
+	unresolved map[string]int
+	// visited lists, for each group expanded, the groups its expansion
+	// read: itself and those nested in it.
+	visited map[string][]string
 	// seen, mark and slot are scratch space by user index: seen[i] ==
 	// seenEpoch says that expand met user i in the current expansion;
 	// mark[i] == markEpoch that entitlements met it in the current
@@ -421,6 +448,8 @@ func newDirectory(in []User, groups []Group) *directory {
 		userIdx:  make(map[string]int32, len(in)),
 		groupOf:  make(map[string]*Group, len(groups)),
 		expanded: map[string][]int32{},
+		scanned:  map[string]bool{},
+		visited:  map[string][]string{},
 		ents:     map[string]orgEntitlements{},
 	}
 	users := make([]*User, len(in))
@@ -587,6 +616,8 @@ func (r *resolver) expand(gid string) []int32 {
 		if g == nil {
 			continue
 		}
+		first := !r.scanned[g.ID]
+		r.scanned[g.ID] = true
 		for _, id := range g.Members {
 			if _, isGroup := r.groupOf[id]; isGroup {
 				if !seenGroups[id] {
@@ -595,14 +626,26 @@ func (r *resolver) expand(gid string) []int32 {
 				}
 				continue
 			}
-			if i, isUser := r.userIdx[id]; isUser && r.seen[i] != epoch {
+			i, isUser := r.userIdx[id]
+			switch {
+			case isUser && r.seen[i] != epoch:
 				r.seen[i] = epoch
 				out = append(out, i)
+			case !isUser && first:
+				if r.unresolved == nil {
+					r.unresolved = map[string]int{}
+				}
+				r.unresolved[g.ID]++
 			}
 		}
 	}
 	slices.Sort(out)
 	r.expanded[gid] = out
+	for g := range seenGroups {
+		if _, ok := r.groupOf[g]; ok {
+			r.visited[gid] = append(r.visited[gid], g)
+		}
+	}
 	return out
 }
 

@@ -1,6 +1,7 @@
 package resolve
 
 import (
+	"maps"
 	"testing"
 	"time"
 
@@ -541,5 +542,31 @@ func TestResolveExcepted(t *testing.T) {
 	in.Parent.Mode = ModeStaged
 	if got := Resolve(in).Excepted; len(got) != 0 {
 		t.Errorf("staged: Excepted = %v, want none", got)
+	}
+}
+
+// Unresolved counts the member ids a configuration's mapped groups (and
+// the groups nested in them) list that are neither a user nor a group,
+// each under the group that lists them; a resolution sharing a Directory
+// with another configuration reports only its own groups'.
+func TestUnresolvedMembers(t *testing.T) {
+	in := Input{
+		Users: []User{{ID: "u1", UserName: "ann@example.gov", Active: true}},
+		Groups: []Group{{ID: "g1", DisplayName: "users", Members: []string{"u1", "gone-1", "g2", "gone-1b"}},
+			{ID: "g2", DisplayName: "team", Members: []string{"gone-2"}},
+			{ID: "g3", DisplayName: "other", Members: []string{"gone-3"}}},
+		Parent: Org{ID: "p", SeatTiers: []string{"standard"}},
+		Orgs:   []Org{{ID: "o1", Parent: "p", Mappings: []Mapping{{GroupID: "g1", Role: RoleMember, SeatTier: "standard"}}}},
+	}
+	dir := NewDirectory(in.Users, in.Groups)
+	other := in
+	other.Orgs = []Org{{ID: "o1", Parent: "p", Mappings: []Mapping{{GroupID: "g3", Role: RoleMember, SeatTier: "standard"}}}}
+	other.Directory = dir
+	if got := Resolve(other).Unresolved; !maps.Equal(got, map[string]int{"g3": 1}) {
+		t.Errorf("mapping g3: Unresolved = %v", got)
+	}
+	in.Directory = dir
+	if got := Resolve(in).Unresolved; !maps.Equal(got, map[string]int{"g1": 2, "g2": 1}) {
+		t.Errorf("mapping g1: Unresolved = %v", got)
 	}
 }
