@@ -150,10 +150,39 @@ func (r *run) recomputeRest(t *tenant.Tenant, skip map[int]doneStep) Refusal {
 			differ = append(differ, fmt.Sprintf("findings: the steps that remain find %s (%s) and the saved plan does not", f.Kind, cmp.Or(f.Org, "all orgs")))
 		}
 	}
+	if len(differ) > 0 {
+		return &ForgedPlanError{Differ: differ}
+	}
+	return r.restToday(t, q)
+}
+
+// restToday is recomputeToday for a resume: the steps that remain, planned
+// at the plan's instant (q), must be what they would be on the apply's own
+// date. An exception that lapsed between the interrupted run and this one
+// would otherwise remove its member in a remaining step, a removal the
+// plan never showed.
+func (r *run) restToday(t *tenant.Tenant, q *diff.Plan) Refusal {
+	now := r.opts.Now().UTC()
+	planned, today := r.p.GeneratedAt.UTC().Format(time.DateOnly), now.Format(time.DateOnly)
+	if planned == today {
+		return nil
+	}
+	q2, err := r.planAgain(t, now)
+	if err != nil {
+		return &StaleError{Changed: []string{fmt.Sprintf("the date: planned on %s, resumed on %s, when the spec no longer plans against this tenant: %v", planned, today, err)}}
+	}
+	q2.GeneratedAt, q2.Expiring = q.GeneratedAt, q.Expiring
+	differ, err := diff.Differences(q, q2)
+	if err != nil {
+		return &ForgedPlanError{Differ: []string{err.Error()}}
+	}
 	if len(differ) == 0 {
 		return nil
 	}
-	return &ForgedPlanError{Differ: differ}
+	return &StaleError{
+		Changed: []string{fmt.Sprintf("the date: planned on %s, resumed on %s, when the steps that remain decide differently (%s)", planned, today, strings.Join(differ, ", "))},
+		Note:    "An exception the plan relied on has probably lapsed since it was made: a plan made today shows who it removes.",
+	}
 }
 
 func readOnlyReason(given string, t *tenant.Tenant) string {

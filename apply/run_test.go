@@ -965,3 +965,37 @@ func TestRunRefusesASymlinkedTargetBeforeAnyWrite(t *testing.T) {
 		t.Error("a journal was started")
 	}
 }
+
+// A resume on a later day plans the steps that remain on that day too: an
+// exception that lapsed since the interrupted run is a removal the plan
+// never showed, so the resume is refused as stale and writes nothing.
+func TestResumeOnALaterDayRefusesAPlanAnExceptionLapsedUnder(t *testing.T) {
+	specYAML := strings.Replace(baseSpec, "  protectedUsers: [breakglass@x.gov]\n",
+		"  protectedUsers: [breakglass@x.gov]\n  exceptions:\n    - {email: j1@x.gov, org: hq, until: 2026-11-01, reason: contractor}\n", 1)
+	f := newFixture(t, specYAML, fixtureSnapshot(t))
+	p := f.plan()
+	o := f.opts()
+	o.AllowRemovals = &p.Summary.Remove
+	unavailable := &scim.Error{Method: "PATCH", URL: "/Organizations/o-west", Status: 503, Detail: "try later"}
+	o.Writer = &faultWriter{w: f.src, failAt: 2, err: unavailable}
+	if _, err := Run(context.Background(), p, o); err == nil {
+		t.Fatal("the first run did not fail at step 2")
+	}
+	before := f.snapshotBytes()
+	o = f.opts()
+	o.AllowRemovals = &p.Summary.Remove
+	o.Now = func() time.Time { return testNow.Add(24 * time.Hour) }
+	rep, err := Run(context.Background(), p, o)
+	var stale *StaleError
+	if !errors.As(err, &stale) || !strings.Contains(err.Error(), "planned on 2026-11-01, resumed on 2026-11-02") {
+		t.Fatalf("resume the day after: err = %v (result %s), want a StaleError naming both dates", err, rep.Result)
+	}
+	if !bytes.Equal(before, f.snapshotBytes()) {
+		t.Error("the refused resume wrote to the tenant")
+	}
+	// The same day, the resume goes on.
+	o.Now = func() time.Time { return testNow.Add(time.Hour) }
+	if rep, err := Run(context.Background(), p, o); err != nil || !rep.Resumed {
+		t.Fatalf("resume the same day: %v (resumed %v)", err, rep.Resumed)
+	}
+}
