@@ -108,6 +108,26 @@ func parseImportArgs(fs *flag.FlagSet, args []string) (importOptions, error) {
 	return opts, nil
 }
 
+// beyondTarget names what a spec given to import holds besides version
+// and target that the written spec does not take from it: "organizations",
+// "policy", or both; "" when neither.
+func beyondTarget(s *spec.Spec) string {
+	var parts []string
+	if len(s.Organizations) > 0 {
+		parts = append(parts, "organizations")
+	}
+	// Load fills the limits' defaults in: only a limit set otherwise is
+	// the spec's own.
+	p := s.Policy
+	differs := func(v *int, def int) bool { return v != nil && *v != def }
+	if differs(p.MaxRemovals, spec.DefaultMaxRemovals) || differs(p.ExceptionNoticeDays, spec.DefaultExceptionNoticeDays) ||
+		(p.MaxRemovalPercent != nil && *p.MaxRemovalPercent != spec.DefaultMaxRemovalPercent) ||
+		len(p.OwnerGroups) > 0 || p.ExclusiveOrgs || len(p.ProtectedUsers) > 0 || len(p.Exceptions) > 0 {
+		parts = append(parts, "a policy")
+	}
+	return strings.Join(parts, " and ")
+}
+
 // importReads reports whether out names a file import reads for s, and
 // which: a file of the spec, or one its target names.
 func importReads(s *spec.Spec, out string) (string, bool) {
@@ -230,6 +250,10 @@ func runImport(env *cmdEnv, args []string) int {
 		if token, _, err := tenant.ReadToken(tenant.SpecTarget(s), oo); err == nil && token != "" && bytes.Contains(res.YAML, []byte(token)) {
 			return fail("the server's data holds the bearer token; refusing to write it anywhere")
 		}
+	}
+	if given := beyondTarget(s); given != "" {
+		fmt.Fprintf(env.Stderr, "scimsync import: note: the spec given also holds %s, which import does not carry over: "+
+			"it writes the tenant as it is, with the default policy; copy what you need from the spec given\n", given)
 	}
 	for _, n := range res.Notes {
 		// Notes name the server's groups and orgs: shown as the plan
